@@ -1,0 +1,23 @@
+"""The bounds a candidate must stay inside; one place, so docs and checks agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_SOURCE_CHARS = 16_384
+
+
+@dataclass(frozen=True)
+class CandidateLimits:
+    """Defaults keep one check well under a second and bound training cost per candidate."""
+
+    max_source_chars: int = MAX_SOURCE_CHARS
+    max_source_lines: int = 400
+    max_ast_nodes: int = 4_000
+    max_equations: int = 1_000
+    max_constant_elements: int = 4_096
+    max_intermediate_elements: int = 65_536
+    flops_budget: float = 250.0
+    trace_timeout_s: float = 10.0
+    cpu_seconds: int = 15
+    memory_bytes: int = 4 * 1024**3

@@ -1,0 +1,188 @@
+"""The allow-list of JAX primitives a candidate may use, with their cost model.
+
+An activation may only compute: elementwise math, comparisons and selection, and shape
+bookkeeping and reductions over its own input. Anything that could run host code
+(callbacks, debug printing, infeed), loop (while/scan) or draw randomness is absent from
+this table and is therefore refused. Costs are FLOPs per output element (reductions: per
+input element); transcendental functions count as several FLOPs because that is what
+they cost a CPU or GPU, and the budget is meant to rule out expensive activations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jax import lax
+from jax.extend.core import Primitive
+
+Shape = tuple[int, ...]
+CostFn = Callable[[Sequence[Shape], Sequence[Shape], dict[str, Any]], float]
+
+
+@dataclass(frozen=True)
+class PrimitiveRule:
+    primitive: Primitive
+    cost: CostFn
+
+
+def _numel(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+def per_output(flops: float) -> CostFn:
+    def cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict[str, Any]) -> float:
+        return flops * sum(_numel(shape) for shape in outputs)
+
+    return cost
+
+
+def per_input(flops: float) -> CostFn:
+    def cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict[str, Any]) -> float:
+        return flops * _numel(inputs[0])
+
+    return cost
+
+
+def _integer_pow_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -> float:
+    exponent = abs(int(params.get("y", 1))) or 1
+    multiplies = exponent.bit_length() + exponent.bit_count() - 1
+    return (multiplies + (4 if params.get("y", 1) < 0 else 0)) * _numel(outputs[0])
+
+
+def _sort_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -> float:
+    n = _numel(inputs[0])
+    return 2.0 * n * max(1.0, math.log2(max(n, 2)))
+
+
+def _dot_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -> float:
+    (contract_lhs, _), _ = params["dimension_numbers"]
+    contracted = math.prod(inputs[0][axis] for axis in contract_lhs)
+    return 2.0 * contracted * _numel(outputs[0])
+
+
+_CHEAP = 1.0
+_DIVIDE = 4.0
+_TRANSCENDENTAL = 10.0
+_SPECIAL = 20.0
+
+_COSTS: dict[str, CostFn] = {
+    **{
+        name: per_output(_CHEAP)
+        for name in [
+            "add",
+            "sub",
+            "mul",
+            "neg",
+            "max",
+            "min",
+            "abs",
+            "sign",
+            "floor",
+            "ceil",
+            "round",
+            "select_n",
+            "eq",
+            "ne",
+            "lt",
+            "le",
+            "gt",
+            "ge",
+            "and",
+            "or",
+            "not",
+            "xor",
+            "convert_element_type",
+            "copy",
+            "square",
+            "is_finite",
+            "nextafter",
+            "broadcast_in_dim",
+            "reshape",
+            "squeeze",
+            "expand_dims",
+            "concatenate",
+            "slice",
+            "rev",
+            "iota",
+            "transpose",
+            "stop_gradient",
+        ]
+    },
+    "clamp": per_output(2.0),
+    **{name: per_output(_DIVIDE) for name in ("div", "rem", "sqrt", "rsqrt")},
+    "cbrt": per_output(2 * _DIVIDE),
+    **{
+        name: per_output(_TRANSCENDENTAL)
+        for name in [
+            "exp",
+            "exp2",
+            "expm1",
+            "log",
+            "log1p",
+            "tanh",
+            "logistic",
+            "sin",
+            "cos",
+            "tan",
+            "asin",
+            "acos",
+            "atan",
+            "atan2",
+            "sinh",
+            "cosh",
+            "asinh",
+            "acosh",
+            "atanh",
+            "erf",
+            "erfc",
+            "erf_inv",
+        ]
+    },
+    **{name: per_output(_SPECIAL) for name in ("pow", "lgamma", "digamma")},
+    "integer_pow": _integer_pow_cost,
+    **{
+        name: per_input(_CHEAP)
+        for name in [
+            "reduce_sum",
+            "reduce_max",
+            "reduce_min",
+            "reduce_prod",
+            "argmax",
+            "argmin",
+            "cumsum",
+            "cumprod",
+            "cummax",
+            "cummin",
+        ]
+    },
+    "sort": _sort_cost,
+    "dot_general": _dot_cost,
+}
+
+
+def _lookup(name: str) -> Primitive | None:
+    return getattr(lax, f"{name}_p", None)
+
+
+ALLOWED_PRIMITIVES: dict[str, PrimitiveRule] = {
+    name: PrimitiveRule(primitive, cost)
+    for name, cost in _COSTS.items()
+    if (primitive := _lookup(name)) is not None
+}
+
+# Call-like primitives whose body is inlined; their custom differentiation rules are
+# replaced by differentiating the inlined body (documented in docs/candidates.md).
+INLINED_CALLS: dict[str, str] = {
+    "jit": "jaxpr",
+    "pjit": "jaxpr",
+    "closed_call": "call_jaxpr",
+    "core_call": "call_jaxpr",
+    "custom_jvp_call": "call_jaxpr",
+    "custom_vjp_call": "call_jaxpr",
+    "custom_vjp_call_jaxpr": "fun_jaxpr",
+    "remat": "jaxpr",
+    "checkpoint": "jaxpr",
+}

@@ -1,0 +1,125 @@
+"""Client side of the sandbox: hand candidates to the fork server and read its verdicts.
+
+The server runs in its own session, so killing it takes its children along; it is
+restarted after a fixed number of candidates (so nothing it accumulates can grow without
+bound) and whenever it misses its own deadline. Replies are parsed as JSON, never
+unpickled; what they contain is re-validated by `load_program` before any use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.reasons import CandidateRejected, Reason
+
+MAX_MESSAGE_CHARS = 600
+_SERVER_GRACE_S = 15.0
+
+
+@dataclass
+class Sandbox:
+    """Checks candidates in confined children of a private fork server (thread-safe)."""
+
+    limits: CandidateLimits = field(default_factory=CandidateLimits)
+    recycle_after: int = 500
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server: subprocess.Popen[bytes] | None = None
+        self._served = 0
+        self._next_id = 0
+
+    def analyse(self, source: str, width: int) -> dict[str, Any]:
+        """Return the untrusted program JSON; raise CandidateRejected for any failure."""
+        with self._lock:
+            reply = self._request(
+                {"source": source, "width": width, "limits": dataclasses.asdict(self.limits)}
+            )
+        return _unpack(reply)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop_server()
+
+    def __del__(self) -> None:
+        try:
+            self._stop_server()
+        except Exception:  # interpreter shutdown may have torn down os/signal already
+            return
+
+    def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self._server is None or self._server.poll() is not None:
+            self._start_server()
+        elif self._served >= self.recycle_after:
+            self._stop_server()
+            self._start_server()
+        assert self._server is not None and self._server.stdin and self._server.stdout
+        self._next_id += 1
+        self._served += 1
+        request_id = self._next_id
+        try:
+            self._server.stdin.write(json.dumps({"id": request_id, **request}).encode() + b"\n")
+            self._server.stdin.flush()
+            line = _read_line(self._server.stdout, self.limits.trace_timeout_s + _SERVER_GRACE_S)
+            reply = json.loads(line) if line else None
+        except (OSError, ValueError):
+            reply = None
+        if not isinstance(reply, dict) or reply.get("id") != request_id:
+            self._stop_server()
+            return {"status": Reason.WORKER_CRASHED.value, "message": "The sandbox stopped."}
+        return reply
+
+    def _start_server(self) -> None:
+        environment = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONNOUSERSITE": "1"}
+        self._server = subprocess.Popen(
+            [sys.executable, "-m", "actgym.candidate.server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=environment,
+        )
+        self._served = 0
+
+    def _stop_server(self) -> None:
+        server, self._server = getattr(self, "_server", None), None
+        if server is None:
+            return
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        server.wait()
+        for stream in (server.stdin, server.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def _read_line(stream: IO[bytes], timeout: float) -> bytes:
+    deadline = time.monotonic() + timeout
+    ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
+    return stream.readline() if ready else b""
+
+
+def _unpack(reply: dict[str, Any]) -> dict[str, Any]:
+    status = reply.get("status")
+    if status == Reason.OK.value and isinstance(reply.get("program"), dict):
+        return reply["program"]
+    try:
+        reason = Reason(status)
+    except ValueError:
+        reason = Reason.WORKER_CRASHED
+    if reason is Reason.OK:
+        reason = Reason.WORKER_CRASHED
+    raise CandidateRejected(reason, str(reply.get("message", ""))[:MAX_MESSAGE_CHARS])

@@ -1,0 +1,83 @@
+"""What runs inside the sandboxed child: candidate source in, program JSON out.
+
+The fork server (`actgym.candidate.server`) imports this module once, before any JAX
+backend starts, and forks one child per candidate that exits after one reply. The child
+confines itself before it looks at the candidate; whatever the candidate does to the
+process dies with it, and the reply is plain JSON that the trainer re-validates.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.policy import FUNCTION_NAME, module_globals, parse_candidate
+from actgym.candidate.program import canonical_json, program_from_jaxpr
+from actgym.candidate.reasons import CandidateRejected, Reason
+
+MAX_MESSAGE_CHARS = 600
+
+
+def analyse_source(source: str, width: int, limits: CandidateLimits) -> dict[str, Any]:
+    """Parse, police, execute and trace one candidate; never raises."""
+    try:
+        tree = parse_candidate(source, limits)
+        namespace = module_globals()
+        exec(compile(tree, "<candidate>", "exec"), namespace)
+        function = namespace.get(FUNCTION_NAME)
+        if not callable(function):
+            raise CandidateRejected(
+                Reason.MISSING_FUNCTION, f"`{FUNCTION_NAME}` is not a function."
+            )
+        spec = jax.ShapeDtypeStruct((width,), jnp.float32)
+        closed = jax.make_jaxpr(function)(spec)
+        return {"status": Reason.OK.value, "program": program_from_jaxpr(closed, limits)}
+    except CandidateRejected as rejection:
+        return _failure(rejection.reason, rejection.message)
+    except MemoryError:
+        return _failure(Reason.MEMORY_LIMIT, "The candidate ran out of memory while tracing.")
+    except RecursionError:
+        return _failure(Reason.RUNTIME_ERROR, "Recursion too deep while tracing the candidate.")
+    except BaseException as error:  # the candidate may raise anything; it ends as data
+        message = f"{type(error).__name__}: {error}"
+        if "RESOURCE_EXHAUSTED" in message:
+            return _failure(Reason.MEMORY_LIMIT, f"The memory limit was hit: {message}")
+        return _failure(Reason.RUNTIME_ERROR, message)
+
+
+def _failure(reason: Reason, message: str) -> dict[str, Any]:
+    return {"status": reason.value, "message": message[:MAX_MESSAGE_CHARS]}
+
+
+def confine(limits: CandidateLimits) -> None:
+    """Own process group (so the parent can kill everything) and OS resource limits."""
+    os.setsid()
+    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def child_main(reply_fd: int, source: str, width: int, limits: CandidateLimits) -> None:
+    """Entry point of the forked child: confine, analyse, reply once, exit hard."""
+    try:
+        _detach_standard_streams()
+        confine(limits)
+        reply = canonical_json(analyse_source(source, width, limits)).encode()
+        with os.fdopen(reply_fd, "wb") as channel:
+            channel.write(reply)
+    finally:
+        os._exit(0)
+
+
+def _detach_standard_streams() -> None:
+    """The server's stdin/stdout are its channel to the trainer: the child must not touch them."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)

@@ -1,0 +1,309 @@
+"""Source in, score out: the evaluation pipeline every environment and tool goes through.
+
+    source --(sandboxed worker: policy, trace)--> program JSON
+           --(this process: validate, cost, probe)--> Program
+           --(trainer: every family, instance and seed)--> losses --> reward
+
+Candidate Python only ever runs in the sandbox; this process handles data. Results are
+cached by the program's canonical hash under a fingerprint of everything that affects
+the score (tasks, sizes, trainer settings, limits, versions), in memory and on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from actgym.cache import JsonCache
+from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.policy import check_size
+from actgym.candidate.program import Program, load_program
+from actgym.candidate.reasons import HINTS, CandidateRejected, Reason
+from actgym.candidate.sandbox import Sandbox
+from actgym.references import BASELINE, REFERENCES
+from actgym.reward import PENALTY, family_reward, suite_reward, summary_loss
+from actgym.tasks import SUITE, TaskSizes, make_family
+from actgym.tasks.registry import DEFAULT_SIZES
+from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train
+
+SCORING_VERSION = "0"
+PROBE_RANGE = 50.0
+_PROBE_POINTS = 4096
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Everything that determines a score; its fingerprint keys every cached result."""
+
+    families: tuple[str, ...] = ("Harmonics",)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    task_seed: int = 0
+    num_instances: int | None = None
+    sizes: TaskSizes = DEFAULT_SIZES
+    limits: CandidateLimits = field(default_factory=CandidateLimits)
+
+    def fingerprint(self) -> str:
+        description = {
+            "config": dataclasses.asdict(self),
+            "scoring_version": SCORING_VERSION,
+            "jax": jax.__version__,
+        }
+        return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class FamilyScore:
+    reward: float
+    instances: tuple[str, ...]
+    train_loss: list[list[float]]
+    id_loss: list[list[float]]
+    ood_loss: list[list[float]]
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Wall-clock seconds; measurements, so they take no part in comparing results."""
+
+    check_s: float = field(default=0.0, compare=False)
+    compile_s: float = field(default=0.0, compare=False)
+    train_s: float = field(default=0.0, compare=False)
+    total_s: float = field(default=0.0, compare=False)
+    cached: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """What one candidate earned; `to_dict` is JSON-ready for logs, stores and `info`."""
+
+    status: str
+    message: str
+    reward: float
+    ood_loss: float | None = None
+    id_loss: float | None = None
+    train_loss: float | None = None
+    flops_per_element: float | None = None
+    program_hash: str | None = None
+    families: dict[str, FamilyScore] = field(default_factory=dict)
+    timings: Timings = field(default_factory=Timings)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Reason.OK.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def rejected(cls, rejection: CandidateRejected, **extra: Any) -> EvaluationResult:
+        return cls(
+            status=rejection.reason.value,
+            message=rejection.describe(),
+            reward=PENALTY,
+            **extra,
+        )
+
+
+class Evaluator:
+    """Scores candidate sources for one EvaluationConfig; reuse it across candidates."""
+
+    def __init__(
+        self,
+        config: EvaluationConfig | None = None,
+        *,
+        sandbox: Sandbox | None = None,
+        cache: JsonCache | None = None,
+    ) -> None:
+        self.config = config or EvaluationConfig()
+        for family in self.config.families:
+            if family not in SUITE:
+                raise ValueError(f"unknown task family {family!r}; choose from {SUITE}")
+        self.sandbox = sandbox or Sandbox(self.config.limits)
+        self.cache = cache if cache is not None else JsonCache()
+        self._fingerprint = self.config.fingerprint()
+        self._data: dict[str, FamilyData] = {}
+        self._losses: dict[str, dict[str, Losses]] = {}
+        self._baseline: Program | None = None
+
+    # -- checks ------------------------------------------------------------------------
+
+    def check(self, source: object) -> Program:
+        """Sandbox, validate, cost and probe a source; raise CandidateRejected if unfit."""
+        if isinstance(source, bytes):
+            try:
+                source = source.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CandidateRejected(
+                    Reason.INVALID_ACTION, "The source bytes are not valid UTF-8."
+                ) from None
+        if not isinstance(source, str):
+            raise CandidateRejected(
+                Reason.INVALID_ACTION,
+                f"Expected a str of Python source, got {type(source).__name__}.",
+            )
+        limits = self.config.limits
+        check_size(source, limits)
+        width = self.config.trainer.width
+        program = load_program(self.sandbox.analyse(source, width), width=width, limits=limits)
+        if program.flops_per_element > limits.flops_budget:
+            raise CandidateRejected(
+                Reason.COST_OVER_BUDGET,
+                f"The function costs {program.flops_per_element:.1f} FLOPs per element; "
+                f"the budget is {limits.flops_budget:g}.",
+            )
+        probe(program)
+        return program
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def evaluate(self, source: object) -> EvaluationResult:
+        """Never raises for a bad candidate: failures come back as a penalised result."""
+        started = time.perf_counter()
+        try:
+            program = self.check(source)
+        except CandidateRejected as rejection:
+            elapsed = time.perf_counter() - started
+            return EvaluationResult.rejected(
+                rejection, timings=Timings(check_s=elapsed, total_s=elapsed)
+            )
+        checked = time.perf_counter()
+        result = self.evaluate_program(program)
+        timings = dataclasses.replace(
+            result.timings, check_s=checked - started, total_s=time.perf_counter() - started
+        )
+        return dataclasses.replace(result, timings=timings)
+
+    def evaluate_program(self, program: Program) -> EvaluationResult:
+        losses, timings = self._family_losses(program)
+        extra = {
+            "flops_per_element": program.flops_per_element,
+            "program_hash": program.digest,
+            "timings": timings,
+        }
+        diverged = [
+            family
+            for family, loss in losses.items()
+            if not all(np.isfinite(getattr(loss, split)).all() for split in ("train", "test"))
+        ]
+        if diverged:
+            rejection = CandidateRejected(
+                Reason.NONFINITE_LOSS,
+                f"Training produced NaN/inf losses on {', '.join(diverged)}.",
+            )
+            return EvaluationResult.rejected(rejection, **extra)
+        baseline, _ = self._family_losses(self.baseline_program())
+        families = {
+            family: FamilyScore(
+                reward=family_reward(loss.test, baseline[family].test),
+                instances=self._family_data(family).instance_names,
+                train_loss=loss.train.tolist(),
+                id_loss=loss.validation.tolist(),
+                ood_loss=loss.test.tolist(),
+            )
+            for family, loss in losses.items()
+        }
+        ordered = [losses[family] for family in self.config.families]
+        return EvaluationResult(
+            status=Reason.OK.value,
+            message=HINTS[Reason.OK],
+            reward=suite_reward([score.reward for score in families.values()]),
+            ood_loss=summary_loss([loss.test for loss in ordered]),
+            id_loss=summary_loss([loss.validation for loss in ordered]),
+            train_loss=summary_loss([loss.train for loss in ordered]),
+            families=families,
+            **extra,
+        )
+
+    def reference(self, name: str) -> EvaluationResult:
+        if name not in REFERENCES:
+            raise ValueError(f"unknown reference {name!r}; choose from {sorted(REFERENCES)}")
+        return self.evaluate(REFERENCES[name])
+
+    def baseline_program(self) -> Program:
+        if self._baseline is None:
+            self._baseline = self.check(REFERENCES[BASELINE])
+        return self._baseline
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+    def _family_losses(self, program: Program) -> tuple[dict[str, Losses], Timings]:
+        if program.digest in self._losses:
+            return self._losses[program.digest], Timings(cached=True)
+        key = f"{self._fingerprint}-{program.digest}"
+        stored = self.cache.get(key)
+        if stored is not None:
+            losses = {family: Losses(**_as_arrays(value)) for family, value in stored.items()}
+            timings = Timings(cached=True)
+        else:
+            losses = {
+                family: train(program, self._family_data(family), self.config.trainer)
+                for family in self.config.families
+            }
+            timings = Timings(
+                compile_s=sum(loss.compile_s for loss in losses.values()),
+                train_s=sum(loss.run_s for loss in losses.values()),
+            )
+            self.cache.put(key, {family: _as_lists(loss) for family, loss in losses.items()})
+        self._losses[program.digest] = losses
+        return losses, timings
+
+    def _family_data(self, family: str) -> FamilyData:
+        if family not in self._data:
+            tasks = make_family(
+                family,
+                seed=self.config.task_seed,
+                num_instances=self.config.num_instances,
+                sizes=self.config.sizes,
+            )
+            self._data[family] = prepare(tasks, self.config.trainer)
+        return self._data[family]
+
+
+def probe(program: Program) -> None:
+    """Reject functions whose output or derivative is NaN/inf anywhere on the probe grid."""
+    width = program.input_shape[0]
+    points = np.linspace(-PROBE_RANGE, PROBE_RANGE, _PROBE_POINTS, dtype=np.float32)
+    points = np.concatenate([points, np.float32([0.0, 1e-6, -1e-6, 1e-3, -1e-3])])
+    padded = np.resize(points, (-(-points.size // width)) * width).reshape(-1, width)
+    outputs, gradients = _probe_values(program, jnp.asarray(padded))
+    for values, reason, what in (
+        (outputs, Reason.NONFINITE_OUTPUT, "output"),
+        (gradients, Reason.NONFINITE_GRADIENT, "derivative"),
+    ):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            where = padded[bad][:3].tolist()
+            raise CandidateRejected(
+                reason, f"The {what} is NaN or inf at x = {', '.join(f'{v:g}' for v in where)}."
+            )
+
+
+def _probe_values(program: Program, rows: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+    gradient = jax.grad(lambda row: jnp.sum(program(row)))
+    outputs, gradients = jax.jit(lambda r: (jax.vmap(program)(r), jax.vmap(gradient)(r)))(rows)
+    return np.asarray(outputs), np.asarray(gradients)
+
+
+def _as_lists(losses: Losses) -> dict[str, Any]:
+    return {
+        "train": losses.train.tolist(),
+        "validation": losses.validation.tolist(),
+        "test": losses.test.tolist(),
+        "compile_s": losses.compile_s,
+        "run_s": losses.run_s,
+    }
+
+
+def _as_arrays(stored: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: np.asarray(value, dtype=np.float32) if isinstance(value, list) else value
+        for key, value in stored.items()
+    }
