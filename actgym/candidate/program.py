@@ -299,10 +299,10 @@ class Program:
         return env[self.output] if isinstance(self.output, int) else self.output
 
 
-def load_program(data: JSON, *, width: int, limits: CandidateLimits = CandidateLimits()) -> Program:
+def load_program(data: JSON, *, width: int, limits: CandidateLimits | None = None) -> Program:
     """Validate untrusted program data and return a callable Program."""
     try:
-        return _load(data, width, limits)
+        return _load(data, width, limits or CandidateLimits())
     except CandidateRejected:
         raise
     except Exception as error:  # malformed data of any shape ends here, as data

@@ -8,6 +8,7 @@ unpickled; what they contain is re-validated by `load_program` before any use.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -96,10 +97,8 @@ class Sandbox:
         server, self._server = getattr(self, "_server", None), None
         if server is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(server.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         server.wait()
         for stream in (server.stdin, server.stdout):
             if stream is not None:
