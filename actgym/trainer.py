@@ -164,6 +164,9 @@ def _batch_indices(config: TrainerConfig, family: TaskFamily, num_instances: int
 
 def train(activation: Activation, data: FamilyData, config: TrainerConfig) -> Losses:
     """Train every (instance, seed) model with `activation`; return final losses."""
+    expected = (len(data.instance_names), len(config.seeds), config.steps, config.batch_size)
+    if tuple(data.batch_indices.shape) != expected:
+        raise ValueError("FamilyData was prepared for another TrainerConfig: prepare() again")
     model = MLP(config.width, config.depth, activation=activation)
     optimizer = optax.adam(config.learning_rate)
 

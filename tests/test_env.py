@@ -1,0 +1,99 @@
+"""The Gymnasium contract of every registered ActSearch environment."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from sources import GELU_SINE, RELU, activation
+
+import actgym
+from actgym.reward import PENALTY
+
+FAST = {"fast": True, "num_instances": 1, "budget": 6}
+
+
+@pytest.mark.parametrize("env_id", sorted(actgym.ENV_IDS))
+def test_check_env_passes_without_warnings(env_id: str) -> None:
+    env = gym.make(env_id, **FAST)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+    env.close()
+    assert [str(warning.message) for warning in caught] == []
+
+
+def test_make_by_module_path_without_import() -> None:
+    env = gym.make("actgym:ActSearch-Harmonics-v0", **FAST)
+    assert env.unwrapped.task == "Harmonics"
+    env.close()
+
+
+def test_the_readme_example() -> None:
+    env = gym.make("ActSearch-Harmonics-v0", **FAST, render_mode="ansi")
+    obs, info = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    assert obs["reference_rewards"][0] == 0.0
+    assert "activation_function" in obs["task"]
+    obs, reward, terminated, truncated, info = env.step(GELU_SINE)
+    assert info["status"] == "ok"
+    assert np.isfinite(reward) and reward != PENALTY
+    for key in ("ood_loss", "id_loss", "train_loss", "flops_per_element", "families", "timings"):
+        assert info[key] is not None
+    assert info["timings"].total_s > 0
+    assert obs["best_source"] == GELU_SINE
+    assert obs["best_reward"][0] == np.float32(reward)
+    assert "status=ok" in obs["feedback"]
+    assert not terminated and not truncated
+    assert "best reward" in env.render()
+    env.close()
+
+
+BAD_ACTIONS = {
+    "not a string": 17,
+    "empty": "",
+    "too long": "x" * 100_000,
+    "syntax error": "def activation_function(x) return x",
+    "no function": "import jax\n",
+    "wrong arity": "def activation_function(x, y):\n    return x\n",
+    "NaN everywhere": activation("x * jnp.nan"),
+    "shape change": "def activation_function(x):\n    return x[:2]\n",
+    "memory blow-up": "import jax.numpy as jnp\nA = jnp.ones((2_000_000_000,))\n" + RELU,
+}
+
+
+def test_bad_actions_get_penalty_and_message_and_env_keeps_working() -> None:
+    env = gym.make("ActSearch-Harmonics-v0", **{**FAST, "budget": len(BAD_ACTIONS) + 1})
+    env.reset(seed=0)
+    for name, action in BAD_ACTIONS.items():
+        obs, reward, _, truncated, info = env.step(action)
+        assert reward == PENALTY, name
+        assert info["status"] != "ok" and info["message"], name
+        assert env.observation_space.contains(obs), name
+        assert not truncated
+    obs, reward, _, truncated, info = env.step(RELU)
+    assert info["status"] == "ok" and reward == 0.0
+    assert truncated
+    env.close()
+
+
+def test_budget_truncates_and_reset_starts_over() -> None:
+    env = gym.make("ActSearch-Harmonics-v0", **{**FAST, "budget": 2})
+    env.reset(seed=0)
+    assert not env.step(RELU)[3]
+    assert env.step(RELU)[3]
+    with pytest.raises(RuntimeError, match="budget"):
+        env.step(RELU)
+    obs, _ = env.reset()
+    assert obs["budget_left"] == 2 and obs["best_source"] == ""
+    env.close()
+
+
+def test_unknown_task_and_bad_budget_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown task"):
+        gym.make("ActSearch-Harmonics-v0", task="Nope")
+    with pytest.raises(ValueError, match="budget"):
+        gym.make("ActSearch-Harmonics-v0", budget=0)
