@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ from actgym.references import BASELINE, REFERENCES
 from actgym.reward import PENALTY, family_reward, suite_reward, summary_loss
 from actgym.tasks import SUITE, TaskSizes, make_family
 from actgym.tasks.registry import DEFAULT_SIZES
-from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train
+from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many
 
 SCORING_VERSION = "0"
 PROBE_RANGE = 50.0
@@ -120,8 +121,12 @@ class Evaluator:
         *,
         sandbox: Sandbox | None = None,
         cache: JsonCache | None = None,
+        batch_size: int = 8,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self.config = config or EvaluationConfig()
+        self.batch_size = batch_size
         for family in self.config.families:
             if family not in SUITE:
                 raise ValueError(f"unknown task family {family!r}; choose from {SUITE}")
@@ -165,23 +170,52 @@ class Evaluator:
 
     def evaluate(self, source: object) -> EvaluationResult:
         """Never raises for a bad candidate: failures come back as a penalised result."""
-        started = time.perf_counter()
-        try:
-            program = self.check(source)
-        except CandidateRejected as rejection:
-            elapsed = time.perf_counter() - started
-            return EvaluationResult.rejected(
-                rejection, timings=Timings(check_s=elapsed, total_s=elapsed)
-            )
-        checked = time.perf_counter()
-        result = self.evaluate_program(program)
-        timings = dataclasses.replace(
-            result.timings, check_s=checked - started, total_s=time.perf_counter() - started
-        )
-        return dataclasses.replace(result, timings=timings)
+        return self.evaluate_many([source])[0]
+
+    def evaluate_many(self, sources: Sequence[object]) -> list[EvaluationResult]:
+        """Score a batch; new programs are compiled together, repeats are trained once.
+
+        Results are identical to evaluating each source alone (timings aside).
+        """
+        checked: list[tuple[Program, float] | EvaluationResult] = []
+        for source in sources:
+            started = time.perf_counter()
+            try:
+                checked.append((self.check(source), time.perf_counter() - started))
+            except CandidateRejected as rejection:
+                elapsed = time.perf_counter() - started
+                checked.append(
+                    EvaluationResult.rejected(
+                        rejection, timings=Timings(check_s=elapsed, total_s=elapsed)
+                    )
+                )
+        programs = {item[0].digest: item[0] for item in checked if isinstance(item, tuple)}
+        trained = self._ensure_losses(list(programs.values()))
+        return [
+            item
+            if isinstance(item, EvaluationResult)
+            else self._score(item[0], _with_check(trained[item[0].digest], item[1]))
+            for item in checked
+        ]
 
     def evaluate_program(self, program: Program) -> EvaluationResult:
-        losses, timings = self._family_losses(program)
+        return self._score(program, self._ensure_losses([program])[program.digest])
+
+    def reference(self, name: str) -> EvaluationResult:
+        if name not in REFERENCES:
+            raise ValueError(f"unknown reference {name!r}; choose from {sorted(REFERENCES)}")
+        return self.evaluate(REFERENCES[name])
+
+    def baseline_program(self) -> Program:
+        if self._baseline is None:
+            self._baseline = self.check(REFERENCES[BASELINE])
+        return self._baseline
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+    def _score(self, program: Program, timings: Timings) -> EvaluationResult:
+        losses = self._losses[program.digest]
         extra = {
             "flops_per_element": program.flops_per_element,
             "program_hash": program.digest,
@@ -198,7 +232,7 @@ class Evaluator:
                 f"Training produced NaN/inf losses on {', '.join(diverged)}.",
             )
             return EvaluationResult.rejected(rejection, **extra)
-        baseline, _ = self._family_losses(self.baseline_program())
+        baseline = self._losses[self.baseline_program().digest]
         families = {
             family: FamilyScore(
                 reward=family_reward(loss.test, baseline[family].test),
@@ -221,39 +255,42 @@ class Evaluator:
             **extra,
         )
 
-    def reference(self, name: str) -> EvaluationResult:
-        if name not in REFERENCES:
-            raise ValueError(f"unknown reference {name!r}; choose from {sorted(REFERENCES)}")
-        return self.evaluate(REFERENCES[name])
-
-    def baseline_program(self) -> Program:
-        if self._baseline is None:
-            self._baseline = self.check(REFERENCES[BASELINE])
-        return self._baseline
-
-    def close(self) -> None:
-        self.sandbox.close()
-
-    def _family_losses(self, program: Program) -> tuple[dict[str, Losses], Timings]:
-        if program.digest in self._losses:
-            return self._losses[program.digest], Timings(cached=True)
-        key = f"{self._fingerprint}-{program.digest}"
-        stored = self.cache.get(key)
-        if stored is not None:
-            losses = {family: Losses(**_as_arrays(value)) for family, value in stored.items()}
-            timings = Timings(cached=True)
-        else:
-            losses = {
-                family: train(program, self._family_data(family), self.config.trainer)
+    def _ensure_losses(self, programs: list[Program]) -> dict[str, Timings]:
+        """Losses for every program (and the baseline) from memory, disk, or training."""
+        wanted = {program.digest: program for program in [self.baseline_program(), *programs]}
+        timings = {digest: Timings(cached=True) for digest in wanted}
+        missing = []
+        for digest, program in wanted.items():
+            if digest in self._losses:
+                continue
+            stored = self.cache.get(self._cache_key(digest))
+            if stored is None:
+                missing.append(program)
+            else:
+                self._losses[digest] = {
+                    family: Losses(**_as_arrays(value)) for family, value in stored.items()
+                }
+        for start in range(0, len(missing), self.batch_size):
+            batch = missing[start : start + self.batch_size]
+            per_family = {
+                family: train_many(batch, self._family_data(family), self.config.trainer)
                 for family in self.config.families
             }
-            timings = Timings(
-                compile_s=sum(loss.compile_s for loss in losses.values()),
-                train_s=sum(loss.run_s for loss in losses.values()),
-            )
-            self.cache.put(key, {family: _as_lists(loss) for family, loss in losses.items()})
-        self._losses[program.digest] = losses
-        return losses, timings
+            for index, program in enumerate(batch):
+                losses = {family: values[index] for family, values in per_family.items()}
+                self._losses[program.digest] = losses
+                self.cache.put(
+                    self._cache_key(program.digest),
+                    {family: _as_lists(loss) for family, loss in losses.items()},
+                )
+                timings[program.digest] = Timings(
+                    compile_s=sum(loss.compile_s for loss in losses.values()),
+                    train_s=sum(loss.run_s for loss in losses.values()),
+                )
+        return timings
+
+    def _cache_key(self, digest: str) -> str:
+        return f"{self._fingerprint}-{digest}"
 
     def _family_data(self, family: str) -> FamilyData:
         if family not in self._data:
@@ -265,6 +302,11 @@ class Evaluator:
             )
             self._data[family] = prepare(tasks, self.config.trainer)
         return self._data[family]
+
+
+def _with_check(timings: Timings, check_s: float) -> Timings:
+    total = check_s + timings.compile_s + timings.train_s
+    return dataclasses.replace(timings, check_s=check_s, total_s=total)
 
 
 def probe(program: Program) -> None:
