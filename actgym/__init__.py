@@ -32,7 +32,12 @@ ENV_IDS: dict[str, str] = {
 def _register() -> None:
     for env_id, task in ENV_IDS.items():
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point="actgym.envs:ActSearchEnv", kwargs={"task": task})
+            gym.register(
+                id=env_id,
+                entry_point="actgym.envs:ActSearchEnv",
+                vector_entry_point="actgym.envs:ActSearchVectorEnv",
+                kwargs={"task": task},
+            )
 
 
 _register()

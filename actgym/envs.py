@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
+from gymnasium.vector.utils import iterate
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
@@ -89,6 +91,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
             }
         )
         self._references: np.ndarray | None = None
+        self._prefetched: dict[int, EvaluationResult] = {}
         self._reset_episode()
 
     def _reset_episode(self) -> None:
@@ -108,7 +111,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     def step(self, action: str) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.used >= self.budget:
             raise RuntimeError(f"the budget of {self.budget} evaluations is spent: call reset()")
-        result = self.evaluator.evaluate(action)
+        result = self._prefetched.pop(id(action), None) or self.evaluator.evaluate(action)
         self.used += 1
         self.last_result = result
         self.last_source = action if isinstance(action, str) else ""
@@ -122,6 +125,10 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
             "budget_left": self.budget - self.used,
         }
         return self._observation(), float(result.reward), False, truncated, info
+
+    def prefetch(self, action: object, result: EvaluationResult) -> None:
+        """Hand in the result of `action` evaluated in a batch; the next step uses it."""
+        self._prefetched = {id(action): result}
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":
@@ -171,6 +178,36 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
             "reference_rewards": self.reference_rewards().copy(),
             "budget_left": self.budget - self.used,
         }
+
+
+class ActSearchVectorEnv(SyncVectorEnv):
+    """Independent episodes sharing one Evaluator: each step's candidates compile together.
+
+    `gym.make_vec(id, num_envs)` returns this by default; results equal those of separate
+    environments. Use `vectorization_mode="async"` (with a spawn or forkserver context)
+    to spread episodes over processes instead.
+    """
+
+    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+        first = ActSearchEnv(**kwargs)
+        envs = [first] + [
+            ActSearchEnv(**{**kwargs, "evaluator": first.evaluator}) for _ in range(num_envs - 1)
+        ]
+        self.evaluator = first.evaluator
+        super().__init__([lambda env=env: env for env in envs])
+
+    def step(self, actions: Any) -> Any:
+        stepping = [
+            (env, action)
+            for env, action, resetting in zip(
+                self.envs, iterate(self.action_space, actions), self._autoreset_envs, strict=True
+            )
+            if not (resetting and self.autoreset_mode == AutoresetMode.NEXT_STEP)
+        ]
+        results = self.evaluator.evaluate_many([action for _, action in stepping])
+        for (env, action), result in zip(stepping, results, strict=True):
+            env.unwrapped.prefetch(action, result)
+        return super().step(actions)
 
 
 def _trainer_config(

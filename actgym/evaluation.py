@@ -29,6 +29,7 @@ from actgym.candidate.policy import check_size
 from actgym.candidate.program import Program, load_program
 from actgym.candidate.reasons import HINTS, CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
+from actgym.forksafety import ensure_safe_to_use_jax
 from actgym.references import BASELINE, REFERENCES
 from actgym.reward import PENALTY, family_reward, suite_reward, summary_loss
 from actgym.tasks import SUITE, TaskSizes, make_family
@@ -125,6 +126,7 @@ class Evaluator:
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        ensure_safe_to_use_jax()
         self.config = config or EvaluationConfig()
         self.batch_size = batch_size
         for family in self.config.families:

@@ -14,7 +14,6 @@ import json
 import os
 import select
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -37,7 +36,7 @@ class Sandbox:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server: subprocess.Popen[bytes] | None = None
+        self._server: _Server | None = None
         self._served = 0
         self._next_id = 0
 
@@ -60,19 +59,19 @@ class Sandbox:
             return
 
     def _request(self, request: dict[str, Any]) -> dict[str, Any]:
-        if self._server is None or self._server.poll() is not None:
+        if self._server is None or not self._server.alive():
             self._start_server()
         elif self._served >= self.recycle_after:
             self._stop_server()
             self._start_server()
-        assert self._server is not None and self._server.stdin and self._server.stdout
+        assert self._server is not None
         self._next_id += 1
         self._served += 1
         request_id = self._next_id
         try:
-            self._server.stdin.write(json.dumps({"id": request_id, **request}).encode() + b"\n")
-            self._server.stdin.flush()
-            line = _read_line(self._server.stdout, self.limits.trace_timeout_s + _SERVER_GRACE_S)
+            self._server.requests.write(json.dumps({"id": request_id, **request}).encode() + b"\n")
+            self._server.requests.flush()
+            line = _read_line(self._server.replies, self.limits.trace_timeout_s + _SERVER_GRACE_S)
             reply = json.loads(line) if line else None
         except (OSError, ValueError):
             reply = None
@@ -82,26 +81,63 @@ class Sandbox:
         return reply
 
     def _start_server(self) -> None:
-        environment = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONNOUSERSITE": "1"}
-        self._server = subprocess.Popen(
-            [sys.executable, "-m", "actgym.candidate.server"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env=environment,
-        )
+        self._server = _Server.spawn()
         self._served = 0
 
     def _stop_server(self) -> None:
         server, self._server = getattr(self, "_server", None), None
-        if server is None:
-            return
+        if server is not None:
+            server.stop()
+
+
+@dataclass
+class _Server:
+    """The fork server process, started with posix_spawn in a session of its own.
+
+    posix_spawn runs no at-fork handlers in this (possibly JAX-threaded) process, so
+    starting the server neither risks a fork of JAX's state nor triggers JAX's warning.
+    """
+
+    pid: int
+    requests: IO[bytes]
+    replies: IO[bytes]
+
+    @classmethod
+    def spawn(cls) -> _Server:
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        environment = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONNOUSERSITE": "1"}
+        try:
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-m", "actgym.candidate.server"],
+                environment,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, request_read, 0),
+                    (os.POSIX_SPAWN_DUP2, reply_write, 1),
+                    (os.POSIX_SPAWN_DUP2, devnull, 2),
+                ],
+                setsid=True,
+            )
+        finally:
+            for fd in (request_read, reply_write, devnull):
+                os.close(fd)
+        return cls(pid, os.fdopen(request_write, "wb"), os.fdopen(reply_read, "rb"))
+
+    def alive(self) -> bool:
+        try:
+            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            return False
+
+    def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-        for stream in (server.stdin, server.stdout):
-            if stream is not None:
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        for stream in (self.requests, self.replies):
+            with contextlib.suppress(OSError):
                 stream.close()
 
 
