@@ -14,9 +14,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -123,17 +126,20 @@ class Evaluator:
         sandbox: Sandbox | None = None,
         cache: JsonCache | None = None,
         batch_size: int = 8,
+        workers: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         ensure_safe_to_use_jax()
         self.config = config or EvaluationConfig()
         self.batch_size = batch_size
+        self.workers = workers or os.cpu_count() or 1
         for family in self.config.families:
             if family not in SUITE:
                 raise ValueError(f"unknown task family {family!r}; choose from {SUITE}")
         self.sandbox = sandbox or Sandbox(self.config.limits)
         self.cache = cache if cache is not None else JsonCache()
+        enable_compilation_cache(self.cache.directory / "xla")
         self._fingerprint = self.config.fingerprint()
         self._data: dict[str, FamilyData] = {}
         self._losses: dict[str, dict[str, Losses]] = {}
@@ -238,7 +244,7 @@ class Evaluator:
         families = {
             family: FamilyScore(
                 reward=family_reward(loss.test, baseline[family].test),
-                instances=self._family_data(family).instance_names,
+                instances=self.family_data(family).instance_names,
                 train_loss=loss.train.tolist(),
                 id_loss=loss.validation.tolist(),
                 ood_loss=loss.test.tolist(),
@@ -272,12 +278,7 @@ class Evaluator:
                 self._losses[digest] = {
                     family: Losses(**_as_arrays(value)) for family, value in stored.items()
                 }
-        for start in range(0, len(missing), self.batch_size):
-            batch = missing[start : start + self.batch_size]
-            per_family = {
-                family: train_many(batch, self._family_data(family), self.config.trainer)
-                for family in self.config.families
-            }
+        for batch, per_family in zip(*self._train_batches(missing), strict=True):
             for index, program in enumerate(batch):
                 losses = {family: values[index] for family, values in per_family.items()}
                 self._losses[program.digest] = losses
@@ -291,10 +292,36 @@ class Evaluator:
                 )
         return timings
 
+    def _train_batches(
+        self, programs: list[Program]
+    ) -> tuple[list[list[Program]], list[dict[str, list[Losses]]]]:
+        """Split programs into batches and train them on `workers` threads at once.
+
+        One compiled training program keeps about one core busy on a CPU, and XLA
+        releases the GIL while compiling and running, so concurrent batches fill the
+        machine; each batch's results do not depend on what runs beside it.
+        """
+        if not programs:
+            return [], []
+        size = min(self.batch_size, -(-len(programs) // self.workers))
+        batches = [programs[start : start + size] for start in range(0, len(programs), size)]
+        data = {family: self.family_data(family) for family in self.config.families}
+
+        def train_batch(batch: list[Program]) -> dict[str, list[Losses]]:
+            return {
+                family: train_many(batch, family_data, self.config.trainer)
+                for family, family_data in data.items()
+            }
+
+        if len(batches) == 1:
+            return batches, [train_batch(batches[0])]
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return batches, list(pool.map(train_batch, batches))
+
     def _cache_key(self, digest: str) -> str:
         return f"{self._fingerprint}-{digest}"
 
-    def _family_data(self, family: str) -> FamilyData:
+    def family_data(self, family: str) -> FamilyData:
         if family not in self._data:
             tasks = make_family(
                 family,
@@ -304,6 +331,19 @@ class Evaluator:
             )
             self._data[family] = prepare(tasks, self.config.trainer)
         return self._data[family]
+
+
+def enable_compilation_cache(directory: Path) -> None:
+    """Persist XLA executables: a program compiled once loads instead of compiling.
+
+    That helps the same activation on other task seeds and in other worker processes.
+    A cache directory the user configured is kept; ACTGYM_XLA_CACHE=0 turns it off.
+    """
+    if os.environ.get("ACTGYM_XLA_CACHE") == "0" or jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def _with_check(timings: Timings, check_s: float) -> Timings:

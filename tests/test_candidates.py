@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from sources import GELU_SINE, RELU, activation
@@ -97,6 +98,35 @@ def test_infinite_loop_times_out_with_the_limit_named(fast_config: EvaluationCon
         assert quick.evaluate(RELU).ok, "the evaluator keeps working after a timeout"
     finally:
         quick.close()
+
+
+def session_members(session: int) -> list[int]:
+    """Pids of live processes in a session (from /proc; field 6 of stat is the session)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def test_killed_worker_leaves_no_process_behind(fast_config: EvaluationConfig) -> None:
+    limits = CandidateLimits(trace_timeout_s=1.0, cpu_seconds=10)
+    quick = Evaluator(dataclasses.replace(fast_config, limits=limits))
+    spawner = (
+        "import jax.numpy as jnp\n\ndef activation_function(x):\n    while True:\n        pass\n"
+    )
+    try:
+        assert quick.evaluate(spawner).status == Reason.TIMEOUT.value
+        server = quick.sandbox.server_pid
+        assert server is not None
+        assert session_members(server) == [server]
+    finally:
+        quick.close()
+    assert session_members(server) == []
 
 
 def test_cpu_limit_is_reported(fast_config: EvaluationConfig) -> None:

@@ -48,6 +48,11 @@ class Sandbox:
             )
         return _unpack(reply)
 
+    @property
+    def server_pid(self) -> int | None:
+        """The fork server's pid (its session id too), or None while none runs."""
+        return self._server.pid if self._server is not None else None
+
     def close(self) -> None:
         with self._lock:
             self._stop_server()
