@@ -96,6 +96,7 @@ class EvaluationResult:
     train_loss: float | None = None
     flops_per_element: float | None = None
     program_hash: str | None = None
+    descriptors: dict[str, float] = field(default_factory=dict)
     families: dict[str, FamilyScore] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)
 
@@ -144,6 +145,7 @@ class Evaluator:
         self._data: dict[str, FamilyData] = {}
         self._losses: dict[str, dict[str, Losses]] = {}
         self._baseline: Program | None = None
+        self._descriptors: dict[str, dict[str, float]] = {}
 
     # -- checks ------------------------------------------------------------------------
 
@@ -171,7 +173,7 @@ class Evaluator:
                 f"The function costs {program.flops_per_element:.1f} FLOPs per element; "
                 f"the budget is {limits.flops_budget:g}.",
             )
-        probe(program)
+        self._descriptors[program.digest] = probe(program)
         return program
 
     # -- scoring -------------------------------------------------------------------------
@@ -227,6 +229,7 @@ class Evaluator:
         extra = {
             "flops_per_element": program.flops_per_element,
             "program_hash": program.digest,
+            "descriptors": self._descriptors.get(program.digest, {}),
             "timings": timings,
         }
         diverged = [
@@ -351,11 +354,19 @@ def _with_check(timings: Timings, check_s: float) -> Timings:
     return dataclasses.replace(timings, check_s=check_s, total_s=total)
 
 
-def probe(program: Program) -> None:
-    """Reject functions whose output or derivative is NaN/inf anywhere on the probe grid."""
+_ANCHORS = np.float32([-20.0, -10.0, 10.0, 20.0])
+
+
+def probe(program: Program) -> dict[str, float]:
+    """Reject NaN/inf outputs or derivatives on the probe grid; describe the function's shape.
+
+    The descriptors (for diversity-seeking agents) come free from the same values:
+    `left_slope` and `right_slope`, the secant slopes on [-20, -10] and [10, 20], and
+    `oscillation`, the number of sign changes of the derivative on [-10, 10].
+    """
     width = program.input_shape[0]
-    points = np.linspace(-PROBE_RANGE, PROBE_RANGE, _PROBE_POINTS, dtype=np.float32)
-    points = np.concatenate([points, np.float32([0.0, 1e-6, -1e-6, 1e-3, -1e-3])])
+    grid = np.linspace(-PROBE_RANGE, PROBE_RANGE, _PROBE_POINTS, dtype=np.float32)
+    points = np.concatenate([grid, np.float32([0.0, 1e-6, -1e-6, 1e-3, -1e-3]), _ANCHORS])
     padded = np.resize(points, (-(-points.size // width)) * width).reshape(-1, width)
     outputs, gradients = _probe_values(program, jnp.asarray(padded))
     for values, reason, what in (
@@ -368,6 +379,16 @@ def probe(program: Program) -> None:
             raise CandidateRejected(
                 reason, f"The {what} is NaN or inf at x = {', '.join(f'{v:g}' for v in where)}."
             )
+    values = outputs.reshape(-1)[: points.size].astype(np.float64)
+    slopes = gradients.reshape(-1)[: grid.size]
+    at_minus_20, at_minus_10, at_10, at_20 = values[-4:]
+    central = slopes[np.abs(grid) <= 10.0]
+    signs = np.sign(central[np.abs(central) > 1e-6])
+    return {
+        "left_slope": float((at_minus_10 - at_minus_20) / 10.0),
+        "right_slope": float((at_20 - at_10) / 10.0),
+        "oscillation": float(np.count_nonzero(np.diff(signs))),
+    }
 
 
 def _probe_values(program: Program, rows: jax.Array) -> tuple[np.ndarray, np.ndarray]:
