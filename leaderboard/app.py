@@ -1,0 +1,215 @@
+"""The leaderboard server: the ranked table, a page per submission, the form and a JSON API.
+
+Requests are validated by pydantic models with maximum lengths, behind a limit on the
+body size, and every refusal is a 4xx with a message saying what to change. Submitting
+only queues: the verifier runs on a background thread of this process (or in a separate
+`actgym leaderboard verify`), so a slow or hostile submission never blocks a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from actgym.leaderboard import views
+from actgym.leaderboard.models import SubmissionIn, describe_errors
+from actgym.leaderboard.pages import Links, Pages
+from actgym.leaderboard.plots import function_plot
+from actgym.leaderboard.profiles import Profile, env_version
+from actgym.leaderboard.ranking import Leaderboard
+from actgym.leaderboard.seeds import load_secret
+from actgym.leaderboard.store import Board, RateLimit, RateLimited, Store
+from actgym.leaderboard.verifier import BackgroundVerifier, Scorer, Verifier
+from fastapi import FastAPI, HTTPException, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+SubmissionId = Annotated[int, PathParam(ge=1, le=2**62)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: Path
+    profile: Profile
+    verify: bool = True
+    rate_limit: RateLimit | None = field(default_factory=RateLimit)
+    max_body_bytes: int = 256 * 1024
+    secret_file: Path | None = None
+    poll_s: float = 5.0
+    stop_timeout_s: float = 30.0
+
+
+def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
+    """The app; pass a `scorer` to reuse Evaluators (tests), else one is built when verifying."""
+    store = Store(settings.db)
+    version = env_version()
+    board = Board(version=version, profile=settings.profile.name)
+    pages = Pages(settings.profile)
+    links = Links()
+    rankings = views.CachedRanking(store, board, settings.profile)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.verify:
+            yield
+            return
+        active = scorer or Scorer.from_secret(
+            settings.profile, load_secret(settings.db, settings.secret_file), version
+        )
+        background = BackgroundVerifier(Verifier(store, active, version), poll_s=settings.poll_s)
+        background.start()
+        app.state.verifier = background
+        try:
+            yield
+        finally:
+            background.stop(timeout=settings.stop_timeout_s)
+            if active is not scorer:
+                active.close()
+
+    app = FastAPI(title="actgym leaderboard", lifespan=lifespan)
+    app.state.verifier = None
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    def submit(body: SubmissionIn) -> int:
+        submission_id = store.submit(body.new_submission(), rate_limit=settings.rate_limit)
+        if app.state.verifier is not None:
+            app.state.verifier.wake()
+        return submission_id
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        ranking = rankings.get()
+        return pages.index(ranking, store.queue(board), links)
+
+    @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
+    def submission_page(submission_id: SubmissionId) -> str:
+        ranking = rankings.get()
+        return pages.submission(_details(store, board, ranking, submission_id), ranking, links)
+
+    @app.get("/submissions/{submission_id}/plot.png")
+    def plot(submission_id: SubmissionId) -> Response:
+        program = views.program_json(store, board, submission_id)
+        submission = store.submission(submission_id)
+        if program is None or submission is None:
+            raise HTTPException(404, f"Submission #{submission_id} has no verified program.")
+        return Response(function_plot(program, submission["name"]), media_type="image/png")
+
+    @app.get("/submit", response_class=HTMLResponse)
+    def submit_page() -> str:
+        return pages.submit(links)
+
+    @app.post("/submit", response_model=None)
+    async def submit_form(request: Request) -> Response:
+        form = await request.form()
+        data = {key: value for key, value in form.items() if isinstance(value, str)}
+        try:
+            body = SubmissionIn.model_validate(data)
+            submission_id = await run_in_threadpool(submit, body)
+        except ValidationError as error:
+            page = pages.submit(links, data, describe_errors(error.errors()))
+            return HTMLResponse(page, status_code=422)
+        except RateLimited as error:
+            page = pages.submit(links, data, str(error))
+            return HTMLResponse(page, status_code=429, headers=_retry_after(error))
+        return RedirectResponse(links.submission(submission_id), status_code=303)
+
+    @app.post("/api/submissions", status_code=202)
+    def create_submission(body: SubmissionIn) -> JSONResponse:
+        try:
+            submission_id = submit(body)
+        except RateLimited as error:
+            return JSONResponse({"detail": str(error)}, 429, headers=_retry_after(error))
+        return JSONResponse(
+            {
+                "id": submission_id,
+                "state": "pending",
+                "url": links.submission(submission_id),
+                "api": f"/api/submissions/{submission_id}",
+            },
+            status_code=202,
+        )
+
+    @app.get("/api/submissions/{submission_id}")
+    def get_submission(submission_id: SubmissionId) -> dict[str, Any]:
+        ranking = rankings.get()
+        return _details(store, board, ranking, submission_id)
+
+    @app.get("/api/leaderboard")
+    def get_leaderboard() -> dict[str, Any]:
+        return rankings.get().to_dict()
+
+    return app
+
+
+def _details(
+    store: Store, board: Board, ranking: Leaderboard, submission_id: int
+) -> dict[str, Any]:
+    details = views.submission_details(store, board, ranking, submission_id)
+    if details is None:
+        raise HTTPException(404, f"There is no submission #{submission_id}.")
+    return details
+
+
+def _retry_after(error: RateLimited) -> dict[str, str]:
+    return {"Retry-After": str(error.retry_after_s)}
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {key: item[key] for key in ("loc", "msg", "type") if key in item} for item in error.errors()
+    ]
+    detail = f"Invalid request: {describe_errors(errors)}"
+    return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """Refuse bodies over `max_bytes` with 413: by Content-Length, or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if not declared.isdigit():
+            await self._refuse(scope, receive, send, 400, "The Content-Length header is invalid.")
+            return
+        if int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send, 413, self._message())
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _message(self) -> str:
+        return f"The request body is larger than the limit of {self.max_bytes} bytes."
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+        await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)

@@ -1,0 +1,223 @@
+"""`actgym leaderboard`: submit, verify, serve, build and export a leaderboard.
+
+Every command works on a local SQLite file (--db); `submit --url` sends to a server
+instead. JAX, FastAPI and the rest load inside the commands, so `actgym --help` stays
+fast and works without the `leaderboard` extra installed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from actgym.leaderboard.profiles import Profile
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Submit, verify, serve, build and export the leaderboard (docs/leaderboard.md).",
+)
+console = Console()
+
+DEFAULT_DB = Path("leaderboard.db")
+
+Db = Annotated[
+    Path, typer.Option("--db", envvar="ACTGYM_LEADERBOARD_DB", help="The leaderboard's SQLite file")
+]
+ProfileName = Annotated[
+    str, typer.Option("--profile", help="Evaluation profile: official, fast or smoke")
+]
+SecretFile = Annotated[
+    Path | None,
+    typer.Option(help="File holding the hidden-seed secret (default: <db>.secret, created)"),
+]
+
+
+@app.command()
+def submit(
+    source_file: Annotated[Path, typer.Argument(help="Python file defining activation_function")],
+    name: Annotated[str, typer.Option(help="A name for the function")],
+    author: Annotated[str, typer.Option(help="Who submits it")],
+    description: Annotated[str, typer.Option(help="What it is")] = "",
+    agent: Annotated[str | None, typer.Option(help="The agent that found it")] = None,
+    model: Annotated[str | None, typer.Option(help="The model behind the agent")] = None,
+    run: Annotated[str | None, typer.Option(help="The run that found it (id or URL)")] = None,
+    db: Db = DEFAULT_DB,
+    url: Annotated[str | None, typer.Option(help="Send to this server instead of --db")] = None,
+) -> None:
+    """Queue a function for verification; it is scored by the verifier, never by you."""
+    from actgym.leaderboard.models import SubmissionIn, describe_errors
+    from pydantic import ValidationError
+
+    try:
+        source = source_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
+    fields = {"name": name, "author": author, "description": description, "source": source}
+    payload = {**fields, "agent": agent, "model": model, "run": run}
+    try:
+        body = SubmissionIn.model_validate(payload)
+    except ValidationError as error:
+        raise typer.BadParameter(describe_errors(error.errors())) from None
+    if url is not None:
+        _submit_remote(url, body.model_dump())
+        return
+    from actgym.leaderboard.store import Store
+
+    submission_id = Store(db).submit(body.new_submission())
+    console.print(
+        f"Submitted #{submission_id} to {db} (pending). "
+        f"Score it with: actgym leaderboard verify --db {db}"
+    )
+
+
+def _submit_remote(url: str, payload: dict[str, Any]) -> None:
+    import httpx
+
+    try:
+        response = httpx.post(f"{url.rstrip('/')}/api/submissions", json=payload, timeout=60.0)
+    except httpx.HTTPError as error:
+        console.print(f"[red]could not reach {url}[/red]: {error}")
+        raise typer.Exit(code=1) from None
+    if response.status_code != 202:
+        console.print(f"[red]{response.status_code}[/red]: {_detail(response)}")
+        raise typer.Exit(code=1)
+    created = response.json()
+    console.print(f"Submitted #{created['id']} (pending): {url.rstrip('/')}{created['url']}")
+
+
+def _detail(response: Any) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text
+
+
+@app.command()
+def verify(
+    db: Db = DEFAULT_DB, profile: ProfileName = "official", secret_file: SecretFile = None
+) -> None:
+    """Drain the queue: verify every pending submission (and resume interrupted ones), then exit."""
+    from actgym.leaderboard.profiles import env_version
+    from actgym.leaderboard.seeds import load_secret
+    from actgym.leaderboard.store import Store
+    from actgym.leaderboard.verifier import Scorer, Verifier
+
+    chosen = _profile(profile)
+    version = env_version()
+    store = Store(db)
+    scorer = Scorer.from_secret(chosen, load_secret(db, secret_file), version)
+    verifier = Verifier(store, scorer, version)
+    try:
+        resumed = verifier.resume()
+        with console.status("verifying..."):
+            verified = verifier.drain()
+    finally:
+        scorer.close()
+    console.print(f"Resumed {resumed}, verified {len(verified)} on {version} ({chosen.name}).")
+    for submission_id in verified:
+        row = store.verification(verifier.board, submission_id)
+        console.print(f"  #{submission_id}: {row['state']} ({row['reason']})")
+
+
+@app.command()
+def serve(
+    db: Db = DEFAULT_DB,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    profile: ProfileName = "official",
+    verify: Annotated[bool, typer.Option(help="Verify on a background thread")] = True,
+    rate_limit: Annotated[int, typer.Option(help="Submissions per author per window; 0: off")] = 10,
+    rate_window: Annotated[float, typer.Option(help="Rate-limit window in seconds")] = 3600.0,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest accepted request body")] = 256 * 1024,
+    secret_file: SecretFile = None,
+) -> None:
+    """Serve the ranked table, submission pages, the form and the JSON API."""
+    import uvicorn
+    from actgym.leaderboard.app import Settings, create_app
+    from actgym.leaderboard.store import RateLimit
+
+    settings = Settings(
+        db=db,
+        profile=_profile(profile),
+        verify=verify,
+        rate_limit=RateLimit(rate_limit, rate_window) if rate_limit > 0 else None,
+        max_body_bytes=max_body_bytes,
+        secret_file=secret_file,
+    )
+    uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@app.command()
+def build(
+    out: Annotated[Path, typer.Option(help="Directory to write the site into")],
+    db: Db = DEFAULT_DB,
+    profile: ProfileName = "official",
+) -> None:
+    """Write the leaderboard's pages as a static site."""
+    from actgym.leaderboard.site import build_site
+    from actgym.leaderboard.store import Store
+
+    written = build_site(Store(db), _profile(profile), out)
+    console.print(f"Wrote {len(written)} files to {out}; open {out / 'index.html'}.")
+
+
+@app.command()
+def export(
+    db: Db = DEFAULT_DB,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout")] = None,
+    profile: Annotated[str | None, typer.Option(help="Only this profile's board")] = None,
+) -> None:
+    """Export submissions, verifications, per-seed results and environments as JSON."""
+    from actgym.leaderboard.profiles import env_version
+    from actgym.leaderboard.store import Board, Store
+
+    board = Board(env_version(), _profile(profile).name) if profile else None
+    text = json.dumps(Store(db).export(board), indent=1)
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"Exported to {out}.")
+
+
+@app.command()
+def show(db: Db = DEFAULT_DB, profile: ProfileName = "official") -> None:
+    """Print the ranked table."""
+    from actgym.leaderboard import views
+    from actgym.leaderboard.profiles import env_version
+    from actgym.leaderboard.store import Board, Store
+
+    chosen = _profile(profile)
+    ranking = views.leaderboard(Store(db), Board(env_version(), chosen.name), chosen)
+    table = Table(title=f"actgym leaderboard {ranking.version}, profile {chosen.name}")
+    for column in ("#", "name", "author", "score [95% CI]", "public", "avg rank", "FLOPs"):
+        table.add_column(column)
+    for e in ranking.entries:
+        table.add_row(
+            str(e.rank),
+            e.name,
+            e.author,
+            f"{e.score.value:+.2f} [{e.score.low:+.2f}, {e.score.high:+.2f}]",
+            f"{e.public_score.value:+.2f}",
+            f"{e.average_rank:.2f}",
+            f"{e.flops_per_element:g}",
+        )
+    console.print(table)
+    if ranking.note:
+        console.print(ranking.note)
+
+
+def _profile(name: str) -> Profile:
+    from actgym.leaderboard.profiles import get_profile
+
+    try:
+        return get_profile(name)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None

@@ -1,0 +1,102 @@
+"""What a submission may contain, checked the same way for the JSON API, the form and the CLI.
+
+There is no score field: the leaderboard computes every number itself, and a request that
+claims one (`score`, `reward`, ...) is refused with a message saying so, rather than the
+number being silently dropped. Every other unknown field is refused too.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from actgym.leaderboard.store import NewSubmission
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from actgym.candidate.limits import MAX_SOURCE_CHARS
+
+SCORE_FIELDS = frozenset(
+    {"score", "scores", "reward", "rank", "iqm", "loss", "losses", "ood_loss", "results"}
+)
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be one line of printable characters")
+    return value
+
+
+def _printable_lines(value: str) -> str:
+    if not value.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        raise ValueError("must be printable text")
+    return value
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(_printable),
+]
+Detail = Annotated[
+    Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_printable)
+    ]
+    | None,
+    BeforeValidator(_blank_to_none),
+]
+
+
+class SubmissionIn(BaseModel):
+    """A submission request: the source of `activation_function` and who made it, how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Label
+    author: Label
+    source: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_CHARS)]
+    description: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=2000),
+        AfterValidator(_printable_lines),
+    ] = ""
+    agent: Detail = None
+    model: Detail = None
+    run: Detail = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_scores(cls, data: Any) -> Any:
+        claimed = sorted(SCORE_FIELDS & set(data)) if isinstance(data, dict) else []
+        if claimed:
+            raise ValueError(
+                f"Submissions carry no score: the leaderboard computes every score itself; "
+                f"remove {', '.join(claimed)}."
+            )
+        return data
+
+    def new_submission(self) -> NewSubmission:
+        return NewSubmission(**self.model_dump())
+
+
+def describe_errors(errors: list[ErrorDetails] | list[dict[str, Any]]) -> str:
+    """One readable line per problem: `field: what is wrong`."""
+    lines = []
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            lines.append("the request body is not valid JSON")
+            continue
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{location}: {message}" if location else message)
+    return "; ".join(lines)

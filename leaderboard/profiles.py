@@ -1,0 +1,98 @@
+"""Evaluation profiles and the environment version: what a leaderboard's scores mean.
+
+Results are stored under (version, profile), so scores from different trainer settings
+or from a changed environment are never mixed, and a new version re-scores everything.
+The official profile is the documented protocol on the whole suite; the smaller ones
+exist for smoke tests and demos and say so on every page that shows them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from actgym import ENV_IDS
+from actgym.evaluation import SCORING_VERSION, EvaluationConfig
+from actgym.tasks import SUITE
+from actgym.trainer import TrainerConfig
+
+PUBLIC_TASK_SEED = 0
+"""The task seed the environments use by default; its instances are published."""
+
+
+def env_version() -> str:
+    """The ActSearch environments' version plus the scoring version: the key of every result."""
+    suffixes = {env_id.rsplit("-", 1)[1] for env_id in ENV_IDS}
+    if len(suffixes) != 1:
+        raise RuntimeError(f"the ActSearch environments disagree on their version: {suffixes}")
+    return f"ActSearch-{suffixes.pop()}+scoring.{SCORING_VERSION}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much training one verification costs; stored beside every result it produced."""
+
+    name: str
+    description: str
+    families: tuple[str, ...]
+    trainer: TrainerConfig
+    num_instances: int | None
+    hidden_seeds: int
+
+    def config(self, task_seed: int) -> EvaluationConfig:
+        return EvaluationConfig(
+            families=self.families,
+            trainer=self.trainer,
+            task_seed=task_seed,
+            num_instances=self.num_instances,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready and public: the hidden seeds are counted, never listed."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "families": list(self.families),
+            "trainer": dataclasses.asdict(self.trainer),
+            "num_instances": self.num_instances,
+            "public_task_seed": PUBLIC_TASK_SEED,
+            "hidden_task_seeds": self.hidden_seeds,
+        }
+
+
+PROFILES: dict[str, Profile] = {
+    profile.name: profile
+    for profile in (
+        Profile(
+            name="official",
+            description="The documented protocol: default trainer, every instance of the suite.",
+            families=SUITE,
+            trainer=TrainerConfig(),
+            num_instances=None,
+            hidden_seeds=2,
+        ),
+        Profile(
+            name="fast",
+            description="TrainerConfig.fast() on one instance of every family (not official).",
+            families=SUITE,
+            trainer=TrainerConfig.fast(),
+            num_instances=1,
+            hidden_seeds=1,
+        ),
+        Profile(
+            name="smoke",
+            description="TrainerConfig.fast() on one instance of two families (tests only).",
+            families=("Harmonics", "Poly1D"),
+            trainer=TrainerConfig.fast(),
+            num_instances=1,
+            hidden_seeds=1,
+        ),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
+    return PROFILES[name]

@@ -1,0 +1,542 @@
+"""The leaderboard's only state: one SQLite file in WAL mode, safe for many threads and processes.
+
+Submissions are immutable rows. Everything the verifier learns is keyed by a `Board`
+(env version, profile): the queue state, the program hash that makes later copies
+duplicates, and per family, instance, task seed and training seed losses. A new version
+or profile therefore starts every submission over as pending without touching old
+scores. Every write is one IMMEDIATE transaction, so concurrent submitters and
+verifiers can neither lose nor double a row; the reference activations are seeded into
+every store so they are queued and scored like any submission.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
+
+SCHEMA_VERSION = "1"
+MAX_ATTEMPTS = 3
+"""A submission whose verification was interrupted this often fails as `verifier_crashed`."""
+
+REFERENCE_AUTHOR = "actgym (reference)"
+REFERENCE_NAMES: dict[str, str] = {
+    "relu": "ReLU",
+    "gelu": "GELU",
+    "silu": "SiLU (Swish)",
+    "tanh": "tanh",
+    "elu": "ELU",
+    "snake": "Snake",
+    "gelu_sine": "GELUSine",
+    "gelu_sinc": "GELU-Sinc",
+    "gmtu": "GMTU",
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    author TEXT NOT NULL,
+    author_key TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    agent TEXT,
+    model TEXT,
+    run TEXT,
+    source TEXT NOT NULL,
+    reference TEXT UNIQUE,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_by_author ON submissions (author_key, created_at);
+CREATE TABLE IF NOT EXISTS environments (
+    id INTEGER PRIMARY KEY,
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    profile_json TEXT NOT NULL,
+    details_json TEXT NOT NULL,
+    started_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verifications (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
+    reason TEXT,
+    message TEXT,
+    program_hash TEXT,
+    program_json TEXT,
+    flops_per_element REAL,
+    duplicate_of INTEGER REFERENCES submissions (id),
+    environment_id INTEGER REFERENCES environments (id),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    queued_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    PRIMARY KEY (submission_id, version, profile)
+);
+CREATE INDEX IF NOT EXISTS verifications_by_state ON verifications (version, profile, state);
+CREATE TABLE IF NOT EXISTS programs (
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    program_hash TEXT NOT NULL,
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    PRIMARY KEY (version, profile, program_hash)
+);
+CREATE TABLE IF NOT EXISTS results (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    seed_set TEXT NOT NULL CHECK (seed_set IN ('public', 'hidden')),
+    seed_index INTEGER NOT NULL,
+    family TEXT NOT NULL,
+    instance_index INTEGER NOT NULL,
+    instance TEXT NOT NULL,
+    train_seed INTEGER NOT NULL,
+    train_loss REAL NOT NULL,
+    id_loss REAL NOT NULL,
+    ood_loss REAL NOT NULL,
+    PRIMARY KEY (
+        submission_id, version, profile, seed_set, seed_index, family, instance_index, train_seed
+    )
+);
+"""
+
+
+@dataclass(frozen=True)
+class Board:
+    """One leaderboard: results of one env version under one evaluation profile."""
+
+    version: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    name: str
+    author: str
+    source: str
+    description: str = ""
+    agent: str | None = None
+    model: str | None = None
+    run: str | None = None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `max_submissions` per author (case-insensitive) in any `window_s` seconds."""
+
+    max_submissions: int = 10
+    window_s: float = 3600.0
+
+
+class RateLimited(Exception):
+    def __init__(self, author: str, limit: RateLimit, retry_after_s: float) -> None:
+        self.retry_after_s = max(1, round(retry_after_s))
+        super().__init__(
+            f"Author {author!r} has made {limit.max_submissions} submissions in the last "
+            f"{limit.window_s:g} seconds, the limit; try again in {self.retry_after_s} s."
+        )
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One training run: a task instance under one task seed, trained with one seed."""
+
+    seed_set: str
+    seed_index: int
+    family: str
+    instance_index: int
+    instance: str
+    train_seed: int
+    train_loss: float
+    id_loss: float
+    ood_loss: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a verification ended: `done` with result rows, or `failed` with a reason."""
+
+    state: str
+    reason: str
+    message: str
+    program_hash: str | None = None
+    program_json: str | None = None
+    flops_per_element: float | None = None
+    duplicate_of: int | None = None
+    rows: tuple[ResultRow, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Claim:
+    submission_id: int
+    source: str
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = self._connect()
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+        finally:
+            connection.close()
+        with self._transaction() as connection:
+            _create_schema(connection)
+            _seed_references(connection)
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+        )
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        return connection
+
+    @contextmanager
+    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """IMMEDIATE for writes (take the write lock up front), DEFERRED for a read snapshot."""
+        connection = self._connect()
+        try:
+            connection.execute(f"BEGIN {mode}")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    # -- submissions ---------------------------------------------------------------------
+
+    def submit(
+        self, new: NewSubmission, *, rate_limit: RateLimit | None = None, now: float | None = None
+    ) -> int:
+        """Insert a submission; raise RateLimited if its author is over the limit."""
+        now = time.time() if now is None else now
+        author_key = new.author.strip().casefold()
+        with self._transaction() as connection:
+            if rate_limit is not None:
+                _enforce_rate_limit(connection, new.author, author_key, rate_limit, now)
+            cursor = connection.execute(
+                "INSERT INTO submissions (name, author, author_key, description, agent, model,"
+                " run, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.name,
+                    new.author,
+                    author_key,
+                    new.description,
+                    new.agent,
+                    new.model,
+                    new.run,
+                    new.source,
+                    now,
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def submission(self, submission_id: int) -> dict[str, Any] | None:
+        with self._transaction("DEFERRED") as connection:
+            row = connection.execute(
+                "SELECT * FROM submissions WHERE id = ?", (submission_id,)
+            ).fetchone()
+        return _public_submission(row) if row else None
+
+    def submission_ids(self) -> list[int]:
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute("SELECT id FROM submissions ORDER BY id").fetchall()
+        return [int(row["id"]) for row in rows]
+
+    def submission_count(self) -> int:
+        with self._transaction("DEFERRED") as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
+
+    # -- the queue -----------------------------------------------------------------------
+
+    def verification(self, board: Board, submission_id: int) -> dict[str, Any]:
+        """The submission's verification on `board`; `pending` until a verifier queues it."""
+        with self._transaction("DEFERRED") as connection:
+            row = connection.execute(
+                "SELECT * FROM verifications WHERE submission_id = ? AND version = ?"
+                " AND profile = ?",
+                (submission_id, board.version, board.profile),
+            ).fetchone()
+        if row is None:
+            return {"state": "pending", "attempts": 0}
+        return dict(row)
+
+    def reset_running(self, board: Board) -> int:
+        """At verifier start: interrupted rows go back to pending (or fail after MAX_ATTEMPTS)."""
+        now = time.time()
+        scope = (board.version, board.profile)
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE verifications SET state = 'failed', reason = 'verifier_crashed',"
+                " message = ?, finished_at = ? WHERE version = ? AND profile = ?"
+                " AND state = 'running' AND attempts >= ?",
+                (
+                    f"The verifier stopped {MAX_ATTEMPTS} times while scoring this submission.",
+                    now,
+                    *scope,
+                    MAX_ATTEMPTS,
+                ),
+            )
+            cursor = connection.execute(
+                "UPDATE verifications SET state = 'pending', started_at = NULL"
+                " WHERE version = ? AND profile = ? AND state = 'running'",
+                scope,
+            )
+            return cursor.rowcount
+
+    def claim(self, board: Board, environment_id: int | None) -> Claim | None:
+        """Queue every submission new to `board`, then take the next one (references first)."""
+        now = time.time()
+        scope = (board.version, board.profile)
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT INTO verifications (submission_id, version, profile, state, queued_at)"
+                " SELECT id, ?, ?, 'pending', ? FROM submissions AS s WHERE NOT EXISTS"
+                " (SELECT 1 FROM verifications AS v WHERE v.submission_id = s.id"
+                " AND v.version = ? AND v.profile = ?)",
+                (*scope, now, *scope),
+            )
+            row = connection.execute(
+                "SELECT s.id, s.source FROM verifications AS v JOIN submissions AS s"
+                " ON s.id = v.submission_id WHERE v.version = ? AND v.profile = ?"
+                " AND v.state = 'pending' ORDER BY s.reference IS NULL, s.id LIMIT 1",
+                scope,
+            ).fetchone()
+            if row is None:
+                return None
+            connection.execute(
+                "UPDATE verifications SET state = 'running', started_at = ?,"
+                " attempts = attempts + 1, environment_id = ?"
+                " WHERE submission_id = ? AND version = ? AND profile = ?",
+                (now, environment_id, row["id"], *scope),
+            )
+            return Claim(submission_id=int(row["id"]), source=str(row["source"]))
+
+    def claim_program(self, board: Board, program_hash: str, submission_id: int) -> int:
+        """The submission that owns this canonical program on `board`: the first to claim it."""
+        scope = (board.version, board.profile)
+        with self._transaction() as connection:
+            connection.execute(
+                "INSERT OR IGNORE INTO programs (version, profile, program_hash, submission_id)"
+                " VALUES (?, ?, ?, ?)",
+                (*scope, program_hash, submission_id),
+            )
+            row = connection.execute(
+                "SELECT submission_id FROM programs WHERE version = ? AND profile = ?"
+                " AND program_hash = ?",
+                (*scope, program_hash),
+            ).fetchone()
+        return int(row["submission_id"])
+
+    def finish(self, board: Board, submission_id: int, outcome: Outcome) -> None:
+        """Record an outcome; result rows replace any from an interrupted earlier attempt."""
+        key = (submission_id, board.version, board.profile)
+        with self._transaction() as connection:
+            connection.execute(
+                "DELETE FROM results WHERE submission_id = ? AND version = ? AND profile = ?", key
+            )
+            connection.executemany(
+                "INSERT INTO results (submission_id, version, profile, seed_set, seed_index,"
+                " family, instance_index, instance, train_seed, train_loss, id_loss, ood_loss)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*key, *asdict(row).values()) for row in outcome.rows],
+            )
+            connection.execute(
+                "UPDATE verifications SET state = ?, reason = ?, message = ?, program_hash = ?,"
+                " program_json = ?, flops_per_element = ?, duplicate_of = ?, finished_at = ?"
+                " WHERE submission_id = ? AND version = ? AND profile = ?",
+                (
+                    outcome.state,
+                    outcome.reason,
+                    outcome.message,
+                    outcome.program_hash,
+                    outcome.program_json,
+                    outcome.flops_per_element,
+                    outcome.duplicate_of,
+                    time.time(),
+                    *key,
+                ),
+            )
+
+    def revision(self, board: Board) -> tuple[int, float]:
+        """Changes whenever a verification on `board` finishes: done count, last finish."""
+        with self._transaction("DEFERRED") as connection:
+            row = connection.execute(
+                "SELECT COUNT(*), COALESCE(MAX(finished_at), 0) FROM verifications"
+                " WHERE version = ? AND profile = ? AND state = 'done'",
+                (board.version, board.profile),
+            ).fetchone()
+        return int(row[0]), float(row[1])
+
+    def queue(self, board: Board, limit: int = 100) -> list[dict[str, Any]]:
+        """The most recent submissions not (yet) ranked on `board`, newest first."""
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute(
+                "SELECT s.id, s.name, s.author, s.created_at, COALESCE(v.state, 'pending')"
+                " AS state, v.reason, v.message, v.duplicate_of FROM submissions AS s"
+                " LEFT JOIN verifications AS v ON v.submission_id = s.id AND v.version = ?"
+                " AND v.profile = ? WHERE v.state IS NULL OR v.state != 'done'"
+                " ORDER BY s.id DESC LIMIT ?",
+                (board.version, board.profile, limit),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    # -- environments and results ----------------------------------------------------------
+
+    def record_environment(
+        self, board: Board, profile: dict[str, Any], details: dict[str, Any]
+    ) -> int:
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO environments (version, profile, profile_json, details_json,"
+                " started_at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    board.version,
+                    board.profile,
+                    json.dumps(profile, sort_keys=True),
+                    json.dumps(details, sort_keys=True),
+                    time.time(),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def environment(self, environment_id: int) -> dict[str, Any] | None:
+        with self._transaction("DEFERRED") as connection:
+            row = connection.execute(
+                "SELECT * FROM environments WHERE id = ?", (environment_id,)
+            ).fetchone()
+        return _parsed_environment(row) if row else None
+
+    def done_entries(self, board: Board) -> list[dict[str, Any]]:
+        """Every submission verified on `board`, with what the ranking shows beside it."""
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute(
+                "SELECT s.id, s.name, s.author, s.reference, v.flops_per_element,"
+                " v.program_hash FROM verifications AS v JOIN submissions AS s"
+                " ON s.id = v.submission_id WHERE v.version = ? AND v.profile = ?"
+                " AND v.state = 'done' ORDER BY s.id",
+                (board.version, board.profile),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def results(self, board: Board) -> list[dict[str, Any]]:
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute(
+                "SELECT submission_id, seed_set, seed_index, family, instance_index, instance,"
+                " train_seed, train_loss, id_loss, ood_loss FROM results"
+                " WHERE version = ? AND profile = ?"
+                " ORDER BY submission_id, seed_set, seed_index, family, instance_index,"
+                " train_seed",
+                (board.version, board.profile),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    # -- export --------------------------------------------------------------------------
+
+    def export(self, board: Board | None = None) -> dict[str, Any]:
+        """Everything as JSON-ready data (all boards unless one is given); no secrets exist here."""
+        where, args = ("WHERE version = ? AND profile = ?", (board.version, board.profile))
+        if board is None:
+            where, args = "", ()
+        with self._transaction("DEFERRED") as connection:
+            submissions = connection.execute("SELECT * FROM submissions ORDER BY id").fetchall()
+            environments = connection.execute(
+                f"SELECT * FROM environments {where} ORDER BY id", args
+            ).fetchall()
+            verifications = connection.execute(
+                f"SELECT * FROM verifications {where} ORDER BY version, profile, submission_id",
+                args,
+            ).fetchall()
+            results = connection.execute(
+                f"SELECT * FROM results {where} ORDER BY version, profile, submission_id,"
+                " seed_set, seed_index, family, instance_index, train_seed",
+                args,
+            ).fetchall()
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "exported_at": time.time(),
+            "submissions": [_public_submission(row) for row in submissions],
+            "environments": [_parsed_environment(row) for row in environments],
+            "verifications": [_parsed_verification(row) for row in verifications],
+            "results": [dict(row) for row in results],
+        }
+
+
+def _create_schema(connection: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            connection.execute(statement)
+    connection.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+    )
+    found = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if found["value"] != SCHEMA_VERSION:
+        raise RuntimeError(
+            f"leaderboard schema {found['value']} is not {SCHEMA_VERSION}; export and re-import"
+        )
+
+
+def _seed_references(connection: sqlite3.Connection) -> None:
+    for key, source in REFERENCES.items():
+        connection.execute(
+            "INSERT OR IGNORE INTO submissions (name, author, author_key, description, source,"
+            " reference, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                REFERENCE_NAMES.get(key, key),
+                REFERENCE_AUTHOR,
+                REFERENCE_AUTHOR.casefold(),
+                f"Reference activation: {REFERENCE_EXPRESSIONS[key]}",
+                source,
+                key,
+                time.time(),
+            ),
+        )
+
+
+def _enforce_rate_limit(
+    connection: sqlite3.Connection, author: str, author_key: str, limit: RateLimit, now: float
+) -> None:
+    recent = connection.execute(
+        "SELECT created_at FROM submissions WHERE author_key = ? AND created_at > ?"
+        " ORDER BY created_at",
+        (author_key, now - limit.window_s),
+    ).fetchall()
+    if len(recent) >= limit.max_submissions:
+        oldest = recent[len(recent) - limit.max_submissions]["created_at"]
+        raise RateLimited(author, limit, oldest + limit.window_s - now)
+
+
+def _public_submission(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data.pop("author_key")
+    return data
+
+
+def _parsed_environment(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data["profile_settings"] = json.loads(data.pop("profile_json"))
+    data["details"] = json.loads(data.pop("details_json"))
+    return data
+
+
+def _parsed_verification(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    program = data.pop("program_json")
+    data["program"] = json.loads(program) if program else None
+    return data

@@ -1,0 +1,204 @@
+"""The verifier: takes queued submissions one at a time and scores them itself.
+
+A submission is checked in the sandbox first (its canonical hash is known only then),
+de-duplicated by that hash, and trained on every family of the profile with the public
+task seed and with each hidden one. Anything that goes wrong ends as a `failed` row with
+a reason code and a message for that one submission; the queue always moves on. The
+Evaluators are built once per process and reused, so repeats and references are cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from actgym.leaderboard import environment
+from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, Profile
+from actgym.leaderboard.seeds import hidden_task_seeds
+from actgym.leaderboard.store import Board, Claim, Outcome, ResultRow, Store
+
+from actgym.candidate.program import Program, canonical_json
+from actgym.candidate.reasons import CandidateRejected
+from actgym.evaluation import EvaluationResult, Evaluator
+
+log = logging.getLogger(__name__)
+
+DUPLICATE = "duplicate"
+INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True)
+class SeedSet:
+    """The public task seed (index 0), or hidden task seed number `index`."""
+
+    kind: str
+    index: int
+
+    @property
+    def label(self) -> str:
+        if self.kind == "public":
+            return "public task seed"
+        return f"hidden task seed #{self.index + 1}"
+
+
+class Scorer:
+    """One Evaluator per task seed of a profile, sharing one sandbox; reuse it."""
+
+    def __init__(self, profile: Profile, hidden_seeds: Sequence[int]) -> None:
+        if len(hidden_seeds) != profile.hidden_seeds:
+            raise ValueError(f"profile {profile.name} needs {profile.hidden_seeds} hidden seeds")
+        self.profile = profile
+        self._public = Evaluator(profile.config(PUBLIC_TASK_SEED))
+        self._evaluators = {SeedSet("public", 0): self._public} | {
+            SeedSet("hidden", index): Evaluator(profile.config(seed), sandbox=self._public.sandbox)
+            for index, seed in enumerate(hidden_seeds)
+        }
+
+    @classmethod
+    def from_secret(cls, profile: Profile, secret: bytes, version: str) -> Scorer:
+        return cls(profile, hidden_task_seeds(secret, version, profile.hidden_seeds))
+
+    def check(self, source: str) -> Program:
+        return self._public.check(source)
+
+    def score(self, program: Program) -> dict[SeedSet, EvaluationResult]:
+        return {
+            seed_set: evaluator.evaluate_program(program)
+            for seed_set, evaluator in self._evaluators.items()
+        }
+
+    def close(self) -> None:
+        self._public.close()
+
+
+class Verifier:
+    def __init__(self, store: Store, scorer: Scorer, version: str) -> None:
+        self.store = store
+        self.scorer = scorer
+        self.board = Board(version=version, profile=scorer.profile.name)
+        self._environment_id: int | None = None
+
+    def resume(self) -> int:
+        """Call once at start: rows a crashed verifier left `running` go back to pending."""
+        return self.store.reset_running(self.board)
+
+    def step(self) -> int | None:
+        """Verify the next queued submission; None when the queue is empty."""
+        if self._environment_id is None:
+            self._environment_id = self.store.record_environment(
+                self.board, self.scorer.profile.summary(), environment.describe()
+            )
+        claim = self.store.claim(self.board, self._environment_id)
+        if claim is None:
+            return None
+        self.store.finish(self.board, claim.submission_id, self.verify(claim))
+        return claim.submission_id
+
+    def drain(self) -> list[int]:
+        verified = []
+        while (submission_id := self.step()) is not None:
+            verified.append(submission_id)
+        return verified
+
+    def verify(self, claim: Claim) -> Outcome:
+        try:
+            return self._verify(claim)
+        except Exception as error:  # a verifier bug costs this one entry, never the queue
+            log.exception("verifying submission %s failed", claim.submission_id)
+            return Outcome(
+                state="failed",
+                reason=INTERNAL_ERROR,
+                message=f"The verifier failed ({type(error).__name__}); the log has details.",
+            )
+
+    def _verify(self, claim: Claim) -> Outcome:
+        try:
+            program = self.scorer.check(claim.source)
+        except CandidateRejected as rejection:
+            reason = rejection.reason.value
+            return Outcome(state="failed", reason=reason, message=rejection.describe())
+        known = {
+            "program_hash": program.digest,
+            "program_json": canonical_json(program.data),
+            "flops_per_element": program.flops_per_element,
+        }
+        owner = self.store.claim_program(self.board, program.digest, claim.submission_id)
+        if owner != claim.submission_id:
+            return Outcome(
+                state="failed",
+                reason=DUPLICATE,
+                message=f"The same function (canonical program) as submission #{owner}.",
+                duplicate_of=owner,
+                **known,
+            )
+        results = self.scorer.score(program)
+        for seed_set, result in results.items():
+            if not result.ok:
+                message = f"On the {seed_set.label}: {result.message}"
+                return Outcome(state="failed", reason=result.status, message=message, **known)
+        seeds = self.scorer.profile.trainer.seeds
+        rows = tuple(
+            row for seed_set, result in results.items() for row in _rows(seed_set, result, seeds)
+        )
+        message = "Verified on the public and the hidden task seeds."
+        return Outcome(state="done", reason="ok", message=message, rows=rows, **known)
+
+
+def _rows(seed_set: SeedSet, result: EvaluationResult, seeds: Sequence[int]) -> list[ResultRow]:
+    rows = []
+    for family, score in result.families.items():
+        for instance_index, instance in enumerate(score.instances):
+            for seed_index, train_seed in enumerate(seeds):
+                rows.append(
+                    ResultRow(
+                        seed_set=seed_set.kind,
+                        seed_index=seed_set.index,
+                        family=family,
+                        instance_index=instance_index,
+                        instance=instance,
+                        train_seed=train_seed,
+                        train_loss=score.train_loss[instance_index][seed_index],
+                        id_loss=score.id_loss[instance_index][seed_index],
+                        ood_loss=score.ood_loss[instance_index][seed_index],
+                    )
+                )
+    return rows
+
+
+class BackgroundVerifier:
+    """Drains the queue on a daemon thread: `wake()` after a submission, `stop()` at shutdown.
+
+    It also polls every `poll_s` seconds, for submissions other processes put in the store.
+    """
+
+    def __init__(self, verifier: Verifier, poll_s: float = 5.0) -> None:
+        self.verifier = verifier
+        self.poll_s = poll_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="leaderboard-verifier", daemon=True)
+
+    def start(self) -> None:
+        self.verifier.resume()
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish the submission in hand, then stop; an interrupted one resumes next start."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                while not self._stop.is_set() and self.verifier.step() is not None:
+                    pass
+            except Exception:  # e.g. the database stayed locked: log, wait, try again
+                log.exception("the verifier loop failed; retrying in %s s", self.poll_s)
+            self._wake.wait(self.poll_s)

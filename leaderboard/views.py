@@ -1,0 +1,85 @@
+"""What the pages and the JSON API show, assembled once from the store and the ranking.
+
+The server and the static site call the same functions, so a page and its JSON agree.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from actgym.leaderboard import environment
+from actgym.leaderboard.profiles import Profile
+from actgym.leaderboard.ranking import Leaderboard, build_leaderboard
+from actgym.leaderboard.store import Board, Store
+
+_VERIFICATION_FIELDS = (
+    "state",
+    "reason",
+    "message",
+    "duplicate_of",
+    "program_hash",
+    "flops_per_element",
+    "attempts",
+    "queued_at",
+    "started_at",
+    "finished_at",
+)
+
+
+def leaderboard(store: Store, board: Board, profile: Profile) -> Leaderboard:
+    return build_leaderboard(
+        board.version, profile.summary(), store.done_entries(board), store.results(board)
+    )
+
+
+class CachedRanking:
+    """The ranking, recomputed only when a verification finished since the last one.
+
+    The bootstrap is the expensive part of a page, and pages are polled while waiting.
+    """
+
+    def __init__(self, store: Store, board: Board, profile: Profile) -> None:
+        self.store, self.board, self.profile = store, board, profile
+        self._lock = threading.Lock()
+        self._revision: tuple[int, float] | None = None
+        self._ranking: Leaderboard | None = None
+
+    def get(self) -> Leaderboard:
+        with self._lock:
+            revision = self.store.revision(self.board)
+            if self._ranking is None or revision != self._revision:
+                self._ranking = leaderboard(self.store, self.board, self.profile)
+                self._revision = revision
+            return self._ranking
+
+
+def submission_details(
+    store: Store, board: Board, ranking: Leaderboard, submission_id: int
+) -> dict[str, Any] | None:
+    """The submission, its verification on `board`, where it ran, and its ranked entry."""
+    submission = store.submission(submission_id)
+    if submission is None:
+        return None
+    verification = store.verification(board, submission_id)
+    entry = ranking.entry(submission_id)
+    return {
+        **submission,
+        "version": board.version,
+        "profile": board.profile,
+        **{name: verification.get(name) for name in _VERIFICATION_FIELDS},
+        "environment": _environment(store, verification.get("environment_id")),
+        "entry": entry.to_dict(with_tasks=True) if entry else None,
+        "has_plot": bool(verification.get("program_json")),
+    }
+
+
+def program_json(store: Store, board: Board, submission_id: int) -> str | None:
+    return store.verification(board, submission_id).get("program_json")
+
+
+def _environment(store: Store, environment_id: int | None) -> dict[str, Any] | None:
+    found = store.environment(environment_id) if environment_id is not None else None
+    if found is None:
+        return None
+    return {"summary": environment.summary(found["details"]), "details": found["details"]}

@@ -1,0 +1,84 @@
+"""Shared pieces of the leaderboard tests: one Scorer per process, a real server on loopback.
+
+The smoke profile (fast trainer, one instance of two families) and a fixed secret keep
+every verification cheap after the first: results are cached on disk per program.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from actgym.leaderboard.app import Settings, create_app
+from actgym.leaderboard.profiles import env_version, get_profile
+from actgym.leaderboard.store import RateLimit
+from actgym.leaderboard.verifier import Scorer
+
+SECRET = b"leaderboard-tests"
+PROFILE = get_profile("smoke")
+
+
+@functools.cache
+def shared_scorer() -> Scorer:
+    return Scorer.from_secret(PROFILE, SECRET, env_version())
+
+
+def activation(body: str) -> str:
+    """A candidate whose function body is `body` (indented by the caller's lines)."""
+    lines = "".join(f"    {line}\n" for line in body.splitlines())
+    return f"import jax\nimport jax.numpy as jnp\n\n\ndef activation_function(x):\n{lines}"
+
+
+def make_app(
+    db: Path, *, verify: bool = True, rate_limit: RateLimit | None = None, **settings: Any
+) -> Any:
+    scorer = shared_scorer() if verify else None
+    config = Settings(
+        db=db, profile=PROFILE, verify=verify, rate_limit=rate_limit, poll_s=0.5, **settings
+    )
+    return create_app(config, scorer=scorer)
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run `app` under uvicorn on 127.0.0.1 (a port the OS picks); yield its base URL."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, timeout=60, what="the server to start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=120)
+        listener.close()
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def wait_verified(get_json: Callable[[str], dict[str, Any]], submission_id: int) -> dict[str, Any]:
+    """Poll GET /api/submissions/{id} until the submission is done or failed."""
+
+    def finished() -> dict[str, Any] | None:
+        details = get_json(f"/api/submissions/{submission_id}")
+        return details if details["state"] in ("done", "failed") else None
+
+    return wait_until(finished, timeout=240, what=f"submission #{submission_id}")

@@ -1,0 +1,205 @@
+"""The JSON API and the pages, served in-process (TestClient) or by uvicorn on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from actgym.leaderboard.profiles import env_version
+from actgym.leaderboard.store import Board, RateLimit, Store
+from fastapi.testclient import TestClient
+from leaderboard_support import PROFILE, activation, make_app, serve, wait_verified
+
+from actgym.references import REFERENCES
+
+GELU_SINE_TWEAK = activation("return jax.nn.gelu(x) + 0.2 * jnp.sin(x)  # <script>x</script>")
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(make_app(tmp_path / "lb.db")) as client:
+        yield client
+
+
+def _submit(client: TestClient, source: str, name: str = "mine", **extra: str) -> int:
+    response = client.post(
+        "/api/submissions", json={"name": name, "author": "tester", "source": source, **extra}
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def _verified(client: TestClient, submission_id: int) -> dict:
+    return wait_verified(lambda path: client.get(path).json(), submission_id)
+
+
+def test_submit_verify_and_rank(client: TestClient) -> None:
+    submission_id = _submit(client, GELU_SINE_TWEAK, agent="random", model="none", run="run-7")
+    details = _verified(client, submission_id)
+    assert (details["state"], details["reason"]) == ("done", "ok"), details["message"]
+    assert details["agent"] == "random" and details["run"] == "run-7"
+    assert details["environment"]["details"]["packages"]["jax"]
+    entry = details["entry"]
+    assert entry["score"]["low"] <= entry["score"]["value"] <= entry["score"]["high"]
+    assert entry["flops_per_element"] == details["flops_per_element"] > 0
+    hidden = [task for task in entry["tasks"] if task["task"]["seed_set"] == "hidden"]
+    assert len(hidden) == len(PROFILE.families) * PROFILE.hidden_seeds
+
+    board = client.get("/api/leaderboard").json()
+    assert board["version"] == env_version()
+    assert board["profile"]["name"] == PROFILE.name
+    assert "hidden task seeds" in board["rule"]
+    ranked = {entry["submission_id"]: entry for entry in board["entries"]}
+    assert len(ranked) == len(REFERENCES) + 1
+    assert [entry["rank"] for entry in board["entries"]] == list(range(1, len(ranked) + 1))
+    relu = next(entry for entry in board["entries"] if entry["reference"] == "relu")
+    assert relu["score"]["value"] == 0.0
+    assert ranked[submission_id]["rank"] == entry["rank"]
+
+    page = client.get(f"/submissions/{submission_id}").text
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<script>" not in page
+    plot = client.get(f"/submissions/{submission_id}/plot.png")
+    assert plot.headers["content-type"] == "image/png" and plot.content[:4] == b"\x89PNG"
+    assert f'id="entry-{submission_id}"' in client.get("/").text
+
+
+def test_duplicates_point_to_the_existing_entry(client: TestClient) -> None:
+    relu_again = _submit(client, activation("y = jnp.maximum(x, 0.0)\nreturn y"), "my relu")
+    first = _submit(client, activation("return jnp.tanh(x) + 0.3 * x"), "first")
+    second = _submit(client, activation("t = jnp.tanh(x)\nreturn t + 0.3 * x"), "second")
+    relu_id = next(i for i, key in enumerate(REFERENCES, start=1) if key == "relu")
+    for submission_id, owner in ((relu_again, relu_id), (second, first)):
+        details = _verified(client, submission_id)
+        assert (details["state"], details["reason"]) == ("failed", "duplicate"), (
+            details,
+            client.get("/api/submissions/1").json(),
+        )
+        assert details["duplicate_of"] == owner
+        assert details["entry"] is None
+    assert _verified(client, first)["state"] == "done"
+
+
+HOSTILE = {
+    "import os\nos.system('touch /tmp/pwned')\n": "policy_violation",
+    activation("return x.__class__.__bases__[0].__subclasses__()"): "policy_violation",
+    activation("return jnp.log(x)"): "nonfinite_output",
+    activation("for _ in range(200):\n    x = jnp.sin(x) * jnp.cos(x)\nreturn x"): (
+        "cost_over_budget"
+    ),
+    "def activation_function(x:\n": "syntax_error",
+    "x = 1\n": "missing_function",
+}
+
+
+def test_hostile_submissions_fail_with_a_reason_and_affect_no_one(client: TestClient) -> None:
+    failing = {
+        _submit(client, source, f"hostile {i}"): r for i, (source, r) in enumerate(HOSTILE.items())
+    }
+    good = _submit(client, activation("return jax.nn.silu(x) + 0.05 * jnp.sin(3.0 * x)"), "good")
+    for submission_id, reason in failing.items():
+        details = _verified(client, submission_id)
+        assert (details["state"], details["reason"]) == ("failed", reason), details["message"]
+        assert details["message"]
+    assert _verified(client, good)["state"] == "done"
+    board = client.get("/api/leaderboard").json()
+    assert {entry["submission_id"] for entry in board["entries"]} >= {good, 1, 2}
+    assert not set(failing) & {entry["submission_id"] for entry in board["entries"]}
+    assert not Path("/tmp/pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"name": "a", "author": "b", "source": "x", "score": 9.5}, 422, "carry no score"),
+        ({"name": "a", "author": "b", "source": "x", "reward": 1}, 422, "remove reward"),
+        ({"name": "a", "author": "b"}, 422, "source: Field required"),
+        ({"name": "a", "author": "b", "source": "x", "extra": 1}, 422, "extra: Extra inputs"),
+        ({"name": "a", "author": "b", "source": "x" * 16_385}, 422, "at most 16384 characters"),
+        ({"name": "n" * 81, "author": "b", "source": "x"}, 422, "name: String should have at most"),
+        ({"name": "a\x00b", "author": "b", "source": "x"}, 422, "name: must be one line"),
+        ({"name": "a", "author": "b", "source": 42}, 422, "source: Input should be a valid str"),
+        (["not", "an", "object"], 422, "valid dictionary"),
+    ],
+)
+def test_malformed_requests_get_422_with_a_clear_message(
+    tmp_path: Path, body: object, status: int, message: str
+) -> None:
+    with TestClient(make_app(tmp_path / "lb.db", verify=False)) as client:
+        response = client.post("/api/submissions", json=body)
+    assert response.status_code == status
+    assert message in response.json()["detail"]
+
+
+def test_oversized_and_broken_requests_get_4xx(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path / "lb.db", verify=False, max_body_bytes=4096)) as client:
+        big = client.post("/api/submissions", content=b"{" + b" " * 10_000 + b"}")
+        assert big.status_code == 413 and "limit of 4096 bytes" in big.json()["detail"]
+        form = client.post("/submit", data={"name": "a", "author": "b", "source": "x" * 5000})
+        assert form.status_code == 413
+        broken = client.post(
+            "/api/submissions", content=b"{nope", headers={"content-type": "application/json"}
+        )
+        assert broken.status_code == 422 and "not valid JSON" in broken.json()["detail"]
+        assert client.get("/api/submissions/99999").status_code == 404
+        assert "no submission #99999" in client.get("/api/submissions/99999").json()["detail"]
+        assert client.get("/api/submissions/0").status_code == 422
+        assert client.get("/api/submissions/abc").status_code == 422
+        empty = client.post("/submit", data={"name": "", "author": "b", "source": "x"})
+        assert empty.status_code == 422 and 'id="error"' in empty.text
+
+
+def test_rate_limit_answers_429_per_author(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "lb.db", verify=False, rate_limit=RateLimit(2, 3600.0))
+    with TestClient(app) as client:
+        for index in range(2):
+            assert client.post("/api/submissions", json=_body(index, "Ann")).status_code == 202
+        refused = client.post("/api/submissions", json=_body(2, "ann"))
+        assert refused.status_code == 429
+        assert "the limit; try again in" in refused.json()["detail"]
+        assert int(refused.headers["retry-after"]) > 0
+        assert client.post("/api/submissions", json=_body(3, "Bob")).status_code == 202
+
+
+def _body(index: int, author: str = "someone") -> dict:
+    return {"name": f"f{index}", "author": author, "source": activation(f"return x * {index}.0")}
+
+
+def test_restart_mid_queue_resumes_rows_left_running(tmp_path: Path) -> None:
+    db = tmp_path / "lb.db"
+    store = Store(db)
+    submission_id = store.submit(_as_new(_body(1)))
+    board = Board(version=env_version(), profile=PROFILE.name)
+    while store.claim(board, None) is not None:  # a verifier that took everything, then died
+        pass
+    assert store.verification(board, submission_id)["state"] == "running"
+    with TestClient(make_app(db)) as client:
+        details = _verified(client, submission_id)
+    assert details["state"] == "done"
+    assert details["attempts"] == 2
+
+
+def _as_new(body: dict) -> object:
+    from actgym.leaderboard.models import SubmissionIn
+
+    return SubmissionIn.model_validate(body).new_submission()
+
+
+def test_fifty_concurrent_submissions_over_http(tmp_path: Path) -> None:
+    db = tmp_path / "lb.db"
+    with serve(make_app(db, verify=False, rate_limit=RateLimit(100, 3600.0))) as url:
+
+        def post(index: int) -> int:
+            response = httpx.post(f"{url}/api/submissions", json=_body(index), timeout=60.0)
+            assert response.status_code == 202, response.text
+            return response.json()["id"]
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            ids = list(pool.map(post, range(50)))
+    store = Store(db)
+    assert len(set(ids)) == 50
+    assert store.submission_count() == len(REFERENCES) + 50
+    assert sorted(store.submission(i)["name"] for i in ids) == sorted(f"f{i}" for i in range(50))

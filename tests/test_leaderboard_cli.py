@@ -1,0 +1,77 @@
+"""`actgym leaderboard ...` as a user runs it: submit, verify, show, export, build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from actgym.leaderboard.seeds import SECRET_ENV
+from leaderboard_support import PROFILE, SECRET, activation, make_app, serve
+from typer.testing import CliRunner
+
+from actgym.cli import app
+from actgym.references import REFERENCES
+
+runner = CliRunner()
+MINE = len(REFERENCES) + 1
+
+
+def _source(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "my_act.py"
+    path.write_text(activation(body))
+    return path
+
+
+def _run(*args: str) -> str:
+    result = runner.invoke(app, ["leaderboard", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_local_submit_verify_show_export_and_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, SECRET.decode())
+    db = str(tmp_path / "lb.db")
+    source = _source(tmp_path, "return jax.nn.gelu(x) + 0.1 * jnp.cos(x)")
+    submitted = _run("submit", str(source), "--name", "cosine", "--author", "me", "--db", db)
+    assert f"Submitted #{MINE}" in submitted
+
+    verified = _run("verify", "--db", db, "--profile", PROFILE.name)
+    assert f"#{MINE}: done (ok)" in verified
+    assert "cosine" in _run("show", "--db", db, "--profile", PROFILE.name)
+
+    exported = tmp_path / "export.json"
+    _run("export", "--db", db, "--profile", PROFILE.name, "--out", str(exported))
+    data = json.loads(exported.read_text())
+    assert {row["submission_id"] for row in data["results"]} >= {1, 2, MINE}
+    assert data["environments"][0]["profile_settings"]["hidden_task_seeds"] == 1
+    assert SECRET.decode() not in exported.read_text()
+
+    site = tmp_path / "site"
+    _run("build", "--db", db, "--profile", PROFILE.name, "--out", str(site))
+    assert "cosine" in (site / "index.html").read_text()
+    assert f'href="submissions/{MINE}.html"' in (site / "index.html").read_text()
+    page = (site / "submissions" / f"{MINE}.html").read_text()
+    assert f'src="../submissions/{MINE}.png"' in page
+    assert (site / "submissions" / f"{MINE}.png").read_bytes()[:4] == b"\x89PNG"
+    board = json.loads((site / "leaderboard.json").read_text())
+    assert any(entry["name"] == "cosine" for entry in board["entries"])
+
+
+def test_submit_to_a_server_and_refusals(tmp_path: Path) -> None:
+    source = _source(tmp_path, "return jnp.tanh(x)")
+    with serve(make_app(tmp_path / "lb.db", verify=False)) as url:
+        sent = _run("submit", str(source), "--name", "t", "--author", "me", "--url", url)
+        assert f"Submitted #{MINE} (pending): {url}/submissions/{MINE}" in sent
+    too_long = runner.invoke(
+        app, ["leaderboard", "submit", str(source), "--name", "n" * 100, "--author", "me"]
+    )
+    assert too_long.exit_code == 2
+    assert "name: String should have at most 80 characters" in too_long.output
+    unreachable = runner.invoke(
+        app,
+        ["leaderboard", "submit", str(source), "--name", "t", "--author", "me", "--url", url],
+    )
+    assert unreachable.exit_code == 1 and "could not reach" in unreachable.output

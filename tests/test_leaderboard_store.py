@@ -1,0 +1,130 @@
+"""The SQLite store under concurrency and crashes: no lost, doubled or stuck rows."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from actgym.leaderboard.store import (
+    MAX_ATTEMPTS,
+    Board,
+    NewSubmission,
+    Outcome,
+    RateLimit,
+    RateLimited,
+    ResultRow,
+    Store,
+)
+
+from actgym.references import REFERENCES
+
+BOARD = Board(version="test-version", profile="smoke")
+
+
+def _new(index: int, author: str = "someone") -> NewSubmission:
+    return NewSubmission(name=f"f{index}", author=author, source=f"# {index}\n")
+
+
+def test_a_new_store_holds_the_references_in_wal_mode(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    Store(tmp_path / "lb.db")  # opening again adds nothing
+    assert store.submission_count() == len(REFERENCES)
+    connection = store._connect()
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    connection.close()
+
+
+def test_fifty_concurrent_submissions_are_neither_lost_nor_doubled(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        ids = list(pool.map(lambda i: store.submit(_new(i, f"author{i}")), range(50)))
+    assert len(set(ids)) == 50
+    names = [store.submission(i)["name"] for i in ids]
+    assert sorted(names) == sorted(f"f{i}" for i in range(50))
+    assert store.submission_count() == len(REFERENCES) + 50
+
+
+def test_rate_limit_holds_under_concurrency(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    limit = RateLimit(max_submissions=10, window_s=3600)
+
+    def attempt(index: int) -> bool:
+        try:
+            store.submit(_new(index, "Spammer" if index % 2 else "spammer "), rate_limit=limit)
+        except RateLimited:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        accepted = sum(pool.map(attempt, range(30)))
+    assert accepted == 10
+    assert store.submission_count() == len(REFERENCES) + 10
+
+
+def test_rate_limit_says_when_to_retry_and_forgets_old_submissions(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    limit = RateLimit(max_submissions=2, window_s=100)
+    store.submit(_new(0), rate_limit=limit, now=1000.0)
+    store.submit(_new(1), rate_limit=limit, now=1050.0)
+    with pytest.raises(RateLimited, match="try again in 50 s") as raised:
+        store.submit(_new(2), rate_limit=limit, now=1050.0)
+    assert raised.value.retry_after_s == 50
+    store.submit(_new(3), rate_limit=limit, now=1101.0)
+
+
+def test_claims_take_references_first_and_never_the_same_row_twice(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    user_ids = [store.submit(_new(i)) for i in range(20)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        claims = list(pool.map(lambda _: store.claim(BOARD, environment_id=None), range(40)))
+    claimed = [claim.submission_id for claim in claims if claim is not None]
+    assert sorted(claimed) == sorted([*range(1, len(REFERENCES) + 1), *user_ids])
+    first = Store(tmp_path / "other.db")
+    assert first.claim(BOARD, None).submission_id == 1
+
+
+def test_a_new_version_queues_everything_again(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    while store.claim(BOARD, None) is not None:
+        pass
+    newer = Board(version="next-version", profile="smoke")
+    assert store.verification(newer, 1)["state"] == "pending"
+    assert store.claim(newer, None).submission_id == 1
+    assert store.verification(BOARD, 1)["state"] == "running"
+
+
+def test_reset_running_resumes_then_gives_up_after_max_attempts(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    submission_id = store.submit(_new(0))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        while (claim := store.claim(BOARD, None)) and claim.submission_id != submission_id:
+            store.finish(BOARD, claim.submission_id, Outcome("failed", "x", "skip"))
+        assert store.verification(BOARD, submission_id)["attempts"] == attempt
+        store.reset_running(BOARD)
+    row = store.verification(BOARD, submission_id)
+    assert (row["state"], row["reason"]) == ("failed", "verifier_crashed")
+
+
+def test_the_first_claim_owns_a_program_hash(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        owners = set(pool.map(lambda i: store.claim_program(BOARD, "hash", i), range(1, 9)))
+    assert len(owners) == 1
+    other_board = Board(version="test-version", profile="fast")
+    assert store.claim_program(other_board, "hash", 9) == 9
+
+
+def test_finishing_twice_replaces_results_and_exports_as_json(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    claim = store.claim(BOARD, None)
+    row = ResultRow("hidden", 0, "Harmonics", 0, "harmonics-0", 0, 1.0, 2.0, 3.0)
+    outcome = Outcome("done", "ok", "fine", "abc", '{"format": "x"}', 1.0, None, (row,))
+    store.finish(BOARD, claim.submission_id, outcome)
+    store.finish(BOARD, claim.submission_id, outcome)
+    assert len(store.results(BOARD)) == 1
+    exported = json.loads(json.dumps(store.export(BOARD)))
+    assert len(exported["results"]) == 1
+    assert exported["verifications"][0]["program"] == {"format": "x"}
+    assert {"submissions", "environments", "verifications"} <= set(exported)
