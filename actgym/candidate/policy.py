@@ -33,6 +33,11 @@ FORBIDDEN_ATTRIBUTES = frozenset(
     | {"memmap", "format", "format_map", "ctypes"}
 )
 
+# Introspection of generators, coroutines, frames, tracebacks and code objects: a
+# generator expression's `gi_frame.f_back` walks up to the worker's frames, whose
+# globals hold `os` and the real builtins.
+FORBIDDEN_ATTRIBUTE_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_")
+
 SAFE_BUILTIN_NAMES = [
     "abs",
     "all",
@@ -75,6 +80,7 @@ FORBIDDEN_NODES: tuple[type[ast.AST], ...] = (
     ast.Yield,
     ast.YieldFrom,
     ast.Delete,
+    ast.Match,  # class patterns read attributes named in strings, past the attribute check
 )
 
 _PARSE_RECURSION_LIMIT = 2_000
@@ -105,6 +111,7 @@ def parse_candidate(source: str, limits: CandidateLimits) -> ast.Module:
         )
     for node in nodes:
         _check_node(node)
+    _check_jax_only_as_namespace(nodes)
     _check_has_function(tree)
     return tree
 
@@ -125,6 +132,13 @@ def check_size(source: str, limits: CandidateLimits) -> None:
         )
     if "\x00" in source:
         raise CandidateRejected(Reason.SYNTAX_ERROR, "The source contains a NUL character.")
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise CandidateRejected(
+            Reason.INVALID_ACTION,
+            f"The source is not valid Unicode text: a lone surrogate at index {error.start}.",
+        ) from None
 
 
 def _parse(source: str) -> ast.Module:
@@ -134,10 +148,14 @@ def _parse(source: str) -> ast.Module:
         return ast.parse(source, filename="<candidate>", mode="exec")
     except SyntaxError as error:
         raise CandidateRejected(Reason.SYNTAX_ERROR, f"line {error.lineno}: {error.msg}.") from None
-    except (RecursionError, MemoryError, ValueError) as error:
+    except (RecursionError, MemoryError) as error:
         raise CandidateRejected(
             Reason.SYNTAX_ERROR,
             f"The source could not be parsed ({type(error).__name__}): nesting is too deep.",
+        ) from None
+    except ValueError as error:
+        raise CandidateRejected(
+            Reason.SYNTAX_ERROR, f"The source could not be parsed: {str(error)[:200]}"
         ) from None
     finally:
         sys.setrecursionlimit(previous)
@@ -152,6 +170,11 @@ def _check_node(node: ast.AST) -> None:
     if isinstance(node, ast.Import):
         for alias in node.names:
             _check_module(alias.name, line)
+            if alias.name == "jax" and alias.asname not in (None, "jax"):
+                raise CandidateRejected(
+                    Reason.POLICY_VIOLATION,
+                    f"line {line}: import `jax` under its own name (not as `{alias.asname}`).",
+                )
     elif isinstance(node, ast.ImportFrom):
         if node.level or node.module is None:
             raise CandidateRejected(
@@ -201,6 +224,12 @@ def _check_attribute(node: ast.Attribute, line: object) -> None:
         raise CandidateRejected(
             Reason.POLICY_VIOLATION, f"line {line}: the attribute `{node.attr}` is not allowed."
         )
+    if node.attr.startswith(FORBIDDEN_ATTRIBUTE_PREFIXES):
+        raise CandidateRejected(
+            Reason.POLICY_VIOLATION,
+            f"line {line}: the attribute `{node.attr}` is not allowed (no generator, frame "
+            "or code introspection).",
+        )
     if node.attr.startswith("_"):
         raise CandidateRejected(
             Reason.POLICY_VIOLATION,
@@ -216,6 +245,23 @@ def _check_attribute(node: ast.Attribute, line: object) -> None:
             Reason.POLICY_VIOLATION,
             f"line {line}: `jax.{node.attr}` is not allowed; on `jax` use only: {allowed}.",
         )
+
+
+def _check_jax_only_as_namespace(nodes: list[ast.AST]) -> None:
+    """`jax` may only be read as `jax.<attribute>`: bound to another name or passed around,
+    the package would carry `jax.debug`, `jax.experimental`... past the attribute check."""
+    bases = {id(node.value) for node in nodes if isinstance(node, ast.Attribute)}
+    for node in nodes:
+        if (
+            isinstance(node, ast.Name)
+            and node.id == "jax"
+            and isinstance(node.ctx, ast.Load)
+            and id(node) not in bases
+        ):
+            raise CandidateRejected(
+                Reason.POLICY_VIOLATION,
+                f"line {node.lineno}: `jax` may only be used as `jax.<attribute>`.",
+            )
 
 
 def _check_arguments(args: ast.arguments, line: object) -> None:

@@ -39,6 +39,9 @@ INPUT_DTYPE = "float32"
 ALLOWED_DTYPES = frozenset({"float32", "float16", "bfloat16", "int32", "bool"})
 ENUMS: dict[str, type[enum.Enum]] = {"RoundingMethod": lax.RoundingMethod}
 MAX_ABS_INT = 2**31
+# Operands of one operation (concatenate, select_n...); a forged reply with 10**6 of them
+# would cost the trainer seconds of shape checking.
+MAX_OPERANDS = 1024
 
 JSON = Any
 
@@ -119,6 +122,10 @@ class _Writer:
         if name not in ALLOWED_PRIMITIVES:
             raise CandidateRejected(
                 Reason.FORBIDDEN_PRIMITIVE, f"The primitive `{name}` is not allowed."
+            )
+        if len(inputs) > MAX_OPERANDS:
+            raise CandidateRejected(
+                Reason.PROGRAM_TOO_LARGE, f"`{name}` has more than {MAX_OPERANDS} operands."
             )
         if len(self.eqns) >= self.limits.max_equations:
             raise CandidateRejected(
@@ -383,6 +390,7 @@ def _decode_equation(eqn: JSON, defined: int, limits: CandidateLimits) -> Equati
         )
     _require(isinstance(eqn["params"], dict), "params must be an object")
     params = {str(key): _decode_param(value) for key, value in eqn["params"].items()}
+    _require(len(eqn["inputs"]) <= MAX_OPERANDS, "too many operands")
     inputs = tuple(_decode_atom(atom, defined) for atom in eqn["inputs"])
     outputs = []
     for output in eqn["outputs"]:

@@ -25,6 +25,11 @@ from actgym.candidate.reasons import CandidateRejected, Reason
 
 MAX_MESSAGE_CHARS = 600
 _SERVER_GRACE_S = 15.0
+_SERVER_VARIABLES = frozenset(
+    {"PATH", "HOME", "LANG", "TZ", "TMPDIR", "LD_LIBRARY_PATH"}
+    | {"PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV"}
+)
+_SERVER_VARIABLE_PREFIXES = ("LC_", "JAX_", "XLA_")
 
 
 @dataclass
@@ -112,7 +117,7 @@ class _Server:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         devnull = os.open(os.devnull, os.O_WRONLY)
-        environment = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONNOUSERSITE": "1"}
+        environment = {**server_environment(), "JAX_PLATFORMS": "cpu", "PYTHONNOUSERSITE": "1"}
         try:
             pid = os.posix_spawn(
                 sys.executable,
@@ -144,6 +149,19 @@ class _Server:
         for stream in (self.requests, self.replies):
             with contextlib.suppress(OSError):
                 stream.close()
+
+
+def server_environment() -> dict[str, str]:
+    """The caller's environment, less anything not needed to run Python and JAX.
+
+    A candidate that got past every fence could read its environment and echo it back in
+    an error message; API keys and tokens in the trainer's environment stay out of reach.
+    """
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in _SERVER_VARIABLES or name.startswith(_SERVER_VARIABLE_PREFIXES)
+    }
 
 
 def _read_line(stream: IO[bytes], timeout: float) -> bytes:

@@ -4,11 +4,13 @@ Started with a fresh interpreter (never forked from the caller, which may hold J
 threads or a user's `__main__`), it imports JAX once and never initialises a backend or
 runs candidate code itself, so forking it is cheap and safe. It reads one JSON request
 per line on stdin, enforces the wall-clock limit on the child, kills the child's whole
-process group, and answers one JSON line on stdout. EOF on stdin ends it.
+process group and any descendant that left it, and answers one JSON line on stdout with
+only the fields a reply may have. EOF on stdin ends it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -17,15 +19,22 @@ import sys
 import time
 from typing import Any
 
-from actgym.candidate import worker
+from actgym.candidate import confinement, worker
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.reasons import Reason
 
 MAX_REPLY_BYTES = 8 * 1024 * 1024
+_MESSAGE_CHARS = 2_000
+_REASON_CODES = frozenset(reason.value for reason in Reason)
+_POLL_S = 0.005
+_MAX_STRAY_ROUNDS = 64
+# How reading a child's reply ended.
+_ANSWERED, _SILENT, _TIMED_OUT, _TOO_LARGE = "answered", "silent", "timed out", "too large"
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
     limits = CandidateLimits(**request["limits"])
+    deadline = time.monotonic() + limits.trace_timeout_s
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -33,49 +42,92 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         worker.child_main(write_fd, request["source"], request["width"], limits)
     os.close(write_fd)
     try:
-        payload, timed_out = _read_reply(read_fd, limits.trace_timeout_s)
+        payload, outcome = _read_reply(read_fd, deadline)
     finally:
         os.close(read_fd)
-        _kill_group(pid)
-    _, status = os.waitpid(pid, 0)
-    if timed_out:
+    exited = None
+    if outcome == _SILENT:  # no answer: let it finish dying, so its exit status is its own
+        exited = _wait_for_exit(pid, deadline)
+        outcome = _TIMED_OUT if exited is None else outcome
+    _kill_group(pid)
+    if exited is None:
+        exited = os.wait4(pid, 0)
+    _kill_strays()
+    if outcome == _TIMED_OUT:
         return _failure(
             Reason.TIMEOUT,
-            f"The wall-clock limit of {limits.trace_timeout_s:g} s was exceeded while tracing.",
+            f"The wall-clock limit of {limits.trace_timeout_s:g} s was exceeded while loading "
+            "or tracing the candidate.",
         )
-    return _classify(payload, status, limits)
+    if outcome == _TOO_LARGE:
+        return _failure(Reason.WORKER_CRASHED, f"The reply exceeded {MAX_REPLY_BYTES} bytes.")
+    _, status, usage = exited
+    return _classify(payload, status, usage.ru_utime + usage.ru_stime, limits)
 
 
-def _read_reply(fd: int, timeout: float) -> tuple[bytes, bool]:
-    deadline = time.monotonic() + timeout
+def _read_reply(fd: int, deadline: float) -> tuple[bytes, str]:
     chunks: list[bytes] = []
     size = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return b"", True
+            return b"", _TIMED_OUT
         ready, _, _ = select.select([fd], [], [], remaining)
         if not ready:
             continue
         chunk = os.read(fd, 65536)
         if not chunk:
-            return b"".join(chunks), False
+            return b"".join(chunks), (_ANSWERED if chunks else _SILENT)
         size += len(chunk)
         if size > MAX_REPLY_BYTES:
-            return b"", False
+            return b"", _TOO_LARGE
         chunks.append(chunk)
 
 
-def _classify(payload: bytes, status: int, limits: CandidateLimits) -> dict[str, Any]:
+def _wait_for_exit(pid: int, deadline: float) -> tuple[int, int, Any] | None:
+    """`os.wait4`'s answer once the child exits, or None if it still runs at the deadline."""
+    while True:
+        exited = os.wait4(pid, os.WNOHANG)
+        if exited[0] == pid:
+            return exited
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(_POLL_S)
+
+
+def _kill_strays() -> None:
+    """Kill what a candidate left behind that escaped its process group.
+
+    The server is the child subreaper (`confinement.prepare_server`), so every orphaned
+    descendant of a candidate, whatever session it moved to, is re-parented here.
+    """
+    for _ in range(_MAX_STRAY_ROUNDS):
+        strays = confinement.children_of_self()
+        if not strays:
+            return
+        for pid in strays:
+            _kill_group(pid)
+        for pid in strays:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _classify(payload: bytes, status: int, cpu_s: float, limits: CandidateLimits) -> dict[str, Any]:
     if payload:
         try:
-            reply = json.loads(payload)
-        except ValueError:
+            return _sanitize(json.loads(payload))
+        except (ValueError, RecursionError):
             return _failure(Reason.WORKER_CRASHED, "The worker's reply was not JSON.")
-        return reply if isinstance(reply, dict) else _failure(Reason.WORKER_CRASHED, "Bad reply.")
-    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+    killed_by = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    if killed_by == signal.SIGXCPU or (killed_by == signal.SIGKILL and cpu_s >= limits.cpu_seconds):
         return _failure(
             Reason.TIMEOUT, f"The CPU-time limit of {limits.cpu_seconds} s was exceeded."
+        )
+    if killed_by == signal.SIGKILL:
+        return _failure(
+            Reason.MEMORY_LIMIT,
+            f"The worker was killed (SIGKILL) after {cpu_s:.1f} s of CPU time, which usually "
+            "means the machine ran out of memory.",
         )
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     return _failure(
@@ -83,6 +135,18 @@ def _classify(payload: bytes, status: int, limits: CandidateLimits) -> dict[str,
         f"The worker died (exit status {code}) before replying; this often means the "
         f"memory limit of {limits.memory_bytes // 2**20} MiB was hit.",
     )
+
+
+def _sanitize(reply: object) -> dict[str, Any]:
+    """Keep only the fields a reply may have: the child is untrusted and may forge it."""
+    if not isinstance(reply, dict) or reply.get("status") not in _REASON_CODES:
+        return _failure(Reason.WORKER_CRASHED, "The worker's reply was malformed.")
+    if reply["status"] == Reason.OK.value:
+        program = reply.get("program")
+        if isinstance(program, dict):
+            return {"status": Reason.OK.value, "program": program}
+        return _failure(Reason.WORKER_CRASHED, "The worker's reply had no program.")
+    return {"status": reply["status"], "message": str(reply.get("message", ""))[:_MESSAGE_CHARS]}
 
 
 def _failure(reason: Reason, message: str) -> dict[str, Any]:
@@ -98,10 +162,11 @@ def _kill_group(pid: int) -> None:
 
 
 def serve() -> None:
+    confinement.prepare_server()
     for line in sys.stdin.buffer:
         try:
             request = json.loads(line)
-            reply = {"id": request["id"], **handle(request)}
+            reply = {**handle(request), "id": request["id"]}
         except Exception as error:  # a bad request must not take the server down
             reply = _failure(Reason.WORKER_CRASHED, f"Server error: {type(error).__name__}")
         sys.stdout.buffer.write(json.dumps(reply).encode() + b"\n")

@@ -8,6 +8,7 @@ process dies with it, and the reply is plain JSON that the trainer re-validates.
 
 from __future__ import annotations
 
+import builtins
 import os
 import resource
 from typing import Any
@@ -15,8 +16,14 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from actgym.candidate import confinement
 from actgym.candidate.limits import CandidateLimits
-from actgym.candidate.policy import FUNCTION_NAME, module_globals, parse_candidate
+from actgym.candidate.policy import (
+    FUNCTION_NAME,
+    SAFE_BUILTIN_NAMES,
+    module_globals,
+    parse_candidate,
+)
 from actgym.candidate.program import canonical_json, program_from_jaxpr
 from actgym.candidate.reasons import CandidateRejected, Reason
 
@@ -44,10 +51,24 @@ def analyse_source(source: str, width: int, limits: CandidateLimits) -> dict[str
     except RecursionError:
         return _failure(Reason.RUNTIME_ERROR, "Recursion too deep while tracing the candidate.")
     except BaseException as error:  # the candidate may raise anything; it ends as data
-        message = f"{type(error).__name__}: {error}"
+        message = _describe(error)
         if "RESOURCE_EXHAUSTED" in message:
             return _failure(Reason.MEMORY_LIMIT, f"The memory limit was hit: {message}")
         return _failure(Reason.RUNTIME_ERROR, message)
+
+
+def _describe(error: BaseException) -> str:
+    """The error as text, saying which builtins exist when a missing one was used."""
+    name = getattr(error, "name", None)
+    if isinstance(error, NameError) and isinstance(name, str) and hasattr(builtins, name):
+        return (
+            f"NameError: the builtin `{name}` is not available to candidates; "
+            f"available: {', '.join(SAFE_BUILTIN_NAMES)}."
+        )
+    try:
+        return f"{type(error).__name__}: {error}"
+    except BaseException:  # str() of what the candidate raised may itself raise
+        return type(error).__name__
 
 
 def _failure(reason: Reason, message: str) -> dict[str, Any]:
@@ -55,12 +76,15 @@ def _failure(reason: Reason, message: str) -> dict[str, Any]:
 
 
 def confine(limits: CandidateLimits) -> None:
-    """Own process group (so the parent can kill everything) and OS resource limits."""
+    """Own process group (so the parent can kill everything), OS resource limits, then the
+    OS layers (no network, exec, writes or other processes; `confinement.active_layers()`
+    says which of them this machine provides)."""
     os.setsid()
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    confinement.apply()
 
 
 def child_main(reply_fd: int, source: str, width: int, limits: CandidateLimits) -> None:

@@ -1,0 +1,4 @@
+# expect: empty_source
+# class: odd source
+# threat: only whitespace
+# build: " \n\t\n  "
