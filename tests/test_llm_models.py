@@ -101,7 +101,11 @@ def test_local_mutator_generates_with_the_packaged_model(checkpoint: Path, evalu
 
 @pytest.fixture(scope="module")
 def served_model(checkpoint: Path, tmp_path_factory) -> Iterator[str]:
-    """`transformers serve` with the local checkpoint on a free loopback port."""
+    """`transformers serve` with the local checkpoint on a free loopback port.
+
+    Requests go one at a time: without continuous batching, concurrent requests were
+    seen to stall this server version.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -133,7 +137,7 @@ def served_model(checkpoint: Path, tmp_path_factory) -> Iterator[str]:
             pytest.fail(f"transformers serve did not start: {log.read_text()[-2000:]}")
         yield f"{url}/v1"
     finally:
-        server.terminate()
+        server.kill()
         server.wait(timeout=30)
 
 
@@ -146,7 +150,9 @@ def test_evolver_through_an_openai_compatible_server(
             base_url=served_model,
             model=str(checkpoint),
             max_tokens=96,
-            concurrency=2,
+            concurrency=1,
+            timeout_s=120,
+            max_retries=0,
         )
     )
     try:
