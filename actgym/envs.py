@@ -75,7 +75,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         self.budget = budget
         self.render_mode = render_mode
         self.evaluator = evaluator or Evaluator(config)
-        self.description = _describe(task, families, task_seed, trainer)
+        self.description = describe_task(task, families, task_seed, trainer)
         self.action_space = spaces.Text(max_length=MAX_SOURCE_CHARS, min_length=0, charset=CHARSET)
         self.observation_space = spaces.Dict(
             {
@@ -229,7 +229,7 @@ def _trainer_config(
     return TrainerConfig(**{**config.__dict__, **overrides})
 
 
-def _describe(task: str, families: tuple[str, ...], task_seed: int, trainer: TrainerConfig) -> str:
+def describe_task(task: str, families: tuple[str, ...], task_seed: int, trainer: TrainerConfig) -> str:
     parts = [
         f"Task {task} (task seed {task_seed}). Write Python source defining "
         "`def activation_function(x):` with jax.numpy; x is one example's float32 "

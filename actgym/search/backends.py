@@ -1,0 +1,151 @@
+"""Where a search's candidates are evaluated: in this process, or in a small process pool.
+
+Either way candidates go through `actgym.evaluation.Evaluator` in chunks (a chunk's new
+programs compile together and train on concurrent threads), and each comes back as an
+`Outcome` as soon as its chunk is done, carrying the validated program JSON that the
+report plots from, so reporting never runs candidate source. Pool workers are started
+with `spawn` (a fork of a process running JAX would hang), build their Evaluator once,
+and exit on their own if the search process dies.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Any, Protocol
+
+from actgym.candidate.program import Program
+from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
+
+MAX_CHUNK = 4
+Item = tuple[int, str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One candidate's result, its validated program (None if rejected before) and cost."""
+
+    id: int
+    result: EvaluationResult
+    program: dict[str, Any] | None
+    wall_s: float
+
+
+class Backend(Protocol):
+    def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+class RecordingEvaluator(Evaluator):
+    """An Evaluator that keeps the validated JSON of each program it checks, by hash."""
+
+    def __init__(self, config: EvaluationConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.programs: dict[str, dict[str, Any]] = {}
+
+    def check(self, source: object) -> Program:
+        program = super().check(source)
+        self.programs[program.digest] = program.data
+        return program
+
+    def evaluate_chunk(self, items: Sequence[Item]) -> list[Outcome]:
+        self.programs.clear()
+        started = time.perf_counter()
+        results = self.evaluate_many([source for _, source in items])
+        share = (time.perf_counter() - started) / len(items)
+        return [
+            Outcome(identifier, result, self.programs.get(result.program_hash or ""), share)
+            for (identifier, _), result in zip(items, results, strict=True)
+        ]
+
+
+def chunks(items: Sequence[Item], parts: int) -> list[list[Item]]:
+    """Split into about `parts` chunks of at most MAX_CHUNK items, in order."""
+    size = max(1, min(MAX_CHUNK, math.ceil(len(items) / parts)))
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+class InProcess:
+    """Evaluate in this process (`--workers 1`), one chunk after another."""
+
+    def __init__(self, config: EvaluationConfig) -> None:
+        self.evaluator = RecordingEvaluator(config)
+
+    def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]:
+        for chunk in chunks(items, 1):
+            yield from self.evaluator.evaluate_chunk(chunk)
+
+    def close(self) -> None:
+        self.evaluator.close()
+
+
+class ProcessPool:
+    """`workers` spawned processes, each with its own Evaluator, sharing the CPU cores."""
+
+    def __init__(self, config: EvaluationConfig, workers: int) -> None:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(config, threads, os.getpid()),
+        )
+
+    def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]:
+        futures: list[Future[list[Outcome]]] = [
+            self.pool.submit(_evaluate_in_worker, chunk) for chunk in chunks(items, self.workers)
+        ]
+        try:
+            for future in as_completed(futures):
+                yield from future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        """Stop at once: chunks still in flight are abandoned (a resume re-issues them)."""
+        # ProcessPoolExecutor gains terminate_workers() in Python 3.14; until then its
+        # processes are only reachable through this attribute.
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
+
+
+def make_backend(config: EvaluationConfig, workers: int) -> Backend:
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    return InProcess(config) if workers == 1 else ProcessPool(config, workers)
+
+
+_evaluator: RecordingEvaluator | None = None
+
+
+def _start_worker(config: EvaluationConfig, threads: int, parent: int) -> None:
+    global _evaluator
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search process's to handle
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    _evaluator = RecordingEvaluator(config, workers=threads)
+
+
+def _exit_with(parent: int) -> None:
+    """A worker whose search process was killed has no one to report to: exit at once."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _evaluate_in_worker(items: list[Item]) -> list[Outcome]:
+    assert _evaluator is not None, "the pool initializer builds the evaluator"
+    return _evaluator.evaluate_chunk(items)

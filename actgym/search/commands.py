@@ -1,0 +1,122 @@
+"""The `actgym search` and `actgym report` commands (registered on the app in actgym/cli.py).
+
+Options override the keys of `--config FILE`; on `--resume`, keys given neither way are
+taken from the stored run. Heavy imports wait until a command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+CONFIG_HELP = "TOML or JSON file with these options' keys, plus trainer and agent_options tables"
+
+
+def search(
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (holds run.sqlite and the report)")
+    ] = None,
+    agent: Annotated[str | None, typer.Option(help="Agent name (default: random)")] = None,
+    env: Annotated[
+        str | None, typer.Option(help="Environment id (default: ActSearch-Harmonics-v0)")
+    ] = None,
+    budget: Annotated[int | None, typer.Option(help="Evaluations (default: 100)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Agent seed (default: 0)")] = None,
+    config: Annotated[Path | None, typer.Option(help=CONFIG_HELP)] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run stored in --out")
+    ] = False,
+    fast: Annotated[
+        bool | None, typer.Option("--fast/--no-fast", help="Small trainer settings")
+    ] = None,
+    instances: Annotated[
+        int | None, typer.Option(help="Task instances per family (default: all)")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Proposals per agent call (default: 8)")
+    ] = None,
+    task_seed: Annotated[int | None, typer.Option(help="Task suite seed (default: 0)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Evaluation processes (default: 1)")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="Functions to plot in the report")] = 4,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or messages")] = False,
+) -> None:
+    """Run an agent against an environment; every evaluation lands in OUT/run.sqlite."""
+    from actgym.agents_registry import UnknownAgentError
+    from actgym.search import AgentError, ConfigError, StoreError, run_search
+    from actgym.search.config import load_config_file
+
+    options = {
+        "agent": agent,
+        "env": env,
+        "budget": budget,
+        "seed": seed,
+        "fast": fast,
+        "instances": instances,
+        "batch_size": batch_size,
+        "task_seed": task_seed,
+        "out": out,
+        "workers": workers,
+    }
+    try:
+        given = {
+            **(load_config_file(config) if config else {}),
+            **{key: value for key, value in options.items() if value is not None},
+        }
+        out, workers = _run_settings(given)
+        result = run_search(
+            out, given, resume=resume, workers=workers, show_progress=not quiet, console=console
+        )
+    except (ConfigError, StoreError, UnknownAgentError) as error:
+        _fail(error, code=2)
+    except AgentError as error:
+        _fail(error, code=1)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/]: continue with `actgym search --out {out} --resume`")
+        raise typer.Exit(code=130) from None
+    if result.stopped_early:
+        console.print(f"the agent stopped after {result.completed} evaluations")
+    _report(out, top)
+
+
+def report(
+    directory: Annotated[Path, typer.Argument(help="A run directory written by actgym search")],
+    top: Annotated[int, typer.Option(min=1, help="Functions to plot")] = 4,
+) -> None:
+    """Summarise a run: table, best-so-far and best-functions plots, best.py."""
+    from actgym.search import StoreError
+
+    try:
+        _report(directory, top)
+    except StoreError as error:
+        _fail(error, code=2)
+
+
+def _run_settings(given: dict[str, Any]) -> tuple[Path, int]:
+    """Take `out` and `workers` (how to run, not what) out of the merged options."""
+    from actgym.search import ConfigError
+
+    out, workers = given.pop("out", None), given.pop("workers", 1)
+    if out is None:
+        raise ConfigError("give the run directory with --out (or `out` in the config file)")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be an int >= 1, got {workers!r}")
+    return Path(out), workers
+
+
+def _report(directory: Path, top: int) -> None:
+    from actgym.report import write_report
+
+    written = write_report(directory, top=top, console=console)
+    console.print("wrote " + ", ".join(path.name for path in written.files) + f" in {directory}")
+
+
+def _fail(error: Exception, *, code: int) -> NoReturn:
+    console.print(f"[red]error:[/] {error}")
+    raise typer.Exit(code=code)

@@ -1,0 +1,144 @@
+"""The search loop, in batches: propose, record, evaluate, observe, snapshot; repeat.
+
+The store is written only at these points, each one transaction:
+  1. after `propose`: the batch's proposals + a snapshot of the agent (phase 'proposed');
+  2. as each evaluation completes: its row;
+  3. after `observe`: a snapshot of the agent (phase 'observed').
+Resuming restores the last snapshot (the agent's generator and `state_dict`) and the
+history of observed evaluations. From 'proposed', the batch's proposals without a row
+are re-issued verbatim (not re-proposed), evaluated, and the whole batch is observed in
+proposal order; from 'observed', the agent proposes the next batch. The agent therefore
+sees the same calls with the same arguments as in an uninterrupted run, the run ends at
+exactly `budget` evaluations, and nothing that completed is evaluated again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from actgym.agent import Agent, Evaluation, History, Proposal
+from actgym.search.backends import Backend
+from actgym.search.progress import SearchProgress
+from actgym.search.records import evaluation_row, proposal_row, to_evaluation, to_evaluations
+from actgym.search.store import RunStore, Snapshot
+
+
+class AgentError(RuntimeError):
+    """The agent broke the contract (too many proposals, bad metadata, unsaveable state)."""
+
+
+class SearchLoop:
+    def __init__(
+        self,
+        store: RunStore,
+        agent: Agent,
+        backend: Backend,
+        *,
+        budget: int,
+        batch_size: int,
+        session: int,
+        constants: Mapping[str, Any],
+        progress: SearchProgress,
+    ) -> None:
+        self.store = store
+        self.agent = agent
+        self.backend = backend
+        self.budget = budget
+        self.batch_size = batch_size
+        self.session = session
+        self.constants = constants
+        self.progress = progress
+        self.history: list[Evaluation] = []
+        self.issued = 0
+
+    def run(self) -> bool:
+        """Search until the budget is spent; False if the agent stopped proposing first."""
+        batch = self._restore(self.store.snapshot())
+        while self.issued < self.budget:
+            if not self._propose(batch):
+                return False
+            self._complete(batch)
+            batch += 1
+        return True
+
+    def _restore(self, snapshot: Snapshot | None) -> int:
+        """Put the agent back at the last batch boundary; return the next batch number."""
+        if snapshot is None:
+            return 0
+        self.agent.rng.bit_generator.state = snapshot.rng
+        self.agent.load_state_dict(snapshot.state)
+        self.issued = snapshot.issued
+        observed = snapshot.batch if snapshot.phase == "observed" else snapshot.batch - 1
+        rows = [row for row in self.store.evaluations() if row["batch"] <= observed]
+        self.history = to_evaluations(rows)
+        if snapshot.phase == "proposed":
+            self._complete(snapshot.batch)
+        return snapshot.batch + 1
+
+    def _propose(self, batch: int) -> bool:
+        count = min(self.batch_size, self.budget - self.issued)
+        proposals = self._checked(self.agent.propose(count, History(self.history)), count)
+        if not proposals:
+            return False
+        rows = [
+            proposal_row(self.issued + offset, batch, proposal, self.session)
+            for offset, proposal in enumerate(proposals)
+        ]
+        self.issued += len(rows)
+        self.store.record_proposals(rows, self._snapshot(batch, "proposed"))
+        return True
+
+    def _complete(self, batch: int) -> None:
+        """Evaluate the batch's proposals that have no row yet, then let the agent observe."""
+        proposals = {row["id"]: row for row in self.store.proposals(batch)}
+        done = {row["id"]: row for row in self.store.evaluations(batch)}
+        pending = [(key, row["source"]) for key, row in proposals.items() if key not in done]
+        for outcome in self.backend.evaluate(pending):
+            row = evaluation_row(proposals[outcome.id], outcome, self.constants)
+            self.store.record_evaluation(row)
+            done[outcome.id] = row
+            self.progress.advance(to_evaluation(row))
+        evaluations = [to_evaluation(done[key]) for key in sorted(done)]
+        self.agent.observe(evaluations)
+        self.history.extend(evaluations)
+        self.store.save_snapshot(self._snapshot(batch, "observed"))
+
+    def _snapshot(self, batch: int, phase: str) -> Snapshot:
+        state = self.agent.state_dict()
+        try:
+            json.dumps(state, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise AgentError(f"state_dict() must return JSON-serialisable data: {error}") from None
+        return Snapshot(batch, phase, self.issued, self.agent.rng.bit_generator.state, state)
+
+    def _checked(self, proposals: Sequence[Proposal | str], count: int) -> list[Proposal]:
+        name = type(self.agent).__name__
+        if isinstance(proposals, str | bytes) or not isinstance(proposals, Sequence):
+            raise AgentError(f"{name}.propose must return a list, got {type(proposals).__name__}")
+        if len(proposals) > count:
+            raise AgentError(f"{name} proposed {len(proposals)} candidates; {count} were asked for")
+        return [_proposal(item, name, self.issued) for item in proposals]
+
+
+def _proposal(item: Proposal | str, agent: str, issued: int) -> Proposal:
+    proposal = Proposal(item) if isinstance(item, str) else item
+    if not isinstance(proposal, Proposal) or not isinstance(proposal.source, str):
+        raise AgentError(f"{agent} proposed {item!r}: expected a str or a Proposal of a str")
+    if not all(isinstance(p, int | np.integer) and 0 <= p < issued for p in proposal.parents):
+        raise AgentError(f"{agent}: parents {proposal.parents} are not ids of evaluations")
+    if proposal.generation is not None and not isinstance(proposal.generation, int):
+        raise AgentError(f"{agent}: generation must be an int, got {proposal.generation!r}")
+    try:
+        json.dumps(dict(proposal.notes), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise AgentError(f"{agent}: notes must be a JSON-serialisable dict: {error}") from None
+    return Proposal(
+        proposal.source,
+        tuple(int(parent) for parent in proposal.parents),
+        proposal.generation,
+        proposal.notes,
+    )

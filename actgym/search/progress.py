@@ -1,0 +1,87 @@
+"""The live view of a search: a rich progress bar plus a line whenever the best improves.
+
+Rate and ETA are over this session's evaluations since it started: results arrive a
+chunk at a time, which makes rich's short-window speed estimate jump wildly.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from actgym.agent import Evaluation
+
+
+class SearchProgress:
+    """`advance` after each completed evaluation; use as a context manager."""
+
+    def __init__(
+        self, console: Console, total: int, done: int, best: float | None, enabled: bool
+    ) -> None:
+        self.console = console
+        self.best = best
+        self.enabled = enabled
+        self.remaining = total - done
+        self.session_done = 0
+        self.started = time.monotonic()
+        self.progress = Progress(
+            TextColumn("[bold]search"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TextColumn("{task.fields[rate]}/min"),
+            TimeElapsedColumn(),
+            TextColumn("ETA {task.fields[eta]}"),
+            console=console,
+            disable=not enabled,
+        )
+        self.task = self.progress.add_task(
+            "search", total=total, completed=done, best=self._best, rate="-", eta="-"
+        )
+
+    @property
+    def _best(self) -> str:
+        return "-" if self.best is None else f"{self.best:+.4f}"
+
+    def __enter__(self) -> SearchProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.progress.stop()
+
+    def advance(self, evaluation: Evaluation) -> None:
+        if evaluation.ok and (self.best is None or evaluation.reward > self.best):
+            self.best = evaluation.reward
+            self._say(
+                f"new best [bold green]{evaluation.reward:+.4f}[/] at evaluation "
+                f"{evaluation.id} (OOD loss {evaluation.ood_loss:.4g})"
+            )
+        self.session_done += 1
+        self.remaining -= 1
+        per_second = self.session_done / max(time.monotonic() - self.started, 1e-9)
+        self.progress.update(
+            self.task,
+            advance=1,
+            best=self._best,
+            rate=f"{per_second * 60:.1f}",
+            eta=_clock(self.remaining / per_second),
+        )
+
+    def _say(self, message: str) -> None:
+        if self.enabled:
+            self.console.print(message)
+
+
+def _clock(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"

@@ -1,0 +1,214 @@
+"""Start or resume a search in a directory: check the config, build the pieces, run the loop.
+
+A directory holds one run. Starting a fresh run where one exists, resuming where none
+does, or resuming under a different config are refused with a message that says why;
+package versions that changed since the run started only warn (each row records its own).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from actgym.agent import Agent, AgentContext, Evaluation, History, TaskInfo
+from actgym.agents_registry import load_agent
+from actgym.evaluation import SCORING_VERSION, EvaluationConfig
+from actgym.search.backends import Backend, make_backend
+from actgym.search.config import SearchConfig, resolve
+from actgym.search.loop import AgentError, SearchLoop
+from actgym.search.progress import SearchProgress
+from actgym.search.records import package_versions, to_evaluations
+from actgym.search.store import RunStore, StoreError, now, to_json
+
+BackendFactory = Callable[[EvaluationConfig, int], Backend]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    directory: Path
+    config: SearchConfig
+    completed: int
+    stopped_early: bool  # the agent proposed nothing before the budget was spent
+    best: Evaluation | None
+
+
+def run_search(
+    directory: Path | str,
+    given: Mapping[str, Any],
+    *,
+    resume: bool = False,
+    workers: int = 1,
+    show_progress: bool = True,
+    console: Console | None = None,
+    backend_factory: BackendFactory = make_backend,
+) -> SearchResult:
+    """Run (or resume, with `resume=True`) the search `given` describes in `directory`.
+
+    `given` holds SearchConfig keys; `backend_factory(evaluation_config, workers)` builds
+    what evaluates candidates (tests pass a fake).
+    """
+    directory = Path(directory)
+    console = console or Console()
+    with RunStore(directory, writer=True) as store:
+        config = _config(store, given, resume, console)
+        evaluation_config = evaluation_config_for(config)
+        agent = _agent(config, evaluation_config, directory)
+        versions = package_versions()
+        if store.run() is None:
+            store.create_run(_run_row(config, evaluation_config, versions))
+        session = store.start_session(workers, versions)
+        constants = _constants(config, evaluation_config, versions, session)
+        try:
+            with closing(backend_factory(evaluation_config, workers)) as backend:
+                finished = _loop(store, config, agent, backend, constants, console, show_progress)
+        finally:
+            agent.close()
+        store.mark_finished()
+        evaluations = to_evaluations(store.evaluations())
+    return SearchResult(
+        directory, config, len(evaluations), not finished, History(evaluations).best()
+    )
+
+
+def _loop(
+    store: RunStore,
+    config: SearchConfig,
+    agent: Agent,
+    backend: Backend,
+    constants: Mapping[str, Any],
+    console: Console,
+    show_progress: bool,
+) -> bool:
+    done = History(to_evaluations(store.evaluations()))
+    best = done.best()
+    with SearchProgress(
+        console, config.budget, len(done), best.reward if best else None, show_progress
+    ) as progress:
+        loop = SearchLoop(
+            store,
+            agent,
+            backend,
+            budget=config.budget,
+            batch_size=config.batch_size,
+            session=constants["session"],
+            constants=constants,
+            progress=progress,
+        )
+        return loop.run()
+
+
+def evaluation_config_for(config: SearchConfig) -> EvaluationConfig:
+    return EvaluationConfig(
+        families=config.families,
+        trainer=config.trainer_config(),
+        task_seed=config.task_seed,
+        num_instances=config.instances,
+    )
+
+
+def _config(
+    store: RunStore, given: Mapping[str, Any], resume: bool, console: Console
+) -> SearchConfig:
+    run = store.run()
+    if run is not None and not resume:
+        raise StoreError(
+            f"{store.directory} already holds a run ({run['agent']} on {run['env_id']}, "
+            f"{store.count()}/{run['budget']} evaluations); pass --resume to continue it "
+            "or choose another --out"
+        )
+    if run is None and resume:
+        raise StoreError(f"nothing to resume: {store.directory} holds no run")
+    if run is None:
+        return resolve(given, None)
+    _warn_on_new_versions(json.loads(run["versions"]), console)
+    return resolve(given, json.loads(run["config"]))
+
+
+def _warn_on_new_versions(started: Mapping[str, str], console: Console) -> None:
+    current = package_versions()
+    changed = [
+        f"{name} {started.get(name)} -> {now_version}"
+        for name, now_version in current.items()
+        if started.get(name) != now_version
+    ]
+    if changed:
+        console.print(
+            f"[yellow]warning:[/] package versions changed since the run started "
+            f"({', '.join(changed)}); each row records the versions that scored it"
+        )
+
+
+def _agent(config: SearchConfig, evaluation_config: EvaluationConfig, directory: Path) -> Agent:
+    agent_class = load_agent(config.agent)
+    try:
+        return agent_class(_context(config, evaluation_config, directory))
+    except (ValueError, TypeError, KeyError) as error:
+        raise AgentError(f"agent {config.agent!r} cannot start: {error}") from error
+
+
+def _context(
+    config: SearchConfig, evaluation_config: EvaluationConfig, directory: Path
+) -> AgentContext:
+    from actgym.envs import describe_task
+
+    trainer = evaluation_config.trainer
+    task = TaskInfo(
+        env_id=config.env,
+        task=config.task,
+        families=config.families,
+        description=describe_task(config.task, config.families, config.task_seed, trainer),
+    )
+    return AgentContext(
+        task=task,
+        rng=np.random.default_rng(config.seed),
+        budget=config.budget,
+        seed=config.seed,
+        batch_size=config.batch_size,
+        options=dict(config.agent_options),
+        run_dir=directory,
+    )
+
+
+def _run_row(
+    config: SearchConfig, evaluation_config: EvaluationConfig, versions: Mapping[str, str]
+) -> dict[str, Any]:
+    return {
+        "agent": config.agent,
+        "env_id": config.env,
+        "seed": config.seed,
+        "budget": config.budget,
+        "config": config.to_json(),
+        "evaluation_config": to_json(dataclasses.asdict(evaluation_config)),
+        "fingerprint": evaluation_config.fingerprint(),
+        "versions": to_json(versions),
+        "created_at": now(),
+    }
+
+
+def _constants(
+    config: SearchConfig,
+    evaluation_config: EvaluationConfig,
+    versions: Mapping[str, str],
+    session: int,
+) -> dict[str, Any]:
+    """The columns every evaluation row of this session shares."""
+    return {
+        "agent": config.agent,
+        "env_id": config.env,
+        "env_version": config.env.rsplit("-", 1)[-1],
+        "scoring_version": SCORING_VERSION,
+        "fingerprint": evaluation_config.fingerprint(),
+        "seed": config.seed,
+        "task_seed": config.task_seed,
+        "trainer_seeds": to_json(list(evaluation_config.trainer.seeds)),
+        "versions": to_json(versions),
+        "session": session,
+    }

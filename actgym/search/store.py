@@ -1,0 +1,291 @@
+"""The run store: one SQLite file per run, written so that `kill -9` loses nothing completed.
+
+Every completed evaluation is one row committed on its own; proposals are committed
+together with the agent's state snapshot taken right after proposing them, and the
+snapshot is replaced again once the batch has been observed. WAL journaling with
+`synchronous=FULL` makes each commit durable the moment it returns, and a reader (such
+as `actgym report` on a live run) never blocks the writer. A lock file keeps two
+processes from driving the same run. The schema is documented in docs/agents.md.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+FILENAME = "run.sqlite"
+LOCKNAME = "run.lock"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS run (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    schema_version INTEGER NOT NULL,
+    agent TEXT NOT NULL,
+    env_id TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    budget INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    evaluation_config TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    versions TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pid INTEGER NOT NULL,
+    workers INTEGER NOT NULL,
+    versions TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS proposals (
+    id INTEGER PRIMARY KEY,
+    batch INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    parents TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    session INTEGER NOT NULL REFERENCES sessions(id),
+    proposed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+    id INTEGER PRIMARY KEY REFERENCES proposals(id),
+    batch INTEGER NOT NULL,
+    agent TEXT NOT NULL,
+    env_id TEXT NOT NULL,
+    env_version TEXT NOT NULL,
+    scoring_version TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    task_seed INTEGER NOT NULL,
+    trainer_seeds TEXT NOT NULL,
+    source TEXT NOT NULL,
+    program_hash TEXT,
+    program TEXT,
+    generation INTEGER NOT NULL,
+    parents TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL,
+    reward REAL NOT NULL,
+    ood_loss REAL,
+    id_loss REAL,
+    train_loss REAL,
+    flops_per_element REAL,
+    families TEXT NOT NULL,
+    descriptors TEXT NOT NULL,
+    check_s REAL NOT NULL,
+    compile_s REAL NOT NULL,
+    train_s REAL NOT NULL,
+    total_s REAL NOT NULL,
+    cached INTEGER NOT NULL,
+    wall_s REAL NOT NULL,
+    versions TEXT NOT NULL,
+    session INTEGER NOT NULL REFERENCES sessions(id),
+    completed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS evaluations_by_reward ON evaluations(reward);
+CREATE INDEX IF NOT EXISTS evaluations_by_hash ON evaluations(program_hash);
+CREATE TABLE IF NOT EXISTS agent_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    batch INTEGER NOT NULL,
+    phase TEXT NOT NULL CHECK (phase IN ('proposed', 'observed')),
+    issued INTEGER NOT NULL,
+    rng TEXT NOT NULL,
+    state TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
+"""
+
+
+class StoreError(RuntimeError):
+    """The directory holds no usable run store, or another process is driving it."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The agent as of a batch boundary: `phase` says whether `batch` was observed yet."""
+
+    batch: int
+    phase: str
+    issued: int
+    rng: dict[str, Any]
+    state: dict[str, Any]
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+class RunStore:
+    """A run's SQLite file; `writer=True` takes the directory's lock for this process."""
+
+    def __init__(self, directory: Path | str, *, writer: bool = False) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / FILENAME
+        self._lock: int | None = None
+        if writer:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock = _take_lock(self.directory / LOCKNAME)
+        elif not self.path.exists():
+            raise StoreError(f"no run store in {self.directory} (expected {FILENAME})")
+        self.connection = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        self.connection.row_factory = sqlite3.Row
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=FULL")
+        self.connection.execute("PRAGMA foreign_keys=ON")
+        if writer:
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        # one statement at a time: executescript would commit the open transaction
+        with self.transaction() as connection:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+
+    def close(self) -> None:
+        self.connection.close()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All statements inside commit together or not at all."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    # -- the run ------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any] | None:
+        try:
+            row = self.connection.execute("SELECT * FROM run").fetchone()
+        except sqlite3.OperationalError:  # an empty file: the schema was never written
+            return None
+        return dict(row) if row is not None else None
+
+    def create_run(self, row: Mapping[str, Any]) -> None:
+        with self.transaction() as connection:
+            _insert(connection, "run", {"id": 1, "schema_version": SCHEMA_VERSION, **row})
+
+    def start_session(self, workers: int, versions: Mapping[str, str]) -> int:
+        with self.transaction() as connection:
+            cursor = _insert(
+                connection,
+                "sessions",
+                {"pid": os.getpid(), "workers": workers, "versions": to_json(versions)},
+                started_at=now(),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def mark_finished(self) -> None:
+        with self.transaction() as connection:
+            connection.execute("UPDATE run SET finished_at = ? WHERE id = 1", (now(),))
+
+    # -- proposals, evaluations and the agent --------------------------------------------
+
+    def record_proposals(self, rows: Sequence[Mapping[str, Any]], snapshot: Snapshot) -> None:
+        """A batch's proposals and the agent's state after proposing them, atomically."""
+        with self.transaction() as connection:
+            for row in rows:
+                _insert(connection, "proposals", row, proposed_at=now())
+            _save_snapshot(connection, snapshot)
+
+    def record_evaluation(self, row: Mapping[str, Any]) -> None:
+        """One completed evaluation; a second row for the same id is refused."""
+        with self.transaction() as connection:
+            _insert(connection, "evaluations", row, completed_at=now())
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        with self.transaction() as connection:
+            _save_snapshot(connection, snapshot)
+
+    def snapshot(self) -> Snapshot | None:
+        row = self.connection.execute("SELECT * FROM agent_state").fetchone()
+        if row is None:
+            return None
+        return Snapshot(
+            batch=row["batch"],
+            phase=row["phase"],
+            issued=row["issued"],
+            rng=json.loads(row["rng"]),
+            state=json.loads(row["state"]),
+        )
+
+    def proposals(self, batch: int | None = None) -> list[dict[str, Any]]:
+        query, args = "SELECT * FROM proposals", ()
+        if batch is not None:
+            query, args = query + " WHERE batch = ?", (batch,)
+        return [dict(row) for row in self.connection.execute(query + " ORDER BY id", args)]
+
+    def evaluations(self, batch: int | None = None) -> list[dict[str, Any]]:
+        query, args = "SELECT * FROM evaluations", ()
+        if batch is not None:
+            query, args = query + " WHERE batch = ?", (batch,)
+        return [dict(row) for row in self.connection.execute(query + " ORDER BY id", args)]
+
+    def count(self) -> int:
+        return int(self.connection.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0])
+
+
+def _insert(
+    connection: sqlite3.Connection, table: str, row: Mapping[str, Any], **extra: Any
+) -> sqlite3.Cursor:
+    values = {**row, **extra}
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    return connection.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values())
+    )
+
+
+def _save_snapshot(connection: sqlite3.Connection, snapshot: Snapshot) -> None:
+    connection.execute(
+        "INSERT OR REPLACE INTO agent_state (id, batch, phase, issued, rng, state, saved_at)"
+        " VALUES (1, ?, ?, ?, ?, ?, ?)",
+        (
+            snapshot.batch,
+            snapshot.phase,
+            snapshot.issued,
+            to_json(snapshot.rng),
+            to_json(snapshot.state),
+            now(),
+        ),
+    )
+
+
+def _take_lock(path: Path) -> int:
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(handle)
+        raise StoreError(
+            f"another process is running a search in {path.parent}; wait for it or stop it"
+        ) from None
+    return handle

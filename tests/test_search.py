@@ -1,0 +1,156 @@
+"""`actgym search`: exact budgets, exact resumption after a kill, refusals that explain.
+
+The crash-point tests use a fake backend to cover every gap between two commits; the
+SIGKILL test runs the real command (two worker processes, real training) and kills it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import fakes
+import psutil
+import pytest
+from fakes import Crash, FakeBackend, stored_count
+from typer.testing import CliRunner
+
+from actgym.cli import app
+from actgym.search import run_search
+from actgym.search.store import FILENAME, StoreError
+
+ACTGYM = shutil.which("actgym", path=str(Path(sys.executable).parent))
+CLIMBER = {"agent": "fakes:Climber", "budget": 10, "batch_size": 4, "seed": 7}
+KILLED = {"agent": "random", "budget": 10, "seed": 3, "batch_size": 4, "instances": 1}
+AGENT_COLUMNS = ("id", "batch", "source", "generation", "parents", "notes", "status", "reward")
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def no_crash() -> None:
+    fakes.CRASH_AT.update(propose=None, observe=None)
+
+
+def rows(directory: Path, columns: tuple[str, ...] = AGENT_COLUMNS) -> list[dict[str, Any]]:
+    with closing(sqlite3.connect(directory / FILENAME)) as connection:
+        connection.row_factory = sqlite3.Row
+        found = connection.execute("SELECT * FROM evaluations ORDER BY id").fetchall()
+    return [{column: row[column] for column in columns} for row in found]
+
+
+def fake_search(directory: Path, config: dict[str, Any], backend: FakeBackend, **kwargs: Any):
+    return run_search(
+        directory, config, backend_factory=backend.factory(), show_progress=False, **kwargs
+    )
+
+
+def test_a_run_spends_exactly_its_budget_in_batches(tmp_path: Path) -> None:
+    result = fake_search(tmp_path, CLIMBER, FakeBackend())
+    found = rows(tmp_path)
+    assert result.completed == 10 and not result.stopped_early
+    assert [row["id"] for row in found] == list(range(10))
+    assert [row["batch"] for row in found] == [0] * 4 + [1] * 4 + [2] * 2
+    assert {row["status"] for row in found} == {"ok", "policy_violation"}
+    assert result.best is not None and result.best.reward == max(r["reward"] for r in found)
+
+
+CRASH_POINTS = [("evaluate", k) for k in (0, 1, 3, 4, 5, 8, 9)] + [
+    ("propose", 1),
+    ("propose", 2),
+    ("observe", 0),
+    ("observe", 2),
+]
+
+
+@pytest.mark.parametrize(("where", "when"), CRASH_POINTS)
+def test_a_crashed_run_resumes_exactly_as_if_never_stopped(
+    tmp_path: Path, where: str, when: int
+) -> None:
+    fake_search(tmp_path / "reference", CLIMBER, FakeBackend())
+    first = FakeBackend(crash_after=when if where == "evaluate" else None)
+    if where != "evaluate":
+        fakes.CRASH_AT[where] = when
+    with pytest.raises(Crash):
+        fake_search(tmp_path / "run", CLIMBER, first)
+    fakes.CRASH_AT.update(propose=None, observe=None)
+    second = FakeBackend()
+    fake_search(tmp_path / "run", {}, second, resume=True)
+    assert rows(tmp_path / "run") == rows(tmp_path / "reference")
+    evaluated = first.evaluated + second.evaluated
+    assert sorted(evaluated) == list(range(10)), "each proposal evaluated exactly once"
+
+
+def test_resuming_a_finished_run_evaluates_nothing(tmp_path: Path) -> None:
+    fake_search(tmp_path, CLIMBER, FakeBackend())
+    again = FakeBackend()
+    fake_search(tmp_path, {"budget": 10}, again, resume=True)
+    assert again.evaluated == [] and len(rows(tmp_path)) == 10
+
+
+def test_refusals_explain_themselves(tmp_path: Path) -> None:
+    fake_search(tmp_path / "run", {**CLIMBER, "budget": 4}, FakeBackend())
+    out = str(tmp_path / "run")
+    config = tmp_path / "other.toml"
+    config.write_text('env = "ActSearch-Poly1D-v0"\nseed = 7\n')
+    cases = {
+        ("--out", out, "--budget", "5", "--resume"): "budget: stored 4, given 5",
+        ("--out", out, "--config", str(config), "--resume"): "env: stored 'ActSearch-Harm",
+        ("--out", out, "--agent", "fakes:Climber"): "already holds a run",
+        ("--out", str(tmp_path / "empty"), "--resume"): "nothing to resume",
+        ("--out", str(tmp_path / "new"), "--batch-size", "0"): "batch_size must be an int >= 1",
+        ("--out", str(tmp_path / "new"), "--agent", "nope"): "unknown agent 'nope'; available:",
+        ("--budget", "3"): "give the run directory with --out",
+    }
+    for arguments, message in cases.items():
+        result = runner.invoke(app, ["search", *arguments])
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.output.split()), result.output
+    assert len(rows(tmp_path / "run")) == 4
+
+
+def test_a_second_process_cannot_drive_the_same_run(tmp_path: Path) -> None:
+    from actgym.search.store import RunStore
+
+    with RunStore(tmp_path, writer=True), pytest.raises(StoreError, match="another process"):
+        fake_search(tmp_path, CLIMBER, FakeBackend())
+
+
+def test_sigkill_mid_search_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    options = [f"--{key.replace('_', '-')}={value}" for key, value in KILLED.items()]
+    command = [ACTGYM, "search", "--out", str(out), "--fast", *options]
+    search = subprocess.Popen([*command, "--workers", "2", "--quiet"], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while stored_count(out) < 3:
+        assert search.poll() is None, "the search ended before it could be killed"
+        assert time.monotonic() < deadline, "no evaluations stored in time"
+        time.sleep(0.2)
+    children = psutil.Process(search.pid).children(recursive=True)
+    os.kill(search.pid, signal.SIGKILL)
+    search.wait()
+    before = rows(out)
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"processes outlived the killed search: {alive}"
+    assert 3 <= len(before) < 10
+
+    resumed = subprocess.run(
+        [ACTGYM, "search", "--out", str(out), "--resume", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    after = rows(out)
+    assert [row["id"] for row in after] == list(range(10))
+    assert all(after[row["id"]] == row for row in before), "a stored evaluation changed"
+    fake_search(tmp_path / "expected", {**KILLED, "fast": True}, FakeBackend())
+    expected = [row["source"] for row in rows(tmp_path / "expected")]
+    assert [row["source"] for row in after] == expected, "proposals differ from a clean run"
