@@ -229,7 +229,9 @@ def _trainer_config(
     return TrainerConfig(**{**config.__dict__, **overrides})
 
 
-def describe_task(task: str, families: tuple[str, ...], task_seed: int, trainer: TrainerConfig) -> str:
+def describe_task(
+    task: str, families: tuple[str, ...], task_seed: int, trainer: TrainerConfig
+) -> str:
     parts = [
         f"Task {task} (task seed {task_seed}). Write Python source defining "
         "`def activation_function(x):` with jax.numpy; x is one example's float32 "
