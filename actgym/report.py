@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.panel import Panel
+from rich.syntax import Syntax
 from rich.table import Table
 
 from actgym.reward import PENALTY
@@ -53,6 +55,13 @@ def write_report(directory: Path | str, *, top: int = 4, console: Console | None
     console.print(summary_table(run, rows))
     if leaders:
         console.print(leaders_table(leaders))
+        best = leaders[0]
+        console.print(
+            Panel(
+                Syntax(best["source"], "python"),
+                title=f"best function: evaluation {best['id']}, reward {best['reward']:+.4f}",
+            )
+        )
     files = [
         *plot_best_so_far(rows, directory / "best_so_far"),
         *plot_functions(leaders, directory / "best_functions"),

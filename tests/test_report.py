@@ -125,6 +125,8 @@ def test_report_command(run_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(run_dir), "--top", "2"])
     assert result.exit_code == 0, result.output
     assert "best distinct functions" in result.output and "timeout 1" in result.output
+    assert "best function: evaluation" in result.output
+    assert "def activation_function" in result.output
     missing = runner.invoke(app, ["report", str(tmp_path)])
     assert missing.exit_code == 2 and "no run store" in missing.output
 
