@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,16 +90,25 @@ def test_rejections_have_reason_message_and_penalty(evaluator: Evaluator, name: 
     assert len(result.message) > len(HINTS[reason]) + 10
 
 
-def test_infinite_loop_times_out_with_the_limit_named(fast_config: EvaluationConfig) -> None:
-    limits = CandidateLimits(trace_timeout_s=1.5, cpu_seconds=10)
-    quick = Evaluator(dataclasses.replace(fast_config, limits=limits))
+LOOP_FOREVER = "def activation_function(x):\n    while True:\n        pass\n"
+
+
+@contextlib.contextmanager
+def limited_evaluator(config: EvaluationConfig, **limits: float) -> Iterator[Evaluator]:
+    """An evaluator with its own sandbox limits (short ones keep timeout tests fast)."""
+    evaluator = Evaluator(dataclasses.replace(config, limits=CandidateLimits(**limits)))
     try:
-        result = quick.evaluate("def activation_function(x):\n    while True:\n        pass\n")
+        yield evaluator
+    finally:
+        evaluator.close()
+
+
+def test_infinite_loop_times_out_with_the_limit_named(fast_config: EvaluationConfig) -> None:
+    with limited_evaluator(fast_config, trace_timeout_s=1.5, cpu_seconds=10) as quick:
+        result = quick.evaluate(LOOP_FOREVER)
         assert result.status == Reason.TIMEOUT.value
         assert "1.5 s" in result.message
         assert quick.evaluate(RELU).ok, "the evaluator keeps working after a timeout"
-    finally:
-        quick.close()
 
 
 def session_members(session: int) -> list[int]:
@@ -114,30 +125,19 @@ def session_members(session: int) -> list[int]:
 
 
 def test_killed_worker_leaves_no_process_behind(fast_config: EvaluationConfig) -> None:
-    limits = CandidateLimits(trace_timeout_s=1.0, cpu_seconds=10)
-    quick = Evaluator(dataclasses.replace(fast_config, limits=limits))
-    spawner = (
-        "import jax.numpy as jnp\n\ndef activation_function(x):\n    while True:\n        pass\n"
-    )
-    try:
-        assert quick.evaluate(spawner).status == Reason.TIMEOUT.value
+    with limited_evaluator(fast_config, trace_timeout_s=1.0, cpu_seconds=10) as quick:
+        assert quick.evaluate(LOOP_FOREVER).status == Reason.TIMEOUT.value
         server = quick.sandbox.server_pid
         assert server is not None
         assert session_members(server) == [server]
-    finally:
-        quick.close()
     assert session_members(server) == []
 
 
 def test_cpu_limit_is_reported(fast_config: EvaluationConfig) -> None:
-    limits = CandidateLimits(trace_timeout_s=20, cpu_seconds=1)
-    quick = Evaluator(dataclasses.replace(fast_config, limits=limits))
-    try:
-        result = quick.evaluate("def activation_function(x):\n    while True:\n        pass\n")
+    with limited_evaluator(fast_config, trace_timeout_s=20, cpu_seconds=1) as quick:
+        result = quick.evaluate(LOOP_FOREVER)
         assert result.status == Reason.TIMEOUT.value
         assert "CPU-time limit of 1 s" in result.message
-    finally:
-        quick.close()
 
 
 def test_valid_candidates_score_after_rejections(evaluator: Evaluator) -> None:
