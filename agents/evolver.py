@@ -66,7 +66,11 @@ class EvolverAgent(Agent):
         )
         self.diff_fraction = float(options.get("diff_fraction", 0.5))
         self.inspiration_count = int(options.get("inspirations", 3))
-        self.pending_seeds = [name for name in options.get("seeds", DEFAULT_SEEDS)]
+        self.pending_seeds = [str(name) for name in options.get("seeds", DEFAULT_SEEDS)]
+        unknown = sorted(set(self.pending_seeds) - set(REFERENCES))
+        if unknown:
+            choices = sorted(REFERENCES)
+            raise ValueError(f"unknown seed activations {unknown}; choose from {choices}")
         self.next_island = 0
         self.replies = 0
         self.unusable = 0
@@ -206,8 +210,6 @@ class EvolverAgent(Agent):
         )
 
     def _seed(self, index: int, name: str) -> Proposal:
-        if name not in REFERENCES:
-            raise ValueError(f"unknown seed activation {name!r}; choose from {sorted(REFERENCES)}")
         island = index % self.database.num_islands
         return Proposal(REFERENCES[name], notes={"island": island, "seed": name})
 

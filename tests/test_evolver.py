@@ -234,3 +234,8 @@ def test_local_mutator_prompts_for_a_body_and_builds_a_program() -> None:
     assert "return jnp.tanh(x) * 1.5 + 0.1 * x" in proposal.source
     assert "numpy alias" in proposal.notes["repairs"]
     assert empty.notes["unusable"] == "the model wrote no expression"
+
+
+def test_unknown_seed_names_are_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="unknown seed activations"):
+        EvolverAgent(context(seeds=["relu", "nope"]), backend=ScriptedBackend([]))
