@@ -165,6 +165,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
             feedback = f"status={result.status} reward={result.reward:+.4f} {result.message}"
             if result.ok:
                 feedback += (
+                    f" reward_stderr={result.reward_stderr:.3f} fit_share={result.fit_share:.2f}"
                     f" ood_loss={result.ood_loss:.4g} id_loss={result.id_loss:.4g}"
                     f" flops_per_element={result.flops_per_element:.1f}"
                 )
@@ -239,7 +240,8 @@ def describe_task(
         f"shape and dtype. MLPs of depth {trainer.depth} and width {trainer.width} are "
         f"trained with Adam for {trainer.steps} steps on {len(trainer.seeds)} seeds; the "
         "reward is the mean log-ratio of ReLU's out-of-distribution loss to yours "
-        "(ReLU = 0, higher is better)."
+        "(ReLU = 0, higher is better), counted only on task instances where your network "
+        "also fits the training region: a network that learns nothing never beats ReLU."
     ]
     for family in families:
         parts.append(f"{family}: {family_description(family)}")

@@ -34,12 +34,12 @@ from actgym.candidate.reasons import HINTS, CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
 from actgym.forksafety import ensure_safe_to_use_jax
 from actgym.references import BASELINE, REFERENCES
-from actgym.reward import PENALTY, family_reward, suite_reward, summary_loss
+from actgym.reward import PENALTY, FamilyReward, family_reward, suite_reward, summary_loss
 from actgym.tasks import SUITE, TaskSizes, make_family
 from actgym.tasks.registry import DEFAULT_SIZES
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many
 
-SCORING_VERSION = "0"
+SCORING_VERSION = "1"
 PROBE_RANGE = 50.0
 _PROBE_POINTS = 4096
 
@@ -66,11 +66,21 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class FamilyScore:
+    """One family's reward, its standard error, and the per-instance terms behind it.
+
+    Losses are `[instance][seed]` lists; `fitted[i]` says whether instance i's validation
+    loss met `fit_required[i]` (see actgym.reward).
+    """
+
     reward: float
     instances: tuple[str, ...]
     train_loss: list[list[float]]
     id_loss: list[list[float]]
     ood_loss: list[list[float]]
+    stderr: float = 0.0
+    instance_rewards: tuple[float, ...] = ()
+    fitted: tuple[bool, ...] = ()
+    fit_required: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,8 @@ class EvaluationResult:
     status: str
     message: str
     reward: float
+    reward_stderr: float | None = None
+    fit_share: float | None = None
     ood_loss: float | None = None
     id_loss: float | None = None
     train_loss: float | None = None
@@ -235,7 +247,9 @@ class Evaluator:
         diverged = [
             family
             for family, loss in losses.items()
-            if not all(np.isfinite(getattr(loss, split)).all() for split in ("train", "test"))
+            if not all(
+                np.isfinite(getattr(loss, split)).all() for split in ("train", "validation", "test")
+            )
         ]
         if diverged:
             rejection = CandidateRejected(
@@ -244,21 +258,25 @@ class Evaluator:
             )
             return EvaluationResult.rejected(rejection, **extra)
         baseline = self._losses[self.baseline_program().digest]
-        families = {
-            family: FamilyScore(
-                reward=family_reward(loss.test, baseline[family].test),
-                instances=self.family_data(family).instance_names,
-                train_loss=loss.train.tolist(),
-                id_loss=loss.validation.tolist(),
-                ood_loss=loss.test.tolist(),
+        rewards = {
+            family: family_reward(
+                loss.validation, loss.test, baseline[family].validation, baseline[family].test
             )
             for family, loss in losses.items()
         }
+        families = {
+            family: _family_score(rewards[family], self.family_data(family).instance_names, loss)
+            for family, loss in losses.items()
+        }
         ordered = [losses[family] for family in self.config.families]
+        reward, stderr = suite_reward(rewards)
+        fitted = [flag for score in rewards.values() for flag in score.fitted]
         return EvaluationResult(
             status=Reason.OK.value,
             message=HINTS[Reason.OK],
-            reward=suite_reward([score.reward for score in families.values()]),
+            reward=reward,
+            reward_stderr=stderr,
+            fit_share=sum(fitted) / len(fitted),
             ood_loss=summary_loss([loss.test for loss in ordered]),
             id_loss=summary_loss([loss.validation for loss in ordered]),
             train_loss=summary_loss([loss.train for loss in ordered]),
@@ -347,6 +365,20 @@ def enable_compilation_cache(directory: Path) -> None:
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def _family_score(reward: FamilyReward, instances: tuple[str, ...], losses: Losses) -> FamilyScore:
+    return FamilyScore(
+        reward=reward.reward,
+        instances=instances,
+        train_loss=losses.train.tolist(),
+        id_loss=losses.validation.tolist(),
+        ood_loss=losses.test.tolist(),
+        stderr=reward.stderr,
+        instance_rewards=reward.instance_rewards,
+        fitted=reward.fitted,
+        fit_required=reward.fit_required,
+    )
 
 
 def _with_check(timings: Timings, check_s: float) -> Timings:

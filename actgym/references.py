@@ -1,12 +1,21 @@
 """Reference activations, written as candidates so they are scored exactly like one.
 
 ReLU anchors the reward (it scores 0); the others are the usual comparisons and the
-functions found in "Mining Generalizable Activation Functions" (arXiv 2602.05688).
+functions found in "Mining Generalizable Activation Functions" (arXiv 2602.05688). The
+validity panel adds more well-known activations, so that rank agreement across task seeds
+is measured on a panel of 13; the learn-nothing functions are what a benchmark must never
+reward (networks built from them cannot fit the training region).
 """
 
 from __future__ import annotations
 
 _HEADER = "import jax\nimport jax.numpy as jnp\n\n\ndef activation_function(x):\n    return "
+
+
+def as_source(expression: str) -> str:
+    """A candidate whose activation returns `expression` (jax and jnp imported)."""
+    return f"{_HEADER}{expression}\n"
+
 
 REFERENCE_EXPRESSIONS: dict[str, str] = {
     "relu": "jnp.maximum(x, 0.0)",
@@ -20,8 +29,31 @@ REFERENCE_EXPRESSIONS: dict[str, str] = {
     "gmtu": "jnp.tanh(1.5 * x) * jnp.exp(-0.2 * x**2) + 0.1 * x",
 }
 
+PANEL_EXPRESSIONS: dict[str, str] = {
+    **REFERENCE_EXPRESSIONS,
+    "softplus": "jax.nn.softplus(x)",
+    "sigmoid": "jax.nn.sigmoid(x)",
+    "mish": "x * jnp.tanh(jax.nn.softplus(x))",
+    "leaky_relu": "jax.nn.leaky_relu(x, 0.01)",
+}
+"""The 13 well-known activations whose ranking must replicate across task seeds."""
+
+LEARN_NOTHING_EXPRESSIONS: dict[str, str] = {
+    "zero": "0.0 * x",
+    "constant": "0.0 * x + 1.0",
+    "tiny_scale": "1e-4 * x",
+    "step": "jnp.where(x > 0, 1.0, 0.0)",
+}
+"""Activations with which a network cannot fit its training data: they must never win."""
+
 REFERENCES: dict[str, str] = {
-    name: f"{_HEADER}{expression}\n" for name, expression in REFERENCE_EXPRESSIONS.items()
+    name: as_source(expression) for name, expression in REFERENCE_EXPRESSIONS.items()
+}
+PANEL: dict[str, str] = {
+    name: as_source(expression) for name, expression in PANEL_EXPRESSIONS.items()
+}
+LEARN_NOTHING: dict[str, str] = {
+    name: as_source(expression) for name, expression in LEARN_NOTHING_EXPRESSIONS.items()
 }
 
 BASELINE = "relu"

@@ -1,12 +1,15 @@
 """Ranking with honest statistics: per-task normalisation, interquartile mean, bootstrap CI.
 
 A task is one instance of one family under one task seed. On each task the seed-mean
-OOD losses L are put on the ReLU-to-GELU scale
+losses are put on the ReLU-to-GELU scale
 
-    score = (log L_relu - log L_cand) / max(|log L_relu - log L_gelu|, MIN_GAP)
+    score = r(cand) / max(|log L_relu - log L_gelu|, MIN_GAP)
 
-so ReLU scores 0 and GELU +1 where it beats ReLU (-1 where it loses); MIN_GAP keeps a
-task where the two nearly tie from blowing scores up. A submission's score is the
+where L is the OOD loss and r the environments' instance reward (actgym.reward): the
+log-ratio log L_relu - log L_cand, clipped, and capped below zero when the candidate did
+not fit the training region. So ReLU scores 0 and GELU +1 where it beats ReLU (-1 where
+it loses), a function that learns nothing cannot beat ReLU, and MIN_GAP keeps a task where
+ReLU and GELU nearly tie from blowing scores up. A submission's score is the
 interquartile mean (IQM) over the hidden-seed tasks; its 95% interval is the percentile
 bootstrap of that IQM, each replicate drawing tasks with replacement and, for each drawn
 task, training seeds with replacement (the same draws for every entry and reference,
@@ -22,6 +25,8 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
+
+from actgym.reward import gated_log_ratio
 
 MIN_GAP = 0.1
 BOOTSTRAP_REPLICATES = 2000
@@ -111,7 +116,7 @@ class Leaderboard:
 
 @dataclass(frozen=True)
 class _Table:
-    """OOD losses of every entry on one seed set, as (tasks, training seeds) arrays."""
+    """Losses of every entry on one seed set, as (tasks, training seeds, [OOD, ID]) arrays."""
 
     tasks: tuple[Task, ...]
     losses: dict[int, np.ndarray]
@@ -127,11 +132,11 @@ class _Scored:
 
 
 def normalise(candidate: np.ndarray, relu: np.ndarray, gelu: np.ndarray) -> np.ndarray:
-    """Seed-mean OOD losses (same shapes) to scores: ReLU = 0, GELU = +-1."""
-    log_relu, log_candidate, log_gelu = (
-        np.log(np.maximum(losses, _TINY_LOSS)) for losses in (relu, candidate, gelu)
-    )
-    return (log_relu - log_candidate) / np.maximum(np.abs(log_relu - log_gelu), MIN_GAP)
+    """Seed-mean losses (same shapes, last axis [OOD, ID]) to scores: ReLU = 0, GELU = +-1."""
+    candidate, relu, gelu = (np.maximum(losses, _TINY_LOSS) for losses in (candidate, relu, gelu))
+    reward, _, _ = gated_log_ratio(candidate[..., 1], candidate[..., 0], relu[..., 1], relu[..., 0])
+    gap = np.abs(np.log(relu[..., 0]) - np.log(gelu[..., 0]))
+    return reward / np.maximum(gap, MIN_GAP)
 
 
 def interquartile_mean(scores: np.ndarray) -> np.ndarray:
@@ -195,7 +200,7 @@ def _table(rows: Sequence[dict[str, Any]], seed_set: str) -> _Table:
             seed_set, row["seed_index"], row["family"], row["instance_index"], row["instance"]
         )
         runs = losses.setdefault(row["submission_id"], {}).setdefault(task, {})
-        runs[row["train_seed"]] = row["ood_loss"]
+        runs[row["train_seed"]] = (row["ood_loss"], row["id_loss"])
     tasks = tuple(sorted({task for by_task in losses.values() for task in by_task}))
     seeds = sorted({s for by_task in losses.values() for run in by_task.values() for s in run})
     return _Table(
@@ -213,13 +218,13 @@ def _score_table(
     table: _Table, references: dict[str, int], ids: Sequence[int], replicates: int, seed: int
 ) -> _Scored:
     relu, gelu = table.losses[references["relu"]], table.losses[references["gelu"]]
-    count, seeds = relu.shape
+    count, seeds, _ = relu.shape
     rng = np.random.default_rng(seed)
     task_draws = rng.integers(0, count, size=(replicates, count))
     seed_draws = rng.integers(0, seeds, size=(replicates, count, seeds))
 
     def resampled(losses: np.ndarray, tasks: np.ndarray) -> np.ndarray:
-        return losses[tasks[..., None], seed_draws].mean(axis=-1)
+        return losses[tasks[..., None], seed_draws].mean(axis=-2)
 
     every_task = np.broadcast_to(np.arange(count), (replicates, count))
     summaries: dict[int, Interval] = {}
@@ -237,9 +242,9 @@ def _score_table(
         results[submission_id] = tuple(
             TaskResult(
                 task=task,
-                ood_loss=float(losses[index].mean()),
-                relu_ood_loss=float(relu[index].mean()),
-                gelu_ood_loss=float(gelu[index].mean()),
+                ood_loss=float(losses[index, :, 0].mean()),
+                relu_ood_loss=float(relu[index, :, 0].mean()),
+                gelu_ood_loss=float(gelu[index, :, 0].mean()),
                 score=_interval(point[index], within[:, index]),
             )
             for index, task in enumerate(table.tasks)

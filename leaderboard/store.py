@@ -435,6 +435,20 @@ class Store:
             ).fetchall()
         return [dict(row) for row in rows]
 
+    def awaiting_rescore(self, board: Board) -> dict[str, int]:
+        """Per other version, submissions verified there but not yet done on `board`."""
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute(
+                "SELECT old.version, COUNT(DISTINCT old.submission_id) FROM verifications AS old"
+                " WHERE old.version != ? AND old.profile = ? AND old.state = 'done'"
+                " AND NOT EXISTS (SELECT 1 FROM verifications AS v"
+                " WHERE v.submission_id = old.submission_id AND v.version = ?"
+                " AND v.profile = ? AND v.state IN ('done', 'failed'))"
+                " GROUP BY old.version ORDER BY old.version",
+                (board.version, board.profile, board.version, board.profile),
+            ).fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
     def results(self, board: Board) -> list[dict[str, Any]]:
         with self._transaction("DEFERRED") as connection:
             rows = connection.execute(

@@ -5,6 +5,7 @@ The server and the static site call the same functions, so a page and its JSON a
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -28,9 +29,18 @@ _VERIFICATION_FIELDS = (
 
 
 def leaderboard(store: Store, board: Board, profile: Profile) -> Leaderboard:
-    return build_leaderboard(
+    ranking = build_leaderboard(
         board.version, profile.summary(), store.done_entries(board), store.results(board)
     )
+    stale = store.awaiting_rescore(board)
+    if not stale:
+        return ranking
+    older = ", ".join(f"{count} under {version}" for version, count in stale.items())
+    note = (
+        f"Submissions scored under an older version ({older}) are not ranked here until "
+        f"they are re-verified under {board.version} (actgym leaderboard verify)."
+    )
+    return dataclasses.replace(ranking, note=" ".join(filter(None, (ranking.note, note))))
 
 
 class CachedRanking:

@@ -12,24 +12,39 @@ from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, env_version, get_profi
 from actgym.leaderboard.ranking import MIN_GAP, build_leaderboard, interquartile_mean, normalise
 from actgym.leaderboard.seeds import SECRET_ENV, hidden_task_seeds, load_secret
 
+FITTED_ID_LOSS = 1e-4
+
+
+def _fitted(ood: np.ndarray) -> np.ndarray:
+    """Seed-mean [OOD, ID] pairs of a candidate that fits the training region well."""
+    return np.stack([ood, np.full_like(ood, FITTED_ID_LOSS)], axis=-1)
+
 
 def test_normalise_puts_relu_at_zero_and_gelu_at_one() -> None:
-    relu, gelu = np.array([4.0, 9.0]), np.array([2.0, 3.0])
+    relu, gelu = _fitted(np.array([4.0, 9.0])), _fitted(np.array([2.0, 3.0]))
     assert normalise(relu, relu, gelu) == pytest.approx([0.0, 0.0])
     assert normalise(gelu, relu, gelu) == pytest.approx([1.0, 1.0])
-    assert normalise(np.array([1.0, 1.0]), relu, gelu) == pytest.approx([2.0, 2.0])
+    assert normalise(_fitted(np.array([1.0, 1.0])), relu, gelu) == pytest.approx([2.0, 2.0])
+
+
+def test_normalise_never_ranks_an_unfitted_candidate_above_relu() -> None:
+    relu, gelu = _fitted(np.array([4.0])), _fitted(np.array([2.0]))
+    learned_nothing = np.array([[0.5, 1.0]])
+    nearly_fitted = np.array([[0.5, 0.02]])
+    assert normalise(learned_nothing, relu, gelu)[0] < 0.0
+    assert normalise(learned_nothing, relu, gelu) < normalise(nearly_fitted, relu, gelu) < 0.0
 
 
 def test_normalise_keeps_better_than_relu_positive_where_gelu_loses() -> None:
-    relu, gelu = np.array([2.0]), np.array([8.0])
+    relu, gelu = _fitted(np.array([2.0])), _fitted(np.array([8.0]))
     assert normalise(gelu, relu, gelu) == pytest.approx([-1.0])
-    assert normalise(np.array([0.5]), relu, gelu) == pytest.approx([1.0])
+    assert normalise(_fitted(np.array([0.5])), relu, gelu) == pytest.approx([1.0])
 
 
 def test_normalise_floors_the_gap_where_relu_and_gelu_tie() -> None:
-    relu = np.array([1.0])
-    candidate = np.exp(-np.array([0.05]))
-    score = normalise(candidate, relu, relu * 1.0001)
+    relu = _fitted(np.array([1.0]))
+    candidate = _fitted(np.exp(-np.array([0.05])))
+    score = normalise(candidate, relu, _fitted(np.array([1.0001])))
     assert score == pytest.approx([0.05 / MIN_GAP])
 
 
@@ -56,6 +71,7 @@ def _rows(entry_losses: dict[int, np.ndarray]) -> list[dict]:
                             "instance": f"harmonics-{task}",
                             "train_seed": train_seed,
                             "ood_loss": float(loss),
+                            "id_loss": FITTED_ID_LOSS,
                         }
                     )
     return rows

@@ -95,6 +95,19 @@ def test_a_new_version_queues_everything_again(tmp_path: Path) -> None:
     assert store.verification(BOARD, 1)["state"] == "running"
 
 
+def test_entries_of_an_older_version_are_counted_until_rescored(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    claim = store.claim(BOARD, None)
+    store.finish(BOARD, claim.submission_id, Outcome("done", "ok", "fine"))
+    newer = Board(version="next-version", profile="smoke")
+    assert store.awaiting_rescore(newer) == {"test-version": 1}
+    assert store.awaiting_rescore(BOARD) == {}
+    rescored = store.claim(newer, None)
+    assert rescored.submission_id == claim.submission_id
+    store.finish(newer, rescored.submission_id, Outcome("done", "ok", "fine"))
+    assert store.awaiting_rescore(newer) == {}
+
+
 def test_reset_running_resumes_then_gives_up_after_max_attempts(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     submission_id = store.submit(_new(0))

@@ -95,6 +95,16 @@ def test_resuming_a_finished_run_evaluates_nothing(tmp_path: Path) -> None:
     assert again.evaluated == [] and len(rows(tmp_path)) == 10
 
 
+def test_a_run_scored_under_another_scoring_version_is_not_resumed(tmp_path: Path) -> None:
+    fake_search(tmp_path, {**CLIMBER, "budget": 4}, FakeBackend())
+    with closing(sqlite3.connect(tmp_path / FILENAME)) as connection, connection:
+        connection.execute("UPDATE evaluations SET scoring_version = 'old'")
+    again = FakeBackend()
+    with pytest.raises(StoreError, match="scored under scoring version old"):
+        fake_search(tmp_path, {}, again, resume=True)
+    assert again.evaluated == [] and len(rows(tmp_path)) == 4
+
+
 def test_refusals_explain_themselves(tmp_path: Path) -> None:
     fake_search(tmp_path / "run", {**CLIMBER, "budget": 4}, FakeBackend())
     out = str(tmp_path / "run")

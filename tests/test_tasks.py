@@ -19,7 +19,7 @@ from actgym.tasks import (
 )
 
 SMALL = TaskSizes(n_train=64, n_validation=32, n_test=48)
-DEFAULT_COUNTS = {"Harmonics": 4, "Poly1D": 4, "Poly20D": 4, "Feynman": len(feynman.EQUATIONS)}
+DEFAULT_COUNTS = {"Harmonics": 24, "Poly1D": 16, "Poly20D": 12, "Feynman": len(feynman.EQUATIONS)}
 GENERATED = ("Harmonics", "Poly1D", "Poly20D")
 FEYNMAN_BY_ID = {equation.feynman_id: equation for equation in feynman.EQUATIONS}
 
@@ -35,10 +35,8 @@ def _fingerprint(family: TaskFamily) -> list[tuple]:
     ]
 
 
-def _region_bounds(family: str, instance: TaskInstance) -> base.Bounds:
-    """Full per-variable range whose lower half trains and upper half tests (not 1-D)."""
-    if family == "Poly20D":
-        return polynomials.POLY20D_BOUNDS
+def _region_bounds(instance: TaskInstance) -> base.Bounds:
+    """Full per-variable range whose lower half trains and upper half tests (Feynman)."""
     return FEYNMAN_BY_ID[instance.name].bounds
 
 
@@ -85,10 +83,19 @@ def test_one_d_regions_are_disjoint(name: str) -> None:
         assert np.any(test_x < 0) and np.any(test_x > 0)
 
 
-@pytest.mark.parametrize("name", ["Poly20D", "Feynman"])
-def test_box_regions_are_disjoint_per_variable(name: str) -> None:
-    for instance in make_family(name, seed=1).instances:
-        bounds = _region_bounds(name, instance)
+def test_poly20d_leaves_the_training_cube_in_every_variable() -> None:
+    inner, outer = polynomials.POLY20D_TRAIN_RADIUS, polynomials.POLY20D_OOD_RADIUS
+    for instance in make_family("Poly20D", seed=1).instances:
+        for split in (instance.train, instance.validation):
+            assert np.all(np.abs(split.x) <= inner)
+        test_x = instance.test.x
+        assert np.all((np.abs(test_x) > inner) & (np.abs(test_x) <= outer))
+        assert np.all(np.any(test_x < 0, axis=0) & np.any(test_x > 0, axis=0))
+
+
+def test_box_regions_are_disjoint_per_variable() -> None:
+    for instance in make_family("Feynman", seed=1).instances:
+        bounds = _region_bounds(instance)
         assert len(bounds) == instance.input_dim
         lows, highs = (np.asarray(column, dtype=np.float32) for column in zip(*bounds, strict=True))
         mids = np.asarray([mid for _, mid in base.lower_half(bounds)], dtype=np.float32)
@@ -135,7 +142,7 @@ def test_feynman_seeds_change_samples_only() -> None:
 @pytest.mark.parametrize("name", SUITE)
 def test_sizes_do_not_change_targets(name: str) -> None:
     default = make_family(name)
-    resized = make_family(name, sizes=TaskSizes(n_train=512, n_validation=256, n_test=7))
+    resized = make_family(name, sizes=TaskSizes(n_train=4096, n_validation=1024, n_test=7))
     small = make_family(name, sizes=SMALL)
     for a, b, c in zip(default.instances, resized.instances, small.instances, strict=True):
         assert a.formula == b.formula == c.formula
@@ -208,11 +215,12 @@ def test_harmonics_params_reconstruct_targets() -> None:
     for instance in make_family("Harmonics", seed=2, num_instances=8).instances:
         params = dict(instance.params)
         frequencies = [params[f"f{k}"] for k in (1, 2, 3)]
-        assert all(f.is_integer() and 1 <= f <= 5 for f in frequencies)
+        assert all(f.is_integer() and 2 <= f <= 5 for f in frequencies)
         assert frequencies == sorted(set(frequencies))
         x = instance.test.x[:, 0].astype(np.float64)
         expected = sum(
-            params[f"a{k}"] * np.sin(params[f"f{k}"] * x + params[f"phi{k}"]) for k in (1, 2, 3)
+            params[f"a{k}"] * np.sin(math.pi * params[f"f{k}"] * x + params[f"phi{k}"])
+            for k in (1, 2, 3)
         )
         assert all(0.5 <= params[f"a{k}"] <= 1.5 for k in (1, 2, 3))
         assert all(0 <= params[f"phi{k}"] < 2 * math.pi for k in (1, 2, 3))

@@ -128,8 +128,20 @@ def _config(
         raise StoreError(f"nothing to resume: {store.directory} holds no run")
     if run is None:
         return resolve(given, None)
+    _refuse_other_scoring_versions(store)
     _warn_on_new_versions(json.loads(run["versions"]), console)
     return resolve(given, json.loads(run["config"]))
+
+
+def _refuse_other_scoring_versions(store: RunStore) -> None:
+    """A run's rewards are comparable only under one scoring version."""
+    stored = sorted({row["scoring_version"] for row in store.evaluations()} - {SCORING_VERSION})
+    if stored:
+        raise StoreError(
+            f"{store.directory} was scored under scoring version {', '.join(stored)}; this "
+            f"actgym scores with version {SCORING_VERSION} and a run never mixes versions. "
+            "Start a new run with another --out (actgym report still reads this one)."
+        )
 
 
 def _warn_on_new_versions(started: Mapping[str, str], console: Console) -> None:

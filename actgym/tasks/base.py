@@ -83,11 +83,17 @@ class TaskFamily:
 
 @dataclass(frozen=True)
 class TaskSizes:
-    """Number of samples per split; identical for every instance of a family."""
+    """Number of samples per split; identical for every instance of a family.
 
-    n_train: int = 512
-    n_validation: int = 256
-    n_test: int = 256
+    Training data is plentiful (training cost depends on steps and batch size, not on
+    n_train) so that the 20-input family is learnable; validation and test sets are large
+    enough that sampling noise in a loss is small next to the differences between
+    activations.
+    """
+
+    n_train: int = 4096
+    n_validation: int = 1024
+    n_test: int = 1024
 
     def __post_init__(self) -> None:
         for field_name in ("n_train", "n_validation", "n_test"):
@@ -156,16 +162,32 @@ def sample_open_below_box(rng: np.random.Generator, bounds: Bounds, n: int) -> n
     return _strictly_above(sample_closed_box(rng, bounds, n), lows)
 
 
+def sample_cube(rng: np.random.Generator, n: int, dims: int, radius: float) -> np.ndarray:
+    """Training samples, uniform on the closed cube [-radius, radius]^dims."""
+    return sample_closed_box(rng, ((-radius, radius),) * dims, n)
+
+
+def sample_cube_shell(
+    rng: np.random.Generator, n: int, dims: int, inner: float, outer: float
+) -> np.ndarray:
+    """OOD samples with every coordinate outside the cube: inner < |x_j| <= outer.
+
+    Magnitudes first (one call), then signs (one call), so every variable leaves the
+    training range at once, on either side with probability 1/2.
+    """
+    magnitude = sample_open_below_box(rng, ((inner, outer),) * dims, n)
+    sign = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(n, dims))
+    return magnitude * sign
+
+
 def sample_interval(rng: np.random.Generator, n: int) -> np.ndarray:
     """1-D training samples, uniform on [-ONE_D_TRAIN_RADIUS, ONE_D_TRAIN_RADIUS]."""
-    return sample_closed_box(rng, ((-ONE_D_TRAIN_RADIUS, ONE_D_TRAIN_RADIUS),), n)
+    return sample_cube(rng, n, 1, ONE_D_TRAIN_RADIUS)
 
 
 def sample_shell(rng: np.random.Generator, n: int) -> np.ndarray:
     """1-D OOD samples, uniform on ONE_D_TRAIN_RADIUS < |x| <= ONE_D_OOD_RADIUS."""
-    magnitude = sample_open_below_box(rng, ((ONE_D_TRAIN_RADIUS, ONE_D_OOD_RADIUS),), n)
-    sign = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=(n, 1))
-    return magnitude * sign
+    return sample_cube_shell(rng, n, 1, ONE_D_TRAIN_RADIUS, ONE_D_OOD_RADIUS)
 
 
 def _make_split(rng: np.random.Generator, n: int, sample: Sampler, target: Target) -> Split:

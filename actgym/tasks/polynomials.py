@@ -3,8 +3,11 @@
 Polynomials grow without bound, so extrapolating them rewards activations whose networks keep
 the right growth rate outside the training data rather than flattening out (saturating units)
 or growing linearly only (piecewise-linear units). Poly1D isolates that effect in one variable;
-Poly20D adds sparse interactions in a 20-dimensional input, where the OOD box is reached by
-moving every variable at once, so errors in each learned monomial compound.
+Poly20D adds sparse interactions in a 20-dimensional input. Its training cube [-1, 1]^20 is
+centred on zero, where products of variables are saddles and squares are bowls, so the
+targets are clearly non-linear in training (a linear fit explains little); the OOD region
+moves every variable out of the cube at once (1 < |x_j| <= 1.5), so errors in each learned
+monomial compound.
 """
 
 import numpy as np
@@ -16,23 +19,22 @@ from actgym.tasks.base import (
     TaskInstance,
     TaskSizes,
     format_sum,
-    lower_half,
-    sample_closed_box,
+    sample_cube,
+    sample_cube_shell,
     sample_interval,
-    sample_open_below_box,
     sample_shell,
-    upper_half,
 )
 
 POLY1D_FAMILY_ID = 2
 POLY1D_DEGREES = (3, 4, 5)
-POLY1D_DEFAULT_INSTANCES = 4
+POLY1D_DEFAULT_INSTANCES = 16
 
 POLY20D_FAMILY_ID = 3
 POLY20D_INPUTS = 20
 POLY20D_TERMS = 8
-POLY20D_BOUNDS = ((0.0, 1.0),) * POLY20D_INPUTS
-POLY20D_DEFAULT_INSTANCES = 4
+POLY20D_TRAIN_RADIUS = 1.0
+POLY20D_OOD_RADIUS = 1.5
+POLY20D_DEFAULT_INSTANCES = 12
 
 EXPONENT_PATTERNS: dict[int, tuple[tuple[int, ...], ...]] = {
     1: ((1,), (2,)),
@@ -55,9 +57,9 @@ POLY20D_DESCRIPTION = (
     "Poly20D: sparse polynomial regression in 20 inputs x0..x19. Each target is a sum of 8 "
     "distinct monomials with coefficients ~ N(0, 1); each monomial multiplies 1 to 3 distinct "
     "variables with exponents in {1, 2} and total degree <= 3 (e.g. x3*x7**2). Models train "
-    "with every variable in [0, 0.5]; the OOD test set has every variable in (0.5, 1], the "
-    "opposite corner of the unit cube, where a monomial of total degree g can reach 2**g "
-    "times its largest training value."
+    "with every variable in [-1, 1], where the products are clearly non-linear; the OOD test "
+    "set has every variable outside that cube, 1 < |x_j| <= 1.5 with random signs, where a "
+    "monomial of total degree g can reach 1.5**g times its largest training value."
 )
 
 
@@ -131,8 +133,10 @@ def _poly20d_spec(index: int, rng: np.random.Generator) -> TargetSpec:
         formula=f"y = {format_sum(terms)}",
         input_dim=POLY20D_INPUTS,
         target=target,
-        sample_train=lambda rng, n: sample_closed_box(rng, lower_half(POLY20D_BOUNDS), n),
-        sample_test=lambda rng, n: sample_open_below_box(rng, upper_half(POLY20D_BOUNDS), n),
+        sample_train=lambda rng, n: sample_cube(rng, n, POLY20D_INPUTS, POLY20D_TRAIN_RADIUS),
+        sample_test=lambda rng, n: sample_cube_shell(
+            rng, n, POLY20D_INPUTS, POLY20D_TRAIN_RADIUS, POLY20D_OOD_RADIUS
+        ),
         params=params,
     )
 
