@@ -158,6 +158,7 @@ class Evaluator:
         self._losses: dict[str, dict[str, Losses]] = {}
         self._baseline: Program | None = None
         self._descriptors: dict[str, dict[str, float]] = {}
+        self._failures: dict[str, CandidateRejected] = {}
 
     # -- checks ------------------------------------------------------------------------
 
@@ -178,14 +179,25 @@ class Evaluator:
         limits = self.config.limits
         check_size(source, limits)
         width = self.config.trainer.width
-        program = load_program(self.sandbox.analyse(source, width), width=width, limits=limits)
+        reply = self.sandbox.analyse(source, width)
+        try:
+            program = load_program(reply, width=width, limits=limits)
+        except CandidateRejected:
+            raise
+        except Exception as error:
+            raise _contained(error, "validating the traced program") from None
         if program.flops_per_element > limits.flops_budget:
             raise CandidateRejected(
                 Reason.COST_OVER_BUDGET,
                 f"The function costs {program.flops_per_element:.1f} FLOPs per element; "
                 f"the budget is {limits.flops_budget:g}.",
             )
-        self._descriptors[program.digest] = probe(program)
+        try:
+            self._descriptors[program.digest] = probe(program)
+        except CandidateRejected:
+            raise
+        except Exception as error:
+            raise _contained(error, "evaluating or differentiating it on the probe grid") from None
         return program
 
     # -- scoring -------------------------------------------------------------------------
@@ -237,13 +249,15 @@ class Evaluator:
         self.sandbox.close()
 
     def _score(self, program: Program, timings: Timings) -> EvaluationResult:
-        losses = self._losses[program.digest]
         extra = {
             "flops_per_element": program.flops_per_element,
             "program_hash": program.digest,
             "descriptors": self._descriptors.get(program.digest, {}),
             "timings": timings,
         }
+        if program.digest in self._failures:
+            return EvaluationResult.rejected(self._failures[program.digest], **extra)
+        losses = self._losses[program.digest]
         diverged = [
             family
             for family, loss in losses.items()
@@ -299,9 +313,11 @@ class Evaluator:
                 self._losses[digest] = {
                     family: Losses(**_as_arrays(value)) for family, value in stored.items()
                 }
-        for batch, per_family in zip(*self._train_batches(missing), strict=True):
-            for index, program in enumerate(batch):
-                losses = {family: values[index] for family, values in per_family.items()}
+        for batch, outcomes in zip(*self._train_batches(missing), strict=True):
+            for program, losses in zip(batch, outcomes, strict=True):
+                if isinstance(losses, CandidateRejected):
+                    self._failures[program.digest] = losses
+                    continue
                 self._losses[program.digest] = losses
                 self.cache.put(
                     self._cache_key(program.digest),
@@ -315,12 +331,14 @@ class Evaluator:
 
     def _train_batches(
         self, programs: list[Program]
-    ) -> tuple[list[list[Program]], list[dict[str, list[Losses]]]]:
+    ) -> tuple[list[list[Program]], list[list[dict[str, Losses] | CandidateRejected]]]:
         """Split programs into batches and train them on `workers` threads at once.
 
         One compiled training program keeps about one core busy on a CPU, and XLA
         releases the GIL while compiling and running, so concurrent batches fill the
-        machine; each batch's results do not depend on what runs beside it.
+        machine; each batch's results do not depend on what runs beside it. A batch that
+        fails to compile or train is retried one program at a time, so one bad program
+        costs its batch a retry but never the other programs' results.
         """
         if not programs:
             return [], []
@@ -328,11 +346,20 @@ class Evaluator:
         batches = [programs[start : start + size] for start in range(0, len(programs), size)]
         data = {family: self.family_data(family) for family in self.config.families}
 
-        def train_batch(batch: list[Program]) -> dict[str, list[Losses]]:
-            return {
-                family: train_many(batch, family_data, self.config.trainer)
-                for family, family_data in data.items()
-            }
+        def train_batch(batch: list[Program]) -> list[dict[str, Losses] | CandidateRejected]:
+            try:
+                per_family = {
+                    family: train_many(batch, family_data, self.config.trainer)
+                    for family, family_data in data.items()
+                }
+            except Exception as error:
+                if len(batch) > 1:
+                    return [outcome for program in batch for outcome in train_batch([program])]
+                return [_contained(error, "compiling or training it")]
+            return [
+                {family: losses[index] for family, losses in per_family.items()}
+                for index in range(len(batch))
+            ]
 
         if len(batches) == 1:
             return batches, [train_batch(batches[0])]
@@ -365,6 +392,18 @@ def enable_compilation_cache(directory: Path) -> None:
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def _contained(error: Exception, stage: str) -> CandidateRejected:
+    """A trusted-side failure caused by a candidate, as a rejection.
+
+    Only the exception's type is reported: its text can quote host paths or internals.
+    """
+    return CandidateRejected(
+        Reason.INVALID_PROGRAM,
+        f"The program was accepted by the sandbox but failed while {stage} "
+        f"({type(error).__name__}); use differentiable jax.numpy operations.",
+    )
 
 
 def _family_score(reward: FamilyReward, instances: tuple[str, ...], losses: Losses) -> FamilyScore:

@@ -1,0 +1,78 @@
+"""What the trusted side does with a checked program never escapes as an exception.
+
+A candidate can pass the sandbox and still break the code that handles its program (no
+derivative rule, a parameter the trainer cannot compile): that must end as a rejected
+result for that candidate alone, in env.step, in a vector env and in evaluate_many.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from sources import GELU_SINE, RELU, activation
+
+import actgym.evaluation
+from actgym.cache import JsonCache
+from actgym.evaluation import EvaluationConfig, Evaluator
+from actgym.reward import PENALTY
+
+NO_DERIVATIVE = activation("jnp.nextafter(x, x + 1.0)")
+TANH = activation("jnp.tanh(x) + 0.05 * x")
+
+
+def test_a_program_without_a_derivative_is_rejected_not_raised(evaluator: Evaluator) -> None:
+    result = evaluator.evaluate(NO_DERIVATIVE)
+    assert result.status == "invalid_program" and result.reward == PENALTY
+    assert "NotImplementedError" in result.message
+    assert "/" not in result.message.split("Hint:")[0], "no host paths in the message"
+
+
+def test_a_vector_env_step_with_one_bad_candidate_scores_the_others(
+    evaluator: Evaluator,
+) -> None:
+    envs = gym.make_vec("ActSearch-Harmonics-v0", num_envs=3, fast=True, num_instances=2, budget=1)
+    try:
+        envs.reset(seed=0)
+        _, rewards, _, _, info = envs.step((GELU_SINE, NO_DERIVATIVE, RELU))
+    finally:
+        envs.close()
+    assert list(info["status"]) == ["ok", "invalid_program", "ok"]
+    expected = [evaluator.evaluate(GELU_SINE).reward, PENALTY, 0.0]
+    np.testing.assert_array_equal(rewards, np.asarray(expected, dtype=rewards.dtype))
+
+
+def test_a_batch_that_fails_to_train_is_retried_one_program_at_a_time(
+    fast_config: EvaluationConfig,
+    tmp_path: Path,
+    evaluator: Evaluator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trainer is made to fail on one program (a fake failure, real training otherwise)."""
+    poisoned = evaluator.check(TANH).digest
+    real_train_many = actgym.evaluation.train_many
+
+    def failing_train_many(programs, data, config):
+        if any(program.digest == poisoned for program in programs):
+            raise RuntimeError("/home/someone/venv/lib/xla: compilation failed")
+        return real_train_many(programs, data, config)
+
+    calls: list[int] = []
+
+    def counting_train_many(programs, data, config):
+        calls.append(len(programs))
+        return failing_train_many(programs, data, config)
+
+    monkeypatch.setattr(actgym.evaluation, "train_many", counting_train_many)
+    batched = Evaluator(fast_config, cache=JsonCache(tmp_path), batch_size=3, workers=1)
+    try:
+        results = batched.evaluate_many([GELU_SINE, TANH, RELU])
+    finally:
+        batched.close()
+    assert [result.status for result in results] == ["ok", "invalid_program", "ok"]
+    assert calls[0] == 3 and calls[1:] == [1, 1, 1], "one batch, then one program at a time"
+    assert "/home" not in results[1].message and "RuntimeError" in results[1].message
+    assert results[0] == evaluator.evaluate(GELU_SINE)
+    assert results[2].reward == 0.0
