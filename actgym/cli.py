@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from actgym.leaderboard.cli import app as leaderboard_app
@@ -70,7 +71,7 @@ def evaluate(
     _print_results(results, families)
     candidate = results[source_file.name]
     if not candidate.ok:
-        console.print(f"[red]{candidate.status}[/red]: {candidate.message}")
+        console.print(f"[red]{candidate.status}[/red]: {escape(candidate.message)}")
         raise typer.Exit(code=1)
 
 

@@ -143,7 +143,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
                 lines.append(f"      {result.message}")
         if self.best_source:
             lines.append(f"best reward {self.best_reward:+.4f}:")
-            lines.append(self.best_source.rstrip())
+            lines.append(printable(self.best_source, MAX_SOURCE_CHARS).rstrip())
         return "\n".join(lines) + "\n"
 
     def close(self) -> None:

@@ -110,6 +110,16 @@ class Climber(Agent):
             raise Crash(f"killed in {hook} call {calls}")
 
 
+class Surrogates(Agent):
+    """Proposes sources holding a lone surrogate, which UTF-8 (and so SQLite) cannot store."""
+
+    def propose(self, count: int, history: History) -> Sequence[Proposal | str]:
+        return [f"# candidate {len(history) + index} \ud800\n" for index in range(count)]
+
+    def observe(self, evaluations: Sequence[Evaluation]) -> None:
+        return None
+
+
 def stored_count(directory: Path) -> int:
     """Evaluations in a run store, read-only, as another process would poll it (0 if none)."""
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_SOURCE_CHARS = 16_384
+MAX_MESSAGE_CHARS = 600
+"""The longest message a candidate can cause; longer text is cut and marked."""
 
 
 @dataclass(frozen=True)

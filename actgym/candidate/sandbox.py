@@ -22,8 +22,8 @@ from typing import IO, Any
 
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.candidate.untrusted_text import sanitise
 
-MAX_MESSAGE_CHARS = 600
 _SERVER_GRACE_S = 15.0
 _SERVER_VARIABLES = frozenset(
     {"PATH", "HOME", "LANG", "TZ", "TMPDIR", "LD_LIBRARY_PATH"}
@@ -180,4 +180,4 @@ def _unpack(reply: dict[str, Any]) -> dict[str, Any]:
         reason = Reason.WORKER_CRASHED
     if reason is Reason.OK:
         reason = Reason.WORKER_CRASHED
-    raise CandidateRejected(reason, str(reply.get("message", ""))[:MAX_MESSAGE_CHARS])
+    raise CandidateRejected(reason, sanitise(reply.get("message", "")))

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from actgym.candidate import confinement
-from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.limits import MAX_MESSAGE_CHARS, CandidateLimits
 from actgym.candidate.policy import (
     FUNCTION_NAME,
     SAFE_BUILTIN_NAMES,
@@ -26,8 +26,6 @@ from actgym.candidate.policy import (
 )
 from actgym.candidate.program import canonical_json, program_from_jaxpr
 from actgym.candidate.reasons import CandidateRejected, Reason
-
-MAX_MESSAGE_CHARS = 600
 
 
 def analyse_source(source: str, width: int, limits: CandidateLimits) -> dict[str, Any]:

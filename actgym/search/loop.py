@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from actgym.agent import Agent, Evaluation, History, Proposal
+from actgym.candidate.untrusted_text import valid_utf8
 from actgym.search.backends import Backend
 from actgym.search.progress import SearchProgress
 from actgym.search.records import evaluation_row, proposal_row, to_evaluation, to_evaluations
@@ -137,7 +138,7 @@ def _proposal(item: Proposal | str, agent: str, issued: int) -> Proposal:
     except (TypeError, ValueError) as error:
         raise AgentError(f"{agent}: notes must be a JSON-serialisable dict: {error}") from None
     return Proposal(
-        proposal.source,
+        valid_utf8(proposal.source),
         tuple(int(parent) for parent in proposal.parents),
         proposal.generation,
         proposal.notes,
