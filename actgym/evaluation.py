@@ -425,19 +425,27 @@ def _with_check(timings: Timings, check_s: float) -> Timings:
     return dataclasses.replace(timings, check_s=check_s, total_s=total)
 
 
-_ANCHORS = np.float32([-20.0, -10.0, 10.0, 20.0])
+_EDGE_POINTS = np.float32([0.0, 1e-6, -1e-6, 1e-3, -1e-3])
+_ANCHOR_RANGES = ((-20.0, -15.0), (-12.0, -10.0), (10.0, 12.0), (15.0, 20.0))
 
 
 def probe(program: Program) -> dict[str, float]:
     """Reject NaN/inf outputs or derivatives on the probe grid; describe the function's shape.
 
     The descriptors (for diversity-seeking agents) come free from the same values:
-    `left_slope` and `right_slope`, the secant slopes on [-20, -10] and [10, 20], and
-    `oscillation`, the number of sign changes of the derivative on [-10, 10].
+    `left_slope` and `right_slope`, secant slopes between two points in [-20, -10] and two
+    in [10, 20], and `oscillation`, the number of sign changes of the derivative on
+    [-10, 10]. The grid's offset and the slope points are drawn from the program's own
+    hash: the same program always gets the same points, and no candidate can know them in
+    advance to fake its descriptors.
     """
     width = program.input_shape[0]
-    grid = np.linspace(-PROBE_RANGE, PROBE_RANGE, _PROBE_POINTS, dtype=np.float32)
-    points = np.concatenate([grid, np.float32([0.0, 1e-6, -1e-6, 1e-3, -1e-3]), _ANCHORS])
+    rng = np.random.default_rng(int(program.digest[:16], 16))
+    step = 2.0 * PROBE_RANGE / (_PROBE_POINTS - 1)
+    grid = np.linspace(-PROBE_RANGE, PROBE_RANGE, _PROBE_POINTS) + rng.uniform(-step, step) / 2
+    grid = grid.astype(np.float32)
+    anchors = np.float32([rng.uniform(low, high) for low, high in _ANCHOR_RANGES])
+    points = np.concatenate([grid, _EDGE_POINTS, anchors])
     padded = np.resize(points, (-(-points.size // width)) * width).reshape(-1, width)
     outputs, gradients = _probe_values(program, jnp.asarray(padded))
     for values, reason, what in (
@@ -452,12 +460,13 @@ def probe(program: Program) -> dict[str, float]:
             )
     values = outputs.reshape(-1)[: points.size].astype(np.float64)
     slopes = gradients.reshape(-1)[: grid.size]
-    at_minus_20, at_minus_10, at_10, at_20 = values[-4:]
+    far_left, near_left, near_right, far_right = values[-4:]
+    x = anchors.astype(np.float64)
     central = slopes[np.abs(grid) <= 10.0]
     signs = np.sign(central[np.abs(central) > 1e-6])
     return {
-        "left_slope": float((at_minus_10 - at_minus_20) / 10.0),
-        "right_slope": float((at_20 - at_10) / 10.0),
+        "left_slope": float((near_left - far_left) / (x[1] - x[0])),
+        "right_slope": float((far_right - near_right) / (x[3] - x[2])),
         "oscillation": float(np.count_nonzero(np.diff(signs))),
     }
 

@@ -29,6 +29,7 @@ from actgym.cache import JsonCache
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import load_program
 from actgym.candidate.reasons import HINTS, Reason
+from actgym.candidate.untrusted_text import sanitise
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 from actgym.reward import PENALTY, REWARD_CLIP
 from actgym.trainer import TrainerConfig
@@ -191,6 +192,8 @@ def test_hostile_program(
 
     assert result.status == case.expect.value, f"{case.threat}: {result.message}"
     assert result.message.endswith(HINTS[case.expect])
+    safe = sanitise(result.message, limit=len(result.message))
+    assert result.message == safe, "messages are safe to store and show"
     if result.ok:
         assert math.isfinite(result.reward) and abs(result.reward) <= REWARD_CLIP
     else:

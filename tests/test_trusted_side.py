@@ -76,3 +76,16 @@ def test_a_batch_that_fails_to_train_is_retried_one_program_at_a_time(
     assert "/home" not in results[1].message and "RuntimeError" in results[1].message
     assert results[0] == evaluator.evaluate(GELU_SINE)
     assert results[2].reward == 0.0
+
+
+def test_descriptors_come_from_points_a_candidate_cannot_know(evaluator: Evaluator) -> None:
+    """A function that changes its value exactly at the old fixed anchors (-20, -10, 10,
+    20) no longer moves its slopes: the points come from the program's hash."""
+    at_anchors = "(x == 10.0) | (x == 20.0) | (x == -10.0) | (x == -20.0)"
+    forger = activation(f"jnp.where({at_anchors}, 1000.0, x)")
+    descriptors = evaluator.evaluate(forger).descriptors
+    assert descriptors["left_slope"] == pytest.approx(1.0, abs=1e-4)
+    assert descriptors["right_slope"] == pytest.approx(1.0, abs=1e-4)
+    relu = evaluator.evaluate(RELU).descriptors
+    assert (relu["left_slope"], relu["right_slope"]) == (0.0, pytest.approx(1.0, abs=1e-4))
+    assert evaluator.evaluate(forger).descriptors == descriptors

@@ -124,7 +124,7 @@ def check_size(source: str, limits: CandidateLimits) -> None:
             Reason.SOURCE_TOO_LARGE,
             f"The source has {len(source)} characters; the limit is {limits.max_source_chars}.",
         )
-    lines = source.count("\n") + 1
+    lines = len(source.splitlines()) or 1  # every line ending counts, bare "\r" included
     if lines > limits.max_source_lines:
         raise CandidateRejected(
             Reason.SOURCE_TOO_LARGE,
