@@ -20,10 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from actgym.candidate.untrusted_text import sanitise
 from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
 
 SCHEMA_VERSION = "1"
 MAX_ATTEMPTS = 3
+MAX_STORED_MESSAGE_CHARS = 2_000
+"""Messages are public: stored sanitised, so no candidate-chosen text can fail a write."""
 """A submission whose verification was interrupted this often fails as `verifier_crashed`."""
 
 REFERENCE_AUTHOR = "actgym (reference)"
@@ -364,7 +367,7 @@ class Store:
                 (
                     outcome.state,
                     outcome.reason,
-                    outcome.message,
+                    sanitise(outcome.message, limit=MAX_STORED_MESSAGE_CHARS),
                     outcome.program_hash,
                     outcome.program_json,
                     outcome.flops_per_element,

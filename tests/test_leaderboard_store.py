@@ -108,6 +108,14 @@ def test_entries_of_an_older_version_are_counted_until_rescored(tmp_path: Path) 
     assert store.awaiting_rescore(newer) == {}
 
 
+def test_a_message_no_utf8_store_can_hold_is_stored_sanitised(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    claim = store.claim(BOARD, None)
+    store.finish(BOARD, claim.submission_id, Outcome("failed", "runtime_error", "\ud800\x1b[2J"))
+    row = store.verification(BOARD, claim.submission_id)
+    assert (row["state"], row["message"]) == ("failed", "?[2J")
+
+
 def test_reset_running_resumes_then_gives_up_after_max_attempts(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     submission_id = store.submit(_new(0))
