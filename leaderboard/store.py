@@ -12,6 +12,8 @@ every store so they are queued and scored like any submission.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -25,6 +27,8 @@ from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
 
 SCHEMA_VERSION = "1"
 MAX_ATTEMPTS = 3
+LEASE_S = 3600.0
+"""A verification still running this long after its claim is taken over by another verifier."""
 MAX_STORED_MESSAGE_CHARS = 2_000
 """Messages are public: stored sanitised, so no candidate-chosen text can fail a write."""
 """A submission whose verification was interrupted this often fails as `verifier_crashed`."""
@@ -82,6 +86,7 @@ CREATE TABLE IF NOT EXISTS verifications (
     queued_at REAL NOT NULL,
     started_at REAL,
     finished_at REAL,
+    owner TEXT,
     PRIMARY KEY (submission_id, version, profile)
 );
 CREATE INDEX IF NOT EXISTS verifications_by_state ON verifications (version, profile, state);
@@ -281,31 +286,40 @@ class Store:
         return dict(row)
 
     def reset_running(self, board: Board) -> int:
-        """At verifier start: interrupted rows go back to pending (or fail after MAX_ATTEMPTS)."""
-        now = time.time()
+        """At verifier start: rows whose verifier died go back to pending (or fail after
+        MAX_ATTEMPTS). Rows of verifiers that still run, here or on other hosts, are left to
+        them; a row whose owner cannot be checked is taken over when its lease expires."""
         scope = (board.version, board.profile)
         with self._transaction() as connection:
-            connection.execute(
-                "UPDATE verifications SET state = 'failed', reason = 'verifier_crashed',"
-                " message = ?, finished_at = ? WHERE version = ? AND profile = ?"
-                " AND state = 'running' AND attempts >= ?",
-                (
-                    f"The verifier stopped {MAX_ATTEMPTS} times while scoring this submission.",
-                    now,
-                    *scope,
-                    MAX_ATTEMPTS,
-                ),
-            )
-            cursor = connection.execute(
-                "UPDATE verifications SET state = 'pending', started_at = NULL"
+            running = connection.execute(
+                "SELECT submission_id, owner FROM verifications"
                 " WHERE version = ? AND profile = ? AND state = 'running'",
                 scope,
+            ).fetchall()
+            orphans = [row["submission_id"] for row in running if _owner_is_gone(row["owner"])]
+            _fail_exhausted(connection, scope, orphans)
+            cursor = connection.executemany(
+                "UPDATE verifications SET state = 'pending', started_at = NULL, owner = NULL"
+                " WHERE submission_id = ? AND version = ? AND profile = ? AND state = 'running'",
+                [(submission_id, *scope) for submission_id in orphans],
             )
             return cursor.rowcount
 
-    def claim(self, board: Board, environment_id: int | None) -> Claim | None:
-        """Queue every submission new to `board`, then take the next one (references first)."""
+    def claim(
+        self,
+        board: Board,
+        environment_id: int | None,
+        *,
+        owner: str | None = None,
+        lease_s: float = LEASE_S,
+    ) -> Claim | None:
+        """Queue every submission new to `board`, then take the next one (references first).
+
+        Pending rows are taken, and so are running rows whose lease expired (their verifier
+        is gone or stuck), so several verifiers can share one database.
+        """
         now = time.time()
+        owner = owner or verifier_identity()
         scope = (board.version, board.profile)
         with self._transaction() as connection:
             connection.execute(
@@ -315,19 +329,29 @@ class Store:
                 " AND v.version = ? AND v.profile = ?)",
                 (*scope, now, *scope),
             )
+            expired = [
+                row["submission_id"]
+                for row in connection.execute(
+                    "SELECT submission_id FROM verifications WHERE version = ? AND profile = ?"
+                    " AND state = 'running' AND started_at < ?",
+                    (*scope, now - lease_s),
+                )
+            ]
+            _fail_exhausted(connection, scope, expired)
             row = connection.execute(
                 "SELECT s.id, s.source FROM verifications AS v JOIN submissions AS s"
                 " ON s.id = v.submission_id WHERE v.version = ? AND v.profile = ?"
-                " AND v.state = 'pending' ORDER BY s.reference IS NULL, s.id LIMIT 1",
-                scope,
+                " AND (v.state = 'pending' OR (v.state = 'running' AND v.started_at < ?))"
+                " ORDER BY s.reference IS NULL, s.id LIMIT 1",
+                (*scope, now - lease_s),
             ).fetchone()
             if row is None:
                 return None
             connection.execute(
                 "UPDATE verifications SET state = 'running', started_at = ?,"
-                " attempts = attempts + 1, environment_id = ?"
+                " attempts = attempts + 1, environment_id = ?, owner = ?"
                 " WHERE submission_id = ? AND version = ? AND profile = ?",
-                (now, environment_id, row["id"], *scope),
+                (now, environment_id, owner, row["id"], *scope),
             )
             return Claim(submission_id=int(row["id"]), source=str(row["source"]))
 
@@ -495,10 +519,53 @@ class Store:
         }
 
 
+def verifier_identity() -> str:
+    """Who holds a claim: this host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_is_gone(owner: str | None) -> bool:
+    """True when the owner ran on this host and its process no longer exists."""
+    host, _, pid = (owner or "").rpartition(":")
+    if owner is None or host != socket.gethostname() or not pid.isdigit():
+        return owner is None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _fail_exhausted(
+    connection: sqlite3.Connection, scope: tuple[str, str], submission_ids: list[int]
+) -> None:
+    """Running rows among `submission_ids` that used up their attempts end as failed."""
+    connection.executemany(
+        "UPDATE verifications SET state = 'failed', reason = 'verifier_crashed',"
+        " message = ?, finished_at = ?, owner = NULL WHERE submission_id = ? AND version = ?"
+        " AND profile = ? AND state = 'running' AND attempts >= ?",
+        [
+            (
+                f"The verifier stopped {MAX_ATTEMPTS} times while scoring this submission.",
+                time.time(),
+                submission_id,
+                *scope,
+                MAX_ATTEMPTS,
+            )
+            for submission_id in submission_ids
+        ],
+    )
+
+
 def _create_schema(connection: sqlite3.Connection) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             connection.execute(statement)
+    columns = {row["name"] for row in connection.execute("PRAGMA table_info(verifications)")}
+    if "owner" not in columns:  # stores made before verifiers could share a database
+        connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
     connection.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
     )

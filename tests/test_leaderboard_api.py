@@ -11,7 +11,14 @@ import pytest
 from actgym.leaderboard.profiles import env_version
 from actgym.leaderboard.store import Board, RateLimit, Store
 from fastapi.testclient import TestClient
-from leaderboard_support import PROFILE, activation, make_app, serve, wait_verified
+from leaderboard_support import (
+    PROFILE,
+    activation,
+    dead_verifier_identity,
+    make_app,
+    serve,
+    wait_verified,
+)
 
 from actgym.references import REFERENCES
 
@@ -173,7 +180,8 @@ def test_restart_mid_queue_resumes_rows_left_running(tmp_path: Path) -> None:
     store = Store(db)
     submission_id = store.submit(_as_new(_body(1)))
     board = Board(version=env_version(), profile=PROFILE.name)
-    while store.claim(board, None) is not None:  # a verifier that took everything, then died
+    dead = dead_verifier_identity()
+    while store.claim(board, None, owner=dead) is not None:  # took everything, then died
         pass
     assert store.verification(board, submission_id)["state"] == "running"
     with TestClient(make_app(db)) as client:

@@ -17,6 +17,7 @@ from actgym.leaderboard.store import (
     ResultRow,
     Store,
 )
+from leaderboard_support import dead_verifier_identity
 
 from actgym.references import REFERENCES
 
@@ -120,12 +121,31 @@ def test_reset_running_resumes_then_gives_up_after_max_attempts(tmp_path: Path) 
     store = Store(tmp_path / "lb.db")
     submission_id = store.submit(_new(0))
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        while (claim := store.claim(BOARD, None)) and claim.submission_id != submission_id:
+        owner = dead_verifier_identity()
+        while (claim := store.claim(BOARD, None, owner=owner)).submission_id != submission_id:
             store.finish(BOARD, claim.submission_id, Outcome("failed", "x", "skip"))
         assert store.verification(BOARD, submission_id)["attempts"] == attempt
         store.reset_running(BOARD)
     row = store.verification(BOARD, submission_id)
     assert (row["state"], row["reason"]) == ("failed", "verifier_crashed")
+
+
+def test_verifiers_sharing_a_database_keep_their_claims(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    mine = store.claim(BOARD, None)
+    other_host = store.claim(BOARD, None, owner="elsewhere:1")
+    assert mine.submission_id != other_host.submission_id
+    assert store.reset_running(BOARD) == 0, "live and remote verifiers keep their rows"
+    assert store.verification(BOARD, mine.submission_id)["state"] == "running"
+
+
+def test_an_expired_lease_is_taken_over_by_another_verifier(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    stuck = store.claim(BOARD, None, owner="elsewhere:1")
+    taken = store.claim(BOARD, None, owner="here:2", lease_s=-1.0)
+    assert taken.submission_id == stuck.submission_id
+    row = store.verification(BOARD, stuck.submission_id)
+    assert (row["state"], row["attempts"], row["owner"]) == ("running", 2, "here:2")
 
 
 def test_the_first_claim_owns_a_program_hash(tmp_path: Path) -> None:
