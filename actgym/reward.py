@@ -80,10 +80,8 @@ def family_reward(
 ) -> FamilyReward:
     """All arrays are (instances, seeds) losses from the same instances and seeds.
 
-    The reward is the mean of the instance rewards, with its standard error over instances.
-
-    Each instance's reward already averages its training seeds, so seed noise is part of
-    the spread the standard error is computed from.
+    The reward is the mean of the instance rewards; its standard error is taken over
+    instances, whose rewards already average their seeds, so seed noise is inside it.
     """
     rewards, fitted, required = gated_log_ratio(
         *(
