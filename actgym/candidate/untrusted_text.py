@@ -26,9 +26,7 @@ def _visible(char: str) -> str:
 
 def sanitise(text: object, limit: int = MAX_MESSAGE_CHARS) -> str:
     """`text` as one safe line: valid UTF-8, printable, no host paths, at most `limit` chars."""
-    raw = text if isinstance(text, str) else str(text)
-    valid = raw.encode("utf-8", "replace").decode("utf-8")
-    visible = "".join(_visible(char) for char in valid)
+    visible = "".join(_visible(char) for char in valid_utf8(str(text)))
     unpathed = _PATH.sub("<path>", visible)
     if len(unpathed) <= limit:
         return unpathed
