@@ -30,6 +30,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from actgym.candidate.confinement import ALL_LAYERS
+
 SubmissionId = Annotated[int, PathParam(ge=1, le=2**62)]
 
 
@@ -43,6 +45,7 @@ class Settings:
     secret_file: Path | None = None
     poll_s: float = 5.0
     stop_timeout_s: float = 30.0
+    required_layers: frozenset[str] = ALL_LAYERS
 
 
 def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
@@ -60,7 +63,10 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
             yield
             return
         active = scorer or Scorer.from_secret(
-            settings.profile, load_secret(settings.db, settings.secret_file), version
+            settings.profile,
+            load_secret(settings.db, settings.secret_file),
+            version,
+            required_layers=settings.required_layers,
         )
         background = BackgroundVerifier(Verifier(store, active, version), poll_s=settings.poll_s)
         background.start()

@@ -33,6 +33,14 @@ Db = Annotated[
 ProfileName = Annotated[
     str, typer.Option("--profile", help="Evaluation profile: official, fast or smoke")
 ]
+AllowMissingLayer = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-missing-layer",
+        help="Verify even where this OS confinement layer is missing (repeatable; "
+        "python -m actgym.candidate.confinement shows them)",
+    ),
+]
 SecretFile = Annotated[
     Path | None,
     typer.Option(help="File holding the hidden-seed secret (default: <db>.secret, created)"),
@@ -101,23 +109,32 @@ def _detail(response: Any) -> str:
 
 @app.command()
 def verify(
-    db: Db = DEFAULT_DB, profile: ProfileName = "official", secret_file: SecretFile = None
+    db: Db = DEFAULT_DB,
+    profile: ProfileName = "official",
+    secret_file: SecretFile = None,
+    allow_missing_layer: AllowMissingLayer = None,
 ) -> None:
     """Drain the queue: verify every pending submission (and resume interrupted ones), then exit."""
     from actgym.leaderboard.profiles import env_version
     from actgym.leaderboard.seeds import load_secret
     from actgym.leaderboard.store import Store
-    from actgym.leaderboard.verifier import Scorer, Verifier
+    from actgym.leaderboard.verifier import ConfinementMissing, Scorer, Verifier
 
     chosen = _profile(profile)
+    required = _required_layers(allow_missing_layer)
     version = env_version()
     store = Store(db)
-    scorer = Scorer.from_secret(chosen, load_secret(db, secret_file), version)
+    secret = load_secret(db, secret_file)
+    scorer = Scorer.from_secret(chosen, secret, version, required_layers=required)
     verifier = Verifier(store, scorer, version)
     try:
         resumed = verifier.resume()
         with console.status("verifying..."):
             verified = verifier.drain()
+    except ConfinementMissing as error:
+        console.print(f"[red]nothing verified[/red]: {error}", highlight=False, soft_wrap=True)
+        console.print("The queue is unchanged; see --allow-missing-layer in --help.")
+        raise typer.Exit(code=1) from None
     finally:
         scorer.close()
     console.print(f"Resumed {resumed}, verified {len(verified)} on {version} ({chosen.name}).")
@@ -137,6 +154,7 @@ def serve(
     rate_window: Annotated[float, typer.Option(help="Rate-limit window in seconds")] = 3600.0,
     max_body_bytes: Annotated[int, typer.Option(help="Largest accepted request body")] = 256 * 1024,
     secret_file: SecretFile = None,
+    allow_missing_layer: AllowMissingLayer = None,
 ) -> None:
     """Serve the ranked table, submission pages, the form and the JSON API."""
     import uvicorn
@@ -150,6 +168,7 @@ def serve(
         rate_limit=RateLimit(rate_limit, rate_window) if rate_limit > 0 else None,
         max_body_bytes=max_body_bytes,
         secret_file=secret_file,
+        required_layers=_required_layers(allow_missing_layer),
     )
     uvicorn.run(create_app(settings), host=host, port=port)
 
@@ -212,6 +231,17 @@ def show(db: Db = DEFAULT_DB, profile: ProfileName = "official") -> None:
     console.print(table)
     if ranking.note:
         console.print(ranking.note)
+
+
+def _required_layers(allowed: list[str] | None) -> frozenset[str]:
+    """Every confinement layer but those the operator explicitly allows to be missing."""
+    from actgym.candidate.confinement import ALL_LAYERS, check_layer_names
+
+    try:
+        check_layer_names(frozenset(allowed or ()))
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--allow-missing-layer") from None
+    return ALL_LAYERS - frozenset(allowed or ())
 
 
 def _profile(name: str) -> Profile:

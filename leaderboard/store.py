@@ -355,6 +355,16 @@ class Store:
             )
             return Claim(submission_id=int(row["id"]), source=str(row["source"]))
 
+    def release(self, board: Board, submission_id: int) -> None:
+        """Put a claim back as it was: the verifier could not run it, not the submission's fault."""
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE verifications SET state = 'pending', started_at = NULL, owner = NULL,"
+                " attempts = MAX(attempts - 1, 0) WHERE submission_id = ? AND version = ?"
+                " AND profile = ? AND state = 'running'",
+                (submission_id, board.version, board.profile),
+            )
+
     def claim_program(self, board: Board, program_hash: str, submission_id: int) -> int:
         """The submission that owns this canonical program on `board`: the first to claim it."""
         scope = (board.version, board.profile)

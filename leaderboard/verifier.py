@@ -5,6 +5,11 @@ de-duplicated by that hash, and trained on every family of the profile with the 
 task seed and with each hidden one. Anything that goes wrong ends as a `failed` row with
 a reason code and a message for that one submission; the queue always moves on. The
 Evaluators are built once per process and reused, so repeats and references are cheap.
+
+The sandbox is strict by default: every OS confinement layer must hold, or no submission
+is run. A missing layer is the machine's fault, not the submission's, so the claim goes
+back to the queue untouched and `ConfinementMissing` stops the verifier until the
+operator enables the layer or allows it to be missing (`--allow-missing-layer`).
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, Profile
 from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Board, Claim, Outcome, ResultRow, Store
 
+from actgym.candidate import confinement
 from actgym.candidate.program import Program, canonical_json
-from actgym.candidate.reasons import CandidateRejected
+from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.candidate.sandbox import Sandbox
 from actgym.evaluation import EvaluationResult, Evaluator
 
 log = logging.getLogger(__name__)
@@ -43,22 +50,46 @@ class SeedSet:
         return f"hidden task seed #{self.index + 1}"
 
 
-class Scorer:
-    """One Evaluator per task seed of a profile, sharing one sandbox; reuse it."""
+class ConfinementMissing(RuntimeError):
+    """The sandbox refused to run anything: a required confinement layer is missing here."""
 
-    def __init__(self, profile: Profile, hidden_seeds: Sequence[int]) -> None:
+
+class Scorer:
+    """One Evaluator per task seed of a profile, sharing one strict sandbox; reuse it."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        hidden_seeds: Sequence[int],
+        *,
+        required_layers: frozenset[str] = confinement.ALL_LAYERS,
+    ) -> None:
         if len(hidden_seeds) != profile.hidden_seeds:
             raise ValueError(f"profile {profile.name} needs {profile.hidden_seeds} hidden seeds")
         self.profile = profile
-        self._public = Evaluator(profile.config(PUBLIC_TASK_SEED))
+        config = profile.config(PUBLIC_TASK_SEED)
+        sandbox = Sandbox(config.limits, required_layers=required_layers)
+        self._public = Evaluator(config, sandbox=sandbox)
         self._evaluators = {SeedSet("public", 0): self._public} | {
             SeedSet("hidden", index): Evaluator(profile.config(seed), sandbox=self._public.sandbox)
             for index, seed in enumerate(hidden_seeds)
         }
 
     @classmethod
-    def from_secret(cls, profile: Profile, secret: bytes, version: str) -> Scorer:
-        return cls(profile, hidden_task_seeds(secret, version, profile.hidden_seeds))
+    def from_secret(
+        cls,
+        profile: Profile,
+        secret: bytes,
+        version: str,
+        *,
+        required_layers: frozenset[str] = confinement.ALL_LAYERS,
+    ) -> Scorer:
+        seeds = hidden_task_seeds(secret, version, profile.hidden_seeds)
+        return cls(profile, seeds, required_layers=required_layers)
+
+    @property
+    def required_layers(self) -> frozenset[str]:
+        return self._public.sandbox.required_layers
 
     def check(self, source: str) -> Program:
         return self._public.check(source)
@@ -93,7 +124,12 @@ class Verifier:
         claim = self.store.claim(self.board, self._environment_id)
         if claim is None:
             return None
-        self.store.finish(self.board, claim.submission_id, self.verify(claim))
+        try:
+            outcome = self.verify(claim)
+        except ConfinementMissing:
+            self.store.release(self.board, claim.submission_id)
+            raise
+        self.store.finish(self.board, claim.submission_id, outcome)
         return claim.submission_id
 
     def drain(self) -> list[int]:
@@ -105,6 +141,8 @@ class Verifier:
     def verify(self, claim: Claim) -> Outcome:
         try:
             return self._verify(claim)
+        except ConfinementMissing:
+            raise
         except Exception as error:  # a verifier bug costs this one entry, never the queue
             log.exception("verifying submission %s failed", claim.submission_id)
             return Outcome(
@@ -117,6 +155,8 @@ class Verifier:
         try:
             program = self.scorer.check(claim.source)
         except CandidateRejected as rejection:
+            if rejection.reason is Reason.CONFINEMENT_MISSING:
+                raise ConfinementMissing(rejection.describe()) from None
             reason = rejection.reason.value
             return Outcome(state="failed", reason=reason, message=rejection.describe())
         known = {
@@ -199,6 +239,8 @@ class BackgroundVerifier:
             try:
                 while not self._stop.is_set() and self.verifier.step() is not None:
                     pass
+            except ConfinementMissing as error:  # the claim went back; nothing runs until fixed
+                log.error("verification paused: %s", error)
             except Exception:  # e.g. the database stayed locked: log, wait, try again
                 log.exception("the verifier loop failed; retrying in %s s", self.poll_s)
             self._wake.wait(self.poll_s)

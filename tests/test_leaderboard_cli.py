@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 from actgym.leaderboard.seeds import SECRET_ENV
-from leaderboard_support import PROFILE, SECRET, activation, make_app, serve
+from leaderboard_support import (
+    PROFILE,
+    SECRET,
+    activation,
+    allow_missing_layers,
+    make_app,
+    serve,
+)
 from typer.testing import CliRunner
 
+from actgym.candidate import confinement
 from actgym.cli import app
 from actgym.references import REFERENCES
 
@@ -38,7 +46,7 @@ def test_local_submit_verify_show_export_and_build(
     submitted = _run("submit", str(source), "--name", "cosine", "--author", "me", "--db", db)
     assert f"Submitted #{MINE}" in submitted
 
-    verified = _run("verify", "--db", db, "--profile", PROFILE.name)
+    verified = _run("verify", "--db", db, "--profile", PROFILE.name, *allow_missing_layers())
     assert f"#{MINE}: done (ok)" in verified
     assert "cosine" in _run("show", "--db", db, "--profile", PROFILE.name)
 
@@ -75,3 +83,20 @@ def test_submit_to_a_server_and_refusals(tmp_path: Path) -> None:
         ["leaderboard", "submit", str(source), "--name", "t", "--author", "me", "--url", url],
     )
     assert unreachable.exit_code == 1 and "could not reach" in unreachable.output
+
+
+def test_verify_runs_nothing_where_a_required_layer_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allowed_here = allow_missing_layers()
+    monkeypatch.setenv(SECRET_ENV, SECRET.decode())
+    monkeypatch.setenv(confinement.SKIP_ENV, "seccomp")
+    db = str(tmp_path / "lb.db")
+    verify = ["leaderboard", "verify", "--db", db, "--profile", PROFILE.name]
+    refused = runner.invoke(app, [*verify, *allowed_here])
+    assert refused.exit_code == 1, refused.output
+    assert "seccomp: unavailable: skipped by ACTGYM_CONFINEMENT_SKIP" in refused.output
+    assert "The queue is unchanged" in refused.output
+    typo = runner.invoke(app, [*verify, "--allow-missing-layer", "seccomb"])
+    assert typo.exit_code == 2
+    assert "unknown confinement layers" in typo.output and "seccomb" in typo.output

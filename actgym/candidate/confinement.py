@@ -20,6 +20,11 @@ Layers, in the order they are applied:
 
 Reads stay allowed everywhere: JAX imports modules and may start its CPU backend in the
 child, which reads files under site-packages and /proc and starts threads.
+
+A strict caller (the leaderboard) names the layers it requires; `unmet` says which of
+them a report lacks, and the child then refuses to look at the candidate at all. The
+environment variable ACTGYM_CONFINEMENT_SKIP (comma-separated layer names) makes `apply`
+skip layers on purpose, so tests can exercise that refusal; it can only weaken.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ LAYERS = (
     "seccomp",
     "parent_death_signal",
 )
+ALL_LAYERS = frozenset(LAYERS)
+"""What a strict sandbox requires unless its operator allows a layer to be missing."""
+SKIP_ENV = "ACTGYM_CONFINEMENT_SKIP"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _server_pid: int | None = None  # set by prepare_server in the fork server; children inherit it
@@ -699,8 +707,12 @@ def apply() -> dict[str, str]:
 
     Irreversible: call it only in a process that will run nothing trusted afterwards.
     """
+    skipped = {name.strip() for name in os.environ.get(SKIP_ENV, "").split(",")}
     report = {}
     for name in LAYERS:
+        if name in skipped:
+            report[name] = f"unavailable: skipped by {SKIP_ENV}"
+            continue
         try:
             report[name] = _APPLY[name]()
         except (_LayerUnavailable, OSError, AttributeError) as error:
@@ -710,6 +722,22 @@ def apply() -> dict[str, str]:
 
 def is_active(state: str) -> bool:
     return state.startswith(ACTIVE)
+
+
+def unmet(report: dict[str, str], required: frozenset[str]) -> dict[str, str]:
+    """The required layers that `report` does not show active, with their states."""
+    return {
+        name: report.get(name, "not reported")
+        for name in LAYERS
+        if name in required and not is_active(report.get(name, ""))
+    }
+
+
+def check_layer_names(names: frozenset[str]) -> None:
+    """Refuse unknown names, so a typo cannot silently drop a requirement."""
+    unknown = sorted(names - ALL_LAYERS)
+    if unknown:
+        raise ValueError(f"unknown confinement layers {unknown}; choose from {list(LAYERS)}")
 
 
 def active_layers(timeout_s: float = 30.0) -> dict[str, str]:

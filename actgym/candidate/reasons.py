@@ -31,6 +31,7 @@ class Reason(enum.StrEnum):
     MEMORY_LIMIT = "memory_limit"
     WORKER_CRASHED = "worker_crashed"
     INVALID_PROGRAM = "invalid_program"
+    CONFINEMENT_MISSING = "confinement_missing"
 
 
 HINTS: dict[Reason, str] = {
@@ -60,6 +61,10 @@ HINTS: dict[Reason, str] = {
     Reason.MEMORY_LIMIT: "The candidate exceeded the memory limit: avoid huge arrays.",
     Reason.WORKER_CRASHED: "The sandboxed worker died while handling the candidate.",
     Reason.INVALID_PROGRAM: "The traced program failed validation.",
+    Reason.CONFINEMENT_MISSING: (
+        "Not the candidate's fault: this machine lacks an OS confinement layer the "
+        "evaluator requires; the operator must enable it or allow it to be missing."
+    ),
 }
 
 

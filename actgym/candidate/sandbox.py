@@ -4,6 +4,9 @@ The server runs in its own session, so killing it takes its children along; it i
 restarted after a fixed number of candidates (so nothing it accumulates can grow without
 bound) and whenever it misses its own deadline. Replies are parsed as JSON, never
 unpickled; what they contain is re-validated by `load_program` before any use.
+
+A strict sandbox (`required_layers`, e.g. `confinement.ALL_LAYERS`) refuses every
+candidate with `confinement_missing` unless each of those OS layers held in its child.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from actgym.candidate import confinement
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.untrusted_text import sanitise
@@ -27,7 +31,7 @@ from actgym.candidate.untrusted_text import sanitise
 _SERVER_GRACE_S = 15.0
 _SERVER_VARIABLES = frozenset(
     {"PATH", "HOME", "LANG", "TZ", "TMPDIR", "LD_LIBRARY_PATH"}
-    | {"PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV"}
+    | {"PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", confinement.SKIP_ENV}
 )
 _SERVER_VARIABLE_PREFIXES = ("LC_", "JAX_", "XLA_")
 
@@ -38,8 +42,11 @@ class Sandbox:
 
     limits: CandidateLimits = field(default_factory=CandidateLimits)
     recycle_after: int = 500
+    required_layers: frozenset[str] = frozenset()
+    """OS layers that must hold in the child, else nothing is run; empty: best-effort."""
 
     def __post_init__(self) -> None:
+        confinement.check_layer_names(self.required_layers)
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._served = 0
@@ -49,7 +56,12 @@ class Sandbox:
         """Return the untrusted program JSON; raise CandidateRejected for any failure."""
         with self._lock:
             reply = self._request(
-                {"source": source, "width": width, "limits": dataclasses.asdict(self.limits)}
+                {
+                    "source": source,
+                    "width": width,
+                    "limits": dataclasses.asdict(self.limits),
+                    "required_layers": sorted(self.required_layers),
+                }
             )
         return _unpack(reply)
 

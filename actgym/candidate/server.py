@@ -34,12 +34,13 @@ _ANSWERED, _SILENT, _TIMED_OUT, _TOO_LARGE = "answered", "silent", "timed out", 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
     limits = CandidateLimits(**request["limits"])
+    required = frozenset(str(name) for name in request.get("required_layers", ()))
     deadline = time.monotonic() + limits.trace_timeout_s
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        worker.child_main(write_fd, request["source"], request["width"], limits)
+        worker.child_main(write_fd, request["source"], request["width"], limits, required)
     os.close(write_fd)
     try:
         payload, outcome = _read_reply(read_fd, deadline)

@@ -73,28 +73,45 @@ def _failure(reason: Reason, message: str) -> dict[str, Any]:
     return {"status": reason.value, "message": message[:MAX_MESSAGE_CHARS]}
 
 
-def confine(limits: CandidateLimits) -> None:
+def confine(limits: CandidateLimits) -> dict[str, str]:
     """Own process group (so the parent can kill everything), OS resource limits, then the
-    OS layers (no network, exec, writes or other processes; `confinement.active_layers()`
-    says which of them this machine provides)."""
+    OS layers (no network, exec, writes or other processes); returns the layers' report."""
     os.setsid()
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    confinement.apply()
+    return confinement.apply()
 
 
-def child_main(reply_fd: int, source: str, width: int, limits: CandidateLimits) -> None:
-    """Entry point of the forked child: confine, analyse, reply once, exit hard."""
+def child_main(
+    reply_fd: int,
+    source: str,
+    width: int,
+    limits: CandidateLimits,
+    required_layers: frozenset[str] = frozenset(),
+) -> None:
+    """Entry point of the forked child: confine, analyse, reply once, exit hard.
+
+    If a required layer did not hold, the candidate is neither parsed nor run.
+    """
     try:
         _detach_standard_streams()
-        confine(limits)
-        reply = canonical_json(analyse_source(source, width, limits)).encode()
+        missing = confinement.unmet(confine(limits), required_layers)
+        result = _missing_layers(missing) if missing else analyse_source(source, width, limits)
+        reply = canonical_json(result).encode()
         with os.fdopen(reply_fd, "wb") as channel:
             channel.write(reply)
     finally:
         os._exit(0)
+
+
+def _missing_layers(missing: dict[str, str]) -> dict[str, Any]:
+    states = "; ".join(f"{name}: {state}" for name, state in missing.items())
+    return _failure(
+        Reason.CONFINEMENT_MISSING,
+        f"Strict confinement: required layers did not hold ({states}); nothing was run.",
+    )
 
 
 def _detach_standard_streams() -> None:
