@@ -1,12 +1,15 @@
 """Source in, score out: the evaluation pipeline every environment and tool goes through.
 
     source --(sandboxed worker: policy, trace)--> program JSON
-           --(this process: validate, cost, probe)--> Program
-           --(trainer: every family, instance and seed)--> losses --> reward
+           --(this process: validate, cost)--> Program
+           --(training process: probe, then every family, instance and seed)--> losses
+           --(this process)--> reward
 
-Candidate Python only ever runs in the sandbox; this process handles data. Results are
-cached by the program's canonical hash under a fingerprint of everything that affects
-the score (tasks, sizes, trainer settings, limits, versions), in memory and on disk.
+Candidate Python only ever runs in the sandbox; this process handles data, and whatever
+compiles a program runs in a killable, memory-limited training process
+(actgym.training_process). Results are cached by the program's canonical hash under a
+fingerprint of everything that affects the score (tasks, sizes, trainer settings,
+limits, versions), in memory and on disk.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from actgym.cache import JsonCache
@@ -37,11 +39,10 @@ from actgym.references import BASELINE, REFERENCES
 from actgym.reward import PENALTY, FamilyReward, family_reward, suite_reward, summary_loss
 from actgym.tasks import SUITE, TaskSizes, make_family
 from actgym.tasks.registry import DEFAULT_SIZES
-from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many
+from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare
+from actgym.training_process import BatchFailed, TrainingBounds, TrainingSetup, shared_pool
 
 SCORING_VERSION = "1"
-PROBE_RANGE = 50.0
-_PROBE_POINTS = 4096
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ class Evaluator:
         cache: JsonCache | None = None,
         batch_size: int = 8,
         workers: int | None = None,
+        bounds: TrainingBounds | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -153,6 +155,7 @@ class Evaluator:
         self.sandbox = sandbox or Sandbox(self.config.limits)
         self.cache = cache if cache is not None else JsonCache()
         enable_compilation_cache(self.cache.directory / "xla")
+        self.training = shared_pool(bounds or TrainingBounds())
         self._fingerprint = self.config.fingerprint()
         self._data: dict[str, FamilyData] = {}
         self._losses: dict[str, dict[str, Losses]] = {}
@@ -192,13 +195,20 @@ class Evaluator:
                 f"The function costs {program.flops_per_element:.1f} FLOPs per element; "
                 f"the budget is {limits.flops_budget:g}.",
             )
-        try:
-            self._descriptors[program.digest] = probe(program)
-        except CandidateRejected:
-            raise
-        except Exception as error:
-            raise _contained(error, "evaluating or differentiating it on the probe grid") from None
+        self._probe(program)
         return program
+
+    def _probe(self, program: Program) -> None:
+        """Descriptors, or the rejection, come from a training process (the probe compiles)."""
+        if program.digest in self._descriptors:
+            return
+        if program.digest in self._failures:
+            raise self._failures[program.digest]
+        try:
+            self._descriptors[program.digest] = self.training.probe(program, self.config.limits)
+        except CandidateRejected as rejection:
+            self._failures[program.digest] = rejection
+            raise
 
     # -- scoring -------------------------------------------------------------------------
 
@@ -299,12 +309,20 @@ class Evaluator:
         )
 
     def _ensure_losses(self, programs: list[Program]) -> dict[str, Timings]:
-        """Losses for every program (and the baseline) from memory, disk, or training."""
-        wanted = {program.digest: program for program in [self.baseline_program(), *programs]}
+        """Losses for every program (and the baseline) from memory, disk, or training.
+
+        The baseline trains first and alone: its run time sets the others' run deadlines.
+        """
+        baseline = self.baseline_program()
+        wanted = {program.digest: program for program in [baseline, *programs]}
         timings = {digest: Timings(cached=True) for digest in wanted}
         missing = []
         for digest, program in wanted.items():
-            if digest in self._losses:
+            try:
+                self._probe(program)  # a program checked by another Evaluator gets descriptors
+            except CandidateRejected:
+                continue
+            if digest in self._losses or digest in self._failures:
                 continue
             stored = self.cache.get(self._cache_key(digest))
             if stored is None:
@@ -313,58 +331,83 @@ class Evaluator:
                 self._losses[digest] = {
                     family: Losses(**_as_arrays(value)) for family, value in stored.items()
                 }
-        for batch, outcomes in zip(*self._train_batches(missing), strict=True):
-            for program, losses in zip(batch, outcomes, strict=True):
-                if isinstance(losses, CandidateRejected):
-                    self._failures[program.digest] = losses
-                    continue
-                self._losses[program.digest] = losses
-                self.cache.put(
-                    self._cache_key(program.digest),
-                    {family: _as_lists(loss) for family, loss in losses.items()},
-                )
-                timings[program.digest] = Timings(
-                    compile_s=sum(loss.compile_s for loss in losses.values()),
-                    train_s=sum(loss.run_s for loss in losses.values()),
-                )
+        if baseline in missing:
+            self._record(self._train([[baseline]]), timings)
+        self._record(self._train(self._batches([p for p in missing if p is not baseline])), timings)
+        if baseline.digest in self._failures:
+            raise RuntimeError(
+                f"The baseline activation could not be trained: {self._failures[baseline.digest]}"
+            )
         return timings
 
-    def _train_batches(
-        self, programs: list[Program]
-    ) -> tuple[list[list[Program]], list[list[dict[str, Losses] | CandidateRejected]]]:
-        """Split programs into batches and train them on `workers` threads at once.
+    def _record(
+        self,
+        trained: dict[str, dict[str, Losses] | CandidateRejected],
+        timings: dict[str, Timings],
+    ) -> None:
+        for digest, losses in trained.items():
+            if isinstance(losses, CandidateRejected):
+                self._failures[digest] = losses
+                continue
+            self._losses[digest] = losses
+            self.cache.put(
+                self._cache_key(digest),
+                {family: _as_lists(loss) for family, loss in losses.items()},
+            )
+            timings[digest] = Timings(
+                compile_s=sum(loss.compile_s for loss in losses.values()),
+                train_s=sum(loss.run_s for loss in losses.values()),
+            )
 
-        One compiled training program keeps about one core busy on a CPU, and XLA
-        releases the GIL while compiling and running, so concurrent batches fill the
-        machine; each batch's results do not depend on what runs beside it. A batch that
-        fails to compile or train is retried one program at a time, so one bad program
-        costs its batch a retry but never the other programs' results.
-        """
+    def _batches(self, programs: list[Program]) -> list[list[Program]]:
+        """About one batch per worker, each at most `batch_size` programs."""
         if not programs:
-            return [], []
+            return []
         size = min(self.batch_size, -(-len(programs) // self.workers))
-        batches = [programs[start : start + size] for start in range(0, len(programs), size)]
-        data = {family: self.family_data(family) for family in self.config.families}
+        return [programs[start : start + size] for start in range(0, len(programs), size)]
+
+    def _train(
+        self, batches: list[list[Program]]
+    ) -> dict[str, dict[str, Losses] | CandidateRejected]:
+        """Train batches in `workers` training processes at once; results by program hash.
+
+        One compiled training program keeps about one core busy on a CPU, so concurrent
+        batches fill the machine; each batch's results do not depend on what runs beside
+        it. A batch that fails (an error, a missed deadline, a crash) is retried one
+        program at a time, so one bad program costs its batch a retry but never the other
+        programs' results.
+        """
+        setup = TrainingSetup(
+            trainer=self.config.trainer,
+            task_seed=self.config.task_seed,
+            num_instances=self.config.num_instances,
+            sizes=self.config.sizes,
+            limits=self.config.limits,
+        )
+        baseline = self._losses.get(self.baseline_program().digest, {})
+        baseline_run_s = {family: losses.run_s for family, losses in baseline.items()}
 
         def train_batch(batch: list[Program]) -> list[dict[str, Losses] | CandidateRejected]:
             try:
-                per_family = {
-                    family: train_many(batch, family_data, self.config.trainer)
-                    for family, family_data in data.items()
-                }
+                return list(self.training.train(batch, self.config.families, setup, baseline_run_s))
+            except BatchFailed as failed:
+                rejection = failed.rejection
             except Exception as error:
-                if len(batch) > 1:
-                    return [outcome for program in batch for outcome in train_batch([program])]
-                return [_contained(error, "compiling or training it")]
-            return [
-                {family: losses[index] for family, losses in per_family.items()}
-                for index in range(len(batch))
-            ]
+                rejection = _contained(error, "compiling or training it")
+            if len(batch) > 1:
+                return [outcome for program in batch for outcome in train_batch([program])]
+            return [rejection]
 
-        if len(batches) == 1:
-            return batches, [train_batch(batches[0])]
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return batches, list(pool.map(train_batch, batches))
+        if len(batches) <= 1:
+            outcomes = [train_batch(batch) for batch in batches]
+        else:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                outcomes = list(pool.map(train_batch, batches))
+        return {
+            program.digest: outcome
+            for batch, results in zip(batches, outcomes, strict=True)
+            for program, outcome in zip(batch, results, strict=True)
+        }
 
     def _cache_key(self, digest: str) -> str:
         return f"{self._fingerprint}-{digest}"
@@ -423,58 +466,6 @@ def _family_score(reward: FamilyReward, instances: tuple[str, ...], losses: Loss
 def _with_check(timings: Timings, check_s: float) -> Timings:
     total = check_s + timings.compile_s + timings.train_s
     return dataclasses.replace(timings, check_s=check_s, total_s=total)
-
-
-_EDGE_POINTS = np.float32([0.0, 1e-6, -1e-6, 1e-3, -1e-3])
-_ANCHOR_RANGES = ((-20.0, -15.0), (-12.0, -10.0), (10.0, 12.0), (15.0, 20.0))
-
-
-def probe(program: Program) -> dict[str, float]:
-    """Reject NaN/inf outputs or derivatives on the probe grid; describe the function's shape.
-
-    The descriptors (for diversity-seeking agents) come free from the same values:
-    `left_slope` and `right_slope`, secant slopes between two points in [-20, -10] and two
-    in [10, 20], and `oscillation`, the number of sign changes of the derivative on
-    [-10, 10]. The grid's offset and the slope points are drawn from the program's own
-    hash: the same program always gets the same points, and no candidate can know them in
-    advance to fake its descriptors.
-    """
-    width = program.input_shape[0]
-    rng = np.random.default_rng(int(program.digest[:16], 16))
-    step = 2.0 * PROBE_RANGE / (_PROBE_POINTS - 1)
-    grid = np.linspace(-PROBE_RANGE, PROBE_RANGE, _PROBE_POINTS) + rng.uniform(-step, step) / 2
-    grid = grid.astype(np.float32)
-    anchors = np.float32([rng.uniform(low, high) for low, high in _ANCHOR_RANGES])
-    points = np.concatenate([grid, _EDGE_POINTS, anchors])
-    padded = np.resize(points, (-(-points.size // width)) * width).reshape(-1, width)
-    outputs, gradients = _probe_values(program, jnp.asarray(padded))
-    for values, reason, what in (
-        (outputs, Reason.NONFINITE_OUTPUT, "output"),
-        (gradients, Reason.NONFINITE_GRADIENT, "derivative"),
-    ):
-        bad = ~np.isfinite(values)
-        if bad.any():
-            where = padded[bad][:3].tolist()
-            raise CandidateRejected(
-                reason, f"The {what} is NaN or inf at x = {', '.join(f'{v:g}' for v in where)}."
-            )
-    values = outputs.reshape(-1)[: points.size].astype(np.float64)
-    slopes = gradients.reshape(-1)[: grid.size]
-    far_left, near_left, near_right, far_right = values[-4:]
-    x = anchors.astype(np.float64)
-    central = slopes[np.abs(grid) <= 10.0]
-    signs = np.sign(central[np.abs(central) > 1e-6])
-    return {
-        "left_slope": float((near_left - far_left) / (x[1] - x[0])),
-        "right_slope": float((far_right - near_right) / (x[3] - x[2])),
-        "oscillation": float(np.count_nonzero(np.diff(signs))),
-    }
-
-
-def _probe_values(program: Program, rows: jax.Array) -> tuple[np.ndarray, np.ndarray]:
-    gradient = jax.grad(lambda row: jnp.sum(program(row)))
-    outputs, gradients = jax.jit(lambda r: (jax.vmap(program)(r), jax.vmap(gradient)(r)))(rows)
-    return np.asarray(outputs), np.asarray(gradients)
 
 
 def _as_lists(losses: Losses) -> dict[str, Any]:

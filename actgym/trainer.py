@@ -177,12 +177,17 @@ def train(activation: Activation, data: FamilyData, config: TrainerConfig) -> Lo
 
 
 def train_many(
-    activations: Sequence[Activation], data: FamilyData, config: TrainerConfig
+    activations: Sequence[Activation],
+    data: FamilyData,
+    config: TrainerConfig,
+    *,
+    on_compiled: Callable[[], None] | None = None,
 ) -> list[Losses]:
     """Train several candidates in one compiled program, amortising compilation.
 
     Each candidate's computation is independent inside the program, so its losses are
     bit-identical to training it alone; compile and run time are split evenly.
+    `on_compiled` is called between compiling and running (a supervisor times them apart).
     """
     expected = (len(data.instance_names), len(config.seeds), config.steps, config.batch_size)
     if tuple(data.batch_indices.shape) != expected:
@@ -192,6 +197,8 @@ def train_many(
     started = time.perf_counter()
     compiled = jax.jit(lambda *arrays: [fit(*arrays) for fit in fits]).lower(*args).compile()
     compiled_at = time.perf_counter()
+    if on_compiled is not None:
+        on_compiled()
     outputs = [np.asarray(losses) for losses in jax.block_until_ready(compiled(*args))]
     finished = time.perf_counter()
     share = 1.0 / len(activations)

@@ -8,16 +8,19 @@ result for that candidate alone, in env.step, in a vector env and in evaluate_ma
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from sources import GELU_SINE, RELU, activation
 
-import actgym.evaluation
 from actgym.cache import JsonCache
+from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.program import Program
 from actgym.evaluation import EvaluationConfig, Evaluator
 from actgym.reward import PENALTY
+from actgym.training_process import TrainingPool
 
 NO_DERIVATIVE = activation("jnp.nextafter(x, x + 1.0)")
 TANH = activation("jnp.tanh(x) + 0.05 * x")
@@ -45,34 +48,35 @@ def test_a_vector_env_step_with_one_bad_candidate_scores_the_others(
 
 
 def test_a_batch_that_fails_to_train_is_retried_one_program_at_a_time(
-    fast_config: EvaluationConfig,
-    tmp_path: Path,
-    evaluator: Evaluator,
-    monkeypatch: pytest.MonkeyPatch,
+    fast_config: EvaluationConfig, tmp_path: Path, evaluator: Evaluator
 ) -> None:
-    """The trainer is made to fail on one program (a fake failure, real training otherwise)."""
+    """The pool is made to fail on one program (a fake failure, real training otherwise)."""
     poisoned = evaluator.check(TANH).digest
-    real_train_many = actgym.evaluation.train_many
-
-    def failing_train_many(programs, data, config):
-        if any(program.digest == poisoned for program in programs):
-            raise RuntimeError("/home/someone/venv/lib/xla: compilation failed")
-        return real_train_many(programs, data, config)
-
     calls: list[int] = []
 
-    def counting_train_many(programs, data, config):
-        calls.append(len(programs))
-        return failing_train_many(programs, data, config)
+    class FailingPool:
+        def __init__(self, pool: TrainingPool) -> None:
+            self.pool = pool
 
-    monkeypatch.setattr(actgym.evaluation, "train_many", counting_train_many)
+        def probe(self, program: Program, limits: CandidateLimits) -> dict[str, float]:
+            return self.pool.probe(program, limits)
+
+        def train(self, programs: list[Program], *args: Any) -> list:
+            calls.append(len(programs))
+            if any(program.digest == poisoned for program in programs):
+                raise RuntimeError("/home/someone/venv/lib/xla: compilation failed")
+            return self.pool.train(programs, *args)
+
     batched = Evaluator(fast_config, cache=JsonCache(tmp_path), batch_size=3, workers=1)
+    batched.training = FailingPool(batched.training)  # type: ignore[assignment]
     try:
         results = batched.evaluate_many([GELU_SINE, TANH, RELU])
     finally:
         batched.close()
     assert [result.status for result in results] == ["ok", "invalid_program", "ok"]
-    assert calls[0] == 3 and calls[1:] == [1, 1, 1], "one batch, then one program at a time"
+    baseline, batches = calls[:-4], calls[-4:]
+    assert baseline in ([], [1]), "the baseline trains alone, if it is not cached"
+    assert batches == [3, 1, 1, 1], "one batch, then one program at a time"
     assert "/home" not in results[1].message and "RuntimeError" in results[1].message
     assert results[0] == evaluator.evaluate(GELU_SINE)
     assert results[2].reward == 0.0

@@ -31,6 +31,8 @@ class Reason(enum.StrEnum):
     MEMORY_LIMIT = "memory_limit"
     WORKER_CRASHED = "worker_crashed"
     INVALID_PROGRAM = "invalid_program"
+    COMPILE_TIMEOUT = "compile_timeout"
+    RESOURCE_LIMIT = "resource_limit"
     CONFINEMENT_MISSING = "confinement_missing"
 
 
@@ -61,6 +63,13 @@ HINTS: dict[Reason, str] = {
     Reason.MEMORY_LIMIT: "The candidate exceeded the memory limit: avoid huge arrays.",
     Reason.WORKER_CRASHED: "The sandboxed worker died while handling the candidate.",
     Reason.INVALID_PROGRAM: "The traced program failed validation.",
+    Reason.COMPILE_TIMEOUT: (
+        "Compiling the program took too long: use fewer operations, operands and cases."
+    ),
+    Reason.RESOURCE_LIMIT: (
+        "Training the program exceeded its time or memory bound: use fewer or cheaper "
+        "operations and smaller intermediates."
+    ),
     Reason.CONFINEMENT_MISSING: (
         "Not the candidate's fault: this machine lacks an OS confinement layer the "
         "evaluator requires; the operator must enable it or allow it to be missing."

@@ -1,0 +1,120 @@
+"""Compiling and training happen in killable, memory-limited processes with deadlines.
+
+These tests use real training processes and real programs. Where a deadline or a memory
+bound must be missed on purpose, the bound is made tiny rather than the work made huge,
+so the tests stay fast and do not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from sources import GELU_SINE, RELU
+
+from actgym.cache import JsonCache
+from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.reasons import Reason
+from actgym.evaluation import EvaluationConfig, Evaluator
+from actgym.training_process import (
+    BatchFailed,
+    TrainingBounds,
+    TrainingPool,
+    TrainingSetup,
+)
+
+# Passes the probe and the sandbox, but compiles for minutes: 12 selections over 1023
+# copies of an operand. The static cost bounds refuse it; with them relaxed, the
+# training process's deadline must.
+SELECT_BOMB = """
+import jax.numpy as jnp
+from jax import lax
+
+def activation_function(x):
+    i = jnp.clip(jnp.abs(x) * 100, 0, 1022).astype(jnp.int32)
+    for _ in range(12):
+        x = lax.select_n(i, *([jnp.sin(x)] * 1023))
+    return x
+"""
+
+
+def _setup(config: EvaluationConfig) -> TrainingSetup:
+    return TrainingSetup(
+        trainer=config.trainer,
+        task_seed=config.task_seed,
+        num_instances=config.num_instances,
+        sizes=config.sizes,
+        limits=config.limits,
+    )
+
+
+def _relaxed(limits: CandidateLimits) -> CandidateLimits:
+    """Every static bound on size and cost lifted: only the process bounds remain."""
+    huge = {
+        "flops_budget": 1e12,
+        "max_operands": 10**7,
+        "max_differentiated_equations": 10**7,
+        "max_differentiated_operands": 10**8,
+    }
+    names = {field.name for field in dataclasses.fields(limits)}
+    return dataclasses.replace(limits, **{key: huge[key] for key in huge.keys() & names})
+
+
+def test_training_processes_cannot_be_dumped_or_grow_past_their_bound() -> None:
+    bounds = TrainingBounds(memory_bytes=5 * 1024**3)
+    pool = TrainingPool(bounds)
+    try:
+        report = pool.hardening()
+    finally:
+        pool.close()
+    assert report == {
+        "dumpable": 0,
+        "memory_limit_bytes": bounds.memory_bytes,
+        "core_limit_bytes": 0,
+    }
+
+
+def test_a_compile_past_its_deadline_is_stopped_and_the_pool_recovers(
+    evaluator: Evaluator, fast_config: EvaluationConfig
+) -> None:
+    program = evaluator.check(RELU)
+    pool = TrainingPool(TrainingBounds(compile_base_s=0.0, compile_s=1e-3))
+    try:
+        with pytest.raises(BatchFailed) as failed:
+            pool.train([program], fast_config.families, _setup(fast_config), {})
+        rejection = failed.value.rejection
+        assert rejection.reason is Reason.COMPILE_TIMEOUT
+        assert "compiling the training program took longer" in rejection.message.lower()
+        assert pool.probe(program, fast_config.limits) == evaluator.evaluate(RELU).descriptors
+    finally:
+        pool.close()
+
+
+def test_a_process_past_its_memory_bound_ends_as_resource_limit(
+    evaluator: Evaluator, fast_config: EvaluationConfig
+) -> None:
+    """1 GiB of address space holds an idle process, not a JAX CPU client that trains."""
+    program = evaluator.check(RELU)
+    pool = TrainingPool(TrainingBounds(memory_bytes=1024**3))
+    try:
+        with pytest.raises(BatchFailed) as failed:
+            pool.train([program], fast_config.families, _setup(fast_config), {})
+    finally:
+        pool.close()
+    assert failed.value.rejection.reason is Reason.RESOURCE_LIMIT
+
+
+def test_a_compile_bomb_past_the_static_bounds_costs_only_its_own_result(
+    fast_config: EvaluationConfig, tmp_path: Path, evaluator: Evaluator
+) -> None:
+    config = dataclasses.replace(fast_config, limits=_relaxed(fast_config.limits))
+    bounded = Evaluator(config, cache=JsonCache(tmp_path), bounds=TrainingBounds(probe_s=10.0))
+    try:
+        results = bounded.evaluate_many([GELU_SINE, SELECT_BOMB, RELU])
+    finally:
+        bounded.close()
+    assert [result.status for result in results] == ["ok", "compile_timeout", "ok"]
+    assert "10 s bound" in results[1].message
+    assert results[0].reward == evaluator.evaluate(GELU_SINE).reward
+    assert results[2].reward == 0.0
