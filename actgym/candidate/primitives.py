@@ -19,6 +19,8 @@ from jax import lax
 from jax.extend.core import Primitive
 
 Shape = tuple[int, ...]
+ALLOWED_DTYPES = frozenset({"float32", "float16", "bfloat16", "int32", "bool"})
+MAX_RANK = 4
 CostFn = Callable[[Sequence[Shape], Sequence[Shape], dict[str, Any]], float]
 
 

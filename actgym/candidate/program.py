@@ -31,12 +31,18 @@ from jax import lax
 from jax.extend import core as jex_core
 
 from actgym.candidate.limits import CandidateLimits
-from actgym.candidate.primitives import ALLOWED_PRIMITIVES, INLINED_CALLS, PrimitiveRule
+from actgym.candidate.param_schema import check_params
+from actgym.candidate.primitives import (
+    ALLOWED_DTYPES,
+    ALLOWED_PRIMITIVES,
+    INLINED_CALLS,
+    MAX_RANK,
+    PrimitiveRule,
+)
 from actgym.candidate.reasons import CandidateRejected, Reason
 
 FORMAT = "actgym.program/1"
 INPUT_DTYPE = "float32"
-ALLOWED_DTYPES = frozenset({"float32", "float16", "bfloat16", "int32", "bool"})
 ENUMS: dict[str, type[enum.Enum]] = {"RoundingMethod": lax.RoundingMethod}
 MAX_ABS_INT = 2**31
 # Operands of one operation (concatenate, select_n...); a forged reply with 10**6 of them
@@ -343,6 +349,7 @@ def _load(data: JSON, width: int, limits: CandidateLimits) -> Program:
         equation = _decode_equation(eqn, defined, limits)
         equations.append(equation)
         input_shapes = [shapes[a] if isinstance(a, int) else () for a in equation.inputs]
+        check_params(equation.rule.primitive.name, equation.params, input_shapes)
         output_shapes = [shape for shape, _ in equation.outputs]
         flops += equation.rule.cost(input_shapes, output_shapes, equation.params)
         shapes.extend(output_shapes)
@@ -395,7 +402,7 @@ def _decode_equation(eqn: JSON, defined: int, limits: CandidateLimits) -> Equati
     outputs = []
     for output in eqn["outputs"]:
         shape = tuple(int(size) for size in output["shape"])
-        _require(all(size >= 0 for size in shape) and len(shape) <= 4, "bad output shape")
+        _require(all(size >= 0 for size in shape) and len(shape) <= MAX_RANK, "bad output shape")
         _check_intermediate(shape, output["dtype"], limits)
         outputs.append((shape, str(output["dtype"])))
     _require(len(outputs) >= 1, "an equation must have an output")
