@@ -6,6 +6,8 @@ bookkeeping and reductions over its own input. Anything that could run host code
 this table and is therefore refused. Costs are FLOPs per output element (reductions: per
 input element); transcendental functions count as several FLOPs because that is what
 they cost a CPU or GPU, and the budget is meant to rule out expensive activations.
+Primitives that take any number of operands (`select_n`, `sort`) are charged for every
+operand, since compile time and memory grow with all of them.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def per_output(flops: float) -> CostFn:
 
 def per_input(flops: float) -> CostFn:
     def cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict[str, Any]) -> float:
-        return flops * _numel(inputs[0])
+        return flops * sum(_numel(shape) for shape in inputs)
 
     return cost
 
@@ -54,9 +56,16 @@ def _integer_pow_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params:
     return (multiplies + (4 if params.get("y", 1) < 0 else 0)) * _numel(outputs[0])
 
 
+def _select_n_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -> float:
+    """One per output element per case beyond the first: a 2-case `jnp.where` costs 1."""
+    cases = len(inputs) - 1
+    return max(1, cases - 1) * _numel(outputs[0])
+
+
 def _sort_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -> float:
+    """`n log2 n` per operand moved and per key compared: `jnp.sort` keeps its `2 n log2 n`."""
     n = _numel(inputs[0])
-    return 2.0 * n * max(1.0, math.log2(max(n, 2)))
+    return (len(inputs) + params["num_keys"]) * n * max(1.0, math.log2(max(n, 2)))
 
 
 def _dot_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -> float:
@@ -85,7 +94,6 @@ _COSTS: dict[str, CostFn] = {
             "floor",
             "ceil",
             "round",
-            "select_n",
             "eq",
             "ne",
             "lt",
@@ -160,6 +168,7 @@ _COSTS: dict[str, CostFn] = {
             "cummin",
         ]
     },
+    "select_n": _select_n_cost,
     "sort": _sort_cost,
     "dot_general": _dot_cost,
 }
