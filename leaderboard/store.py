@@ -502,9 +502,9 @@ class Store:
 
     def export(self, board: Board | None = None) -> dict[str, Any]:
         """Everything as JSON-ready data (all boards unless one is given); no secrets exist here."""
-        where, args = ("WHERE version = ? AND profile = ?", (board.version, board.profile))
-        if board is None:
-            where, args = "", ()
+        where, args = "", ()
+        if board is not None:
+            where, args = "WHERE version = ? AND profile = ?", (board.version, board.profile)
         with self._transaction("DEFERRED") as connection:
             submissions = connection.execute("SELECT * FROM submissions ORDER BY id").fetchall()
             environments = connection.execute(
