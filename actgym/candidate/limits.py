@@ -17,6 +17,9 @@ class CandidateLimits:
     max_source_lines: int = 400
     max_ast_nodes: int = 4_000
     max_equations: int = 1_000
+    max_operands: int = 3_000
+    max_differentiated_equations: int = 5_000
+    max_differentiated_operands: int = 10_000
     max_constant_elements: int = 4_096
     max_intermediate_elements: int = 65_536
     flops_budget: float = 250.0

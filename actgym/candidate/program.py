@@ -30,6 +30,7 @@ import numpy as np
 from jax import lax
 from jax.extend import core as jex_core
 
+from actgym.candidate import differentiated
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.param_schema import check_params
 from actgym.candidate.primitives import (
@@ -342,17 +343,40 @@ def _load(data: JSON, width: int, limits: CandidateLimits) -> Program:
             Reason.PROGRAM_TOO_LARGE, f"The program exceeds {limits.max_equations} operations."
         )
     defined = 1 + len(consts)
-    shapes: list[tuple[int, ...]] = [(width,), *(const.shape for const in consts)]
+    avals: list[differentiated.Aval] = [
+        ((width,), INPUT_DTYPE),
+        *((const.shape, str(const.dtype)) for const in consts),
+    ]
+    depends_on_input = [True] + [False] * len(consts)
+    operations: list[differentiated.Operation] = []
     equations = []
     flops = 0.0
+    operands = 0
     for eqn in eqns:
         equation = _decode_equation(eqn, defined, limits)
         equations.append(equation)
-        input_shapes = [shapes[a] if isinstance(a, int) else () for a in equation.inputs]
+        operands += len(equation.inputs)
+        if operands > limits.max_operands:
+            raise CandidateRejected(
+                Reason.PROGRAM_TOO_LARGE,
+                f"The program's operations take more than {limits.max_operands} operands in all.",
+            )
+        inputs = [
+            avals[atom] if isinstance(atom, int) else ((), str(atom.dtype))
+            for atom in equation.inputs
+        ]
+        input_shapes = [shape for shape, _ in inputs]
         check_params(equation.rule.primitive.name, equation.params, input_shapes)
         output_shapes = [shape for shape, _ in equation.outputs]
         flops += equation.rule.cost(input_shapes, output_shapes, equation.params)
-        shapes.extend(output_shapes)
+        depends = [isinstance(atom, int) and depends_on_input[atom] for atom in equation.inputs]
+        operations.append(
+            differentiated.Operation(
+                equation.rule.primitive, equation.params, inputs, equation.outputs, depends
+            )
+        )
+        avals.extend(equation.outputs)
+        depends_on_input.extend([any(depends)] * len(equation.outputs))
         defined += len(equation.outputs)
     output = _decode_atom(data["output"], defined)
     program = Program(
@@ -365,6 +389,7 @@ def _load(data: JSON, width: int, limits: CandidateLimits) -> Program:
         data=data,
     )
     _verify_abstract(program)
+    differentiated.check(operations, limits)
     return program
 
 
