@@ -2,12 +2,15 @@
 
 Requests are validated by pydantic models with maximum lengths, behind a limit on the
 body size, and every refusal is a 4xx with a message saying what to change. Submitting
-only queues: the verifier runs on a background thread of this process (or in a separate
+needs an author token (`Authorization: Bearer` for the API, a field of the form, which
+is also CSRF-protected) and the entry carries the token's name. Submitting only queues:
+the verifier runs on a background thread of this process (or in a separate
 `actgym leaderboard verify`), so a slow or hostile submission never blocks a request.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,13 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from actgym.leaderboard import views
-from actgym.leaderboard.models import SubmissionIn, describe_errors
+from actgym.leaderboard.csrf import COOKIE, FIELD, REFUSED, CsrfGuard
+from actgym.leaderboard.models import OpenSubmissionIn, SubmissionIn, describe_errors
 from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.plots import function_plot
 from actgym.leaderboard.profiles import Profile, env_version
 from actgym.leaderboard.ranking import Leaderboard
 from actgym.leaderboard.seeds import load_secret
-from actgym.leaderboard.store import Board, RateLimit, RateLimited, Store
+from actgym.leaderboard.store import Board, InvalidToken, RateLimit, RateLimited, Store
 from actgym.leaderboard.verifier import BackgroundVerifier, Scorer, Verifier
 from fastapi import FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
@@ -46,6 +50,15 @@ class Settings:
     poll_s: float = 5.0
     stop_timeout_s: float = 30.0
     required_layers: frozenset[str] = ALL_LAYERS
+    open_submissions: bool = False
+    """Development only: no tokens, and every submission names its own author."""
+
+
+MISSING_BEARER = (
+    "Submitting needs an author token: send the header `Authorization: Bearer <token>`. "
+    "The leaderboard's operator issues tokens."
+)
+MISSING_FORM_TOKEN = "Enter your author token; the leaderboard's operator issues them."
 
 
 def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
@@ -56,6 +69,7 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
     pages = Pages(settings.profile)
     links = Links()
     rankings = views.CachedRanking(store, board, settings.profile)
+    csrf = CsrfGuard()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,11 +97,48 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
-    def submit(body: SubmissionIn) -> int:
-        submission_id = store.submit(body.new_submission(), rate_limit=settings.rate_limit)
+    def authenticate(token: str | None, missing: str) -> str | None:
+        """The token's author name; None on an open server, where submissions name theirs."""
+        if settings.open_submissions:
+            return None
+        if not token:
+            raise InvalidToken(missing)
+        return store.token_author(token)
+
+    def submit(data: object, author: str | None) -> int:
+        """Validate and queue a submission by `author` (None: the submission names it)."""
+        if author is None:
+            named = OpenSubmissionIn.model_validate(data)
+            new = named.new_submission(named.author)
+        else:
+            new = SubmissionIn.model_validate(data).new_submission(author)
+        submission_id = store.submit(new, rate_limit=settings.rate_limit)
         if app.state.verifier is not None:
             app.state.verifier.wake()
         return submission_id
+
+    def form(
+        request: Request,
+        status_code: int = 200,
+        values: dict[str, str] | None = None,
+        error: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        """The form with this browser's CSRF token, setting its cookie if it had none."""
+        cookie, token = csrf.session(request.cookies.get(COOKIE))
+        page = pages.submit(
+            links, token, ask_token=not settings.open_submissions, values=values, error=error
+        )
+        response = HTMLResponse(page, status_code=status_code, headers=headers)
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            path=links.submit() or "/",
+            secure=request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+        return response
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
@@ -108,28 +159,43 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
         return Response(function_plot(program, submission["name"]), media_type="image/png")
 
     @app.get("/submit", response_class=HTMLResponse)
-    def submit_page() -> str:
-        return pages.submit(links)
+    def submit_page(request: Request) -> HTMLResponse:
+        return form(request)
 
     @app.post("/submit", response_model=None)
     async def submit_form(request: Request) -> Response:
-        form = await request.form()
-        data = {key: value for key, value in form.items() if isinstance(value, str)}
+        fields = await request.form()
+        data = {key: value for key, value in fields.items() if isinstance(value, str)}
+        csrf_token, token = data.pop(FIELD, None), data.pop("token", None)
+        if not csrf.valid(request.cookies.get(COOKIE), csrf_token):
+            return form(request, 403, data, REFUSED)
         try:
-            body = SubmissionIn.model_validate(data)
-            submission_id = await run_in_threadpool(submit, body)
+            author = await run_in_threadpool(authenticate, token, MISSING_FORM_TOKEN)
+            submission_id = await run_in_threadpool(submit, data, author)
+        except InvalidToken as error:
+            return form(request, 401, data, str(error))
         except ValidationError as error:
-            page = pages.submit(links, data, describe_errors(error.errors()))
-            return HTMLResponse(page, status_code=422)
+            return form(request, 422, data, describe_errors(error.errors()))
         except RateLimited as error:
-            page = pages.submit(links, data, str(error))
-            return HTMLResponse(page, status_code=429, headers=_retry_after(error))
+            return form(request, 429, data, str(error), _retry_after(error))
         return RedirectResponse(links.submission(submission_id), status_code=303)
 
-    @app.post("/api/submissions", status_code=202)
-    def create_submission(body: SubmissionIn) -> JSONResponse:
+    @app.post(
+        "/api/submissions",
+        status_code=202,
+        response_model=None,
+        openapi_extra={"requestBody": _json_body(SubmissionIn)},
+    )
+    async def create_submission(request: Request) -> JSONResponse:
+        raw = await request.body()
         try:
-            submission_id = submit(body)
+            author = await run_in_threadpool(authenticate, _bearer(request), MISSING_BEARER)
+        except InvalidToken as error:
+            return JSONResponse({"detail": str(error)}, 401, {"WWW-Authenticate": "Bearer"})
+        try:
+            submission_id = await run_in_threadpool(submit, _json(raw), author)
+        except ValidationError as error:
+            raise RequestValidationError(error.errors()) from None
         except RateLimited as error:
             return JSONResponse({"detail": str(error)}, 429, headers=_retry_after(error))
         return JSONResponse(
@@ -161,6 +227,25 @@ def _details(
     if details is None:
         raise HTTPException(404, f"There is no submission #{submission_id}.")
     return details
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
+
+
+def _json(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        invalid = {"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}
+        raise RequestValidationError([invalid]) from None
+
+
+def _json_body(model: type[SubmissionIn]) -> dict[str, Any]:
+    """The request body's schema for the OpenAPI page: the route parses it itself."""
+    schema = model.model_json_schema()
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def _retry_after(error: RateLimited) -> dict[str, str]:

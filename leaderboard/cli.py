@@ -1,28 +1,40 @@
 """`actgym leaderboard`: submit, verify, serve, build and export a leaderboard.
 
 Every command works on a local SQLite file (--db); `submit --url` sends to a server
-instead. JAX, FastAPI and the rest load inside the commands, so `actgym --help` stays
-fast and works without the `leaderboard` extra installed.
+instead, with an author token that `token add` issues. A local submit names its own
+author and needs no token: it writes to a database file the user already controls.
+JAX, FastAPI and the rest load inside the commands, so `actgym --help` stays fast and
+works without the `leaderboard` extra installed.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from actgym.leaderboard.models import SubmissionIn
     from actgym.leaderboard.profiles import Profile
+
+SubmissionInT = TypeVar("SubmissionInT", bound="SubmissionIn")
 
 app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     help="Submit, verify, serve, build and export the leaderboard (docs/leaderboard.md).",
 )
+token_app = typer.Typer(
+    no_args_is_help=True,
+    help="Issue, list and revoke author tokens: a server takes submissions only with one.",
+)
+app.add_typer(token_app, name="token")
 console = Console()
 
 DEFAULT_DB = Path("leaderboard.db")
@@ -51,45 +63,70 @@ SecretFile = Annotated[
 def submit(
     source_file: Annotated[Path, typer.Argument(help="Python file defining activation_function")],
     name: Annotated[str, typer.Option(help="A name for the function")],
-    author: Annotated[str, typer.Option(help="Who submits it")],
+    author: Annotated[
+        str | None, typer.Option(help="Who submits it (local only: a server uses the token's)")
+    ] = None,
     description: Annotated[str, typer.Option(help="What it is")] = "",
     agent: Annotated[str | None, typer.Option(help="The agent that found it")] = None,
     model: Annotated[str | None, typer.Option(help="The model behind the agent")] = None,
     run: Annotated[str | None, typer.Option(help="The run that found it (id or URL)")] = None,
     db: Db = DEFAULT_DB,
     url: Annotated[str | None, typer.Option(help="Send to this server instead of --db")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="ACTGYM_LEADERBOARD_TOKEN", help="Your author token (with --url)"),
+    ] = None,
 ) -> None:
     """Queue a function for verification; it is scored by the verifier, never by you."""
-    from actgym.leaderboard.models import SubmissionIn, describe_errors
-    from pydantic import ValidationError
+    from actgym.leaderboard.models import OpenSubmissionIn, SubmissionIn
 
     try:
         source = source_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
-    fields = {"name": name, "author": author, "description": description, "source": source}
+    fields = {"name": name, "description": description, "source": source}
     payload = {**fields, "agent": agent, "model": model, "run": run}
-    try:
-        body = SubmissionIn.model_validate(payload)
-    except ValidationError as error:
-        raise typer.BadParameter(describe_errors(error.errors())) from None
     if url is not None:
-        _submit_remote(url, body.model_dump())
+        if author is not None:
+            raise typer.BadParameter("a server names you by your token; drop --author")
+        if not token:
+            raise typer.BadParameter(
+                "submitting to a server needs --token (or $ACTGYM_LEADERBOARD_TOKEN)"
+            )
+        _submit_remote(url, token, _validated(SubmissionIn, payload).model_dump())
         return
+    if author is None:
+        raise typer.BadParameter("a local submission (--db) needs --author")
     from actgym.leaderboard.store import Store
 
-    submission_id = Store(db).submit(body.new_submission())
+    body = _validated(OpenSubmissionIn, {**payload, "author": author})
+    submission_id = Store(db).submit(body.new_submission(body.author))
     console.print(
         f"Submitted #{submission_id} to {db} (pending). "
         f"Score it with: actgym leaderboard verify --db {db}"
     )
 
 
-def _submit_remote(url: str, payload: dict[str, Any]) -> None:
+def _validated(model: type[SubmissionInT], payload: dict[str, Any]) -> SubmissionInT:
+    from actgym.leaderboard.models import describe_errors
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise typer.BadParameter(describe_errors(error.errors())) from None
+
+
+def _submit_remote(url: str, token: str, payload: dict[str, Any]) -> None:
     import httpx
 
     try:
-        response = httpx.post(f"{url.rstrip('/')}/api/submissions", json=payload, timeout=60.0)
+        response = httpx.post(
+            f"{url.rstrip('/')}/api/submissions",
+            json=payload,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60.0,
+        )
     except httpx.HTTPError as error:
         console.print(f"[red]could not reach {url}[/red]: {error}")
         raise typer.Exit(code=1) from None
@@ -231,6 +268,67 @@ def show(db: Db = DEFAULT_DB, profile: ProfileName = "official") -> None:
     console.print(table)
     if ranking.note:
         console.print(ranking.note)
+
+
+@token_app.command("add")
+def token_add(
+    name: Annotated[str, typer.Argument(help="The author name the entries will show")],
+    db: Db = DEFAULT_DB,
+) -> None:
+    """Issue a token for NAME and print it once: only a salted hash of it is stored."""
+    from actgym.leaderboard.models import AUTHOR_NAME, describe_errors
+    from actgym.leaderboard.store import Store
+    from pydantic import ValidationError
+
+    try:
+        author = AUTHOR_NAME.validate_python(name)
+        token = Store(db).add_token(author)
+    except ValidationError as error:
+        raise typer.BadParameter(describe_errors(error.errors()), param_hint="NAME") from None
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="NAME") from None
+    console.print(
+        f"Token for {author!r}, shown this once (hand it over, keep no copy):", markup=False
+    )
+    print(token)
+
+
+@token_app.command("list")
+def token_list(db: Db = DEFAULT_DB) -> None:
+    """Every token issued: its author name, id, and when it was issued or revoked."""
+    from actgym.leaderboard.store import Store
+
+    table = Table(title=f"author tokens in {db}")
+    for column in ("author", "token id", "issued", "revoked"):
+        table.add_column(column)
+    for row in Store(db).list_tokens():
+        revoked = row["revoked_at"]
+        table.add_row(
+            escape(row["name"]),
+            row["token_id"],
+            _utc(row["created_at"]),
+            _utc(revoked) if revoked else "",
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    name: Annotated[str, typer.Argument(help="The author whose token stops working")],
+    db: Db = DEFAULT_DB,
+) -> None:
+    """Revoke NAME's token at once; `token add NAME` can issue a new one."""
+    from actgym.leaderboard.store import Store
+
+    if not Store(db).revoke_token(name):
+        console.print(f"[red]{escape(repr(name))} has no live token[/red]", highlight=False)
+        raise typer.Exit(code=1)
+    console.print(f"Revoked the token of {name!r}.", markup=False, highlight=False)
+
+
+def _utc(timestamp: float) -> str:
+    moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _required_layers(allowed: list[str] | None) -> frozenset[str]:

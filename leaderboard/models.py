@@ -2,12 +2,14 @@
 
 There is no score field: the leaderboard computes every number itself, and a request that
 claims one (`score`, `reward`, ...) is refused with a message saying so, rather than the
-number being silently dropped. Every other unknown field is refused too.
+number being silently dropped. Every other unknown field is refused too. On a server the
+author is the name of the submitter's token, never a field; only local submissions (and a
+server with open submissions, for development) name their author.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from actgym.leaderboard.store import NewSubmission
 from pydantic import (
@@ -16,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     StringConstraints,
+    TypeAdapter,
     model_validator,
 )
 from pydantic_core import ErrorDetails
@@ -58,12 +61,12 @@ Detail = Annotated[
 
 
 class SubmissionIn(BaseModel):
-    """A submission request: the source of `activation_function` and who made it, how."""
+    """A submission request: the source of `activation_function` and how it was found."""
 
     model_config = ConfigDict(extra="forbid")
+    author_is_a_field: ClassVar[bool] = False
 
     name: Label
-    author: Label
     source: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_CHARS)]
     description: Annotated[
         str,
@@ -83,10 +86,24 @@ class SubmissionIn(BaseModel):
                 f"Submissions carry no score: the leaderboard computes every score itself; "
                 f"remove {', '.join(claimed)}."
             )
+        if isinstance(data, dict) and "author" in data and not cls.author_is_a_field:
+            raise ValueError("The author is the name of your token, not a field; remove author.")
         return data
 
-    def new_submission(self) -> NewSubmission:
-        return NewSubmission(**self.model_dump())
+    def new_submission(self, author: str) -> NewSubmission:
+        return NewSubmission(**{**self.model_dump(), "author": author})
+
+
+class OpenSubmissionIn(SubmissionIn):
+    """A submission that names its author: local `submit --db`, or a development server."""
+
+    author_is_a_field: ClassVar[bool] = True
+
+    author: Label
+
+
+AUTHOR_NAME: TypeAdapter[str] = TypeAdapter(Label)
+"""Checks a token's author name by the same rule as a submission's."""
 
 
 def describe_errors(errors: list[ErrorDetails] | list[dict[str, Any]]) -> str:

@@ -69,11 +69,20 @@ class Pages:
         )
 
     def submit(
-        self, links: Links, values: dict[str, str] | None = None, error: str | None = None
+        self,
+        links: Links,
+        csrf_token: str,
+        *,
+        ask_token: bool,
+        values: dict[str, str] | None = None,
+        error: str | None = None,
     ) -> str:
+        """The form; `ask_token`: an author token field, else (open server) an author name."""
         return self._render(
             "submit.html",
             links,
+            csrf_token=csrf_token,
+            ask_token=ask_token,
             values=values or {},
             error=error,
             max_source_chars=MAX_SOURCE_CHARS,

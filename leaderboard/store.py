@@ -6,7 +6,8 @@ duplicates, and per family, instance, task seed and training seed losses. A new 
 or profile therefore starts every submission over as pending without touching old
 scores. Every write is one IMMEDIATE transaction, so concurrent submitters and
 verifiers can neither lose nor double a row; the reference activations are seeded into
-every store so they are queued and scored like any submission.
+every store so they are queued and scored like any submission. Author tokens live here
+too, as salted hashes (`tokens`); they are never exported.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from actgym.leaderboard import tokens
 
 from actgym.candidate.untrusted_text import sanitise
 from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
@@ -114,6 +117,16 @@ CREATE TABLE IF NOT EXISTS results (
         submission_id, version, profile, seed_set, seed_index, family, instance_index, train_seed
     )
 );
+CREATE TABLE IF NOT EXISTS tokens (
+    token_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS live_token_by_name ON tokens (name_key) WHERE revoked_at IS NULL;
 """
 
 
@@ -151,6 +164,10 @@ class RateLimited(Exception):
             f"Author {author!r} has made {limit.max_submissions} submissions in the last "
             f"{limit.window_s:g} seconds, the limit; try again in {self.retry_after_s} s."
         )
+
+
+class InvalidToken(Exception):
+    """A submission's author token is missing, unknown or revoked; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -234,7 +251,7 @@ class Store:
     ) -> int:
         """Insert a submission; raise RateLimited if its author is over the limit."""
         now = time.time() if now is None else now
-        author_key = new.author.strip().casefold()
+        author_key = _author_key(new.author)
         with self._transaction() as connection:
             if rate_limit is not None:
                 _enforce_rate_limit(connection, new.author, author_key, rate_limit, now)
@@ -270,6 +287,58 @@ class Store:
     def submission_count(self) -> int:
         with self._transaction("DEFERRED") as connection:
             return int(connection.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
+
+    # -- author tokens -------------------------------------------------------------------
+
+    def add_token(self, name: str) -> str:
+        """Issue a token for author `name`, returned once: only its salted hash is kept."""
+        name_key = _author_key(name)
+        if name_key == _author_key(REFERENCE_AUTHOR):
+            raise ValueError(f"{name!r} is reserved for the reference activations")
+        issued = tokens.issue()
+        with self._transaction() as connection:
+            live = connection.execute(
+                "SELECT 1 FROM tokens WHERE name_key = ? AND revoked_at IS NULL", (name_key,)
+            ).fetchone()
+            if live is not None:
+                raise ValueError(f"{name!r} already has a token; revoke it first")
+            connection.execute(
+                "INSERT INTO tokens (token_id, name, name_key, salt, digest, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (issued.token_id, name, name_key, issued.salt, issued.digest, time.time()),
+            )
+        return issued.token
+
+    def revoke_token(self, name: str) -> bool:
+        """Revoke the author's live token; False if there was none."""
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE name_key = ? AND revoked_at IS NULL",
+                (time.time(), _author_key(name)),
+            )
+            return cursor.rowcount > 0
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """Every token ever issued, without its hash: name, id, issue and revocation times."""
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute(
+                "SELECT name, token_id, created_at, revoked_at FROM tokens ORDER BY created_at"
+            ).fetchall()
+        return [dict(row) for row in rows]
+
+    def token_author(self, token: str) -> str:
+        """The author name a token was issued to; raise InvalidToken if it is not live."""
+        token_id = tokens.token_id(token)
+        with self._transaction("DEFERRED") as connection:
+            row = connection.execute(
+                "SELECT name, salt, digest, revoked_at FROM tokens WHERE token_id = ?",
+                (token_id,),
+            ).fetchone()
+        if row is None or not tokens.matches(token, row["salt"], row["digest"]):
+            raise InvalidToken("The author token is not valid: check that it was copied whole.")
+        if row["revoked_at"] is not None:
+            raise InvalidToken("The author token was revoked: ask the operator for a new one.")
+        return str(row["name"])
 
     # -- the queue -----------------------------------------------------------------------
 
@@ -501,7 +570,7 @@ class Store:
     # -- export --------------------------------------------------------------------------
 
     def export(self, board: Board | None = None) -> dict[str, Any]:
-        """Everything as JSON-ready data (all boards unless one is given); no secrets exist here."""
+        """Everything but author tokens as JSON-ready data (all boards unless one is given)."""
         where, args = "", ()
         if board is not None:
             where, args = "WHERE version = ? AND profile = ?", (board.version, board.profile)
@@ -584,6 +653,11 @@ def _create_schema(connection: sqlite3.Connection) -> None:
         raise RuntimeError(
             f"leaderboard schema {found['value']} is not {SCHEMA_VERSION}; export and re-import"
         )
+
+
+def _author_key(author: str) -> str:
+    """Authors are one person whatever the case or surrounding spaces."""
+    return author.strip().casefold()
 
 
 def _seed_references(connection: sqlite3.Connection) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from typing import Any
 import uvicorn
 from actgym.leaderboard.app import Settings, create_app
 from actgym.leaderboard.profiles import env_version, get_profile
-from actgym.leaderboard.store import RateLimit
+from actgym.leaderboard.store import RateLimit, Store
 from actgym.leaderboard.verifier import Scorer
 
 from actgym.candidate import confinement
@@ -57,13 +58,44 @@ def activation(body: str) -> str:
 
 
 def make_app(
-    db: Path, *, verify: bool = True, rate_limit: RateLimit | None = None, **settings: Any
+    db: Path,
+    *,
+    verify: bool = True,
+    rate_limit: RateLimit | None = None,
+    open_submissions: bool = True,
+    **settings: Any,
 ) -> Any:
+    """The app on `db`. Open (no author tokens) unless told otherwise, for the browser test,
+    which names its author in the form; the API, CLI and security tests use tokens."""
     scorer = shared_scorer() if verify else None
     config = Settings(
-        db=db, profile=PROFILE, verify=verify, rate_limit=rate_limit, poll_s=0.5, **settings
+        db=db,
+        profile=PROFILE,
+        verify=verify,
+        rate_limit=rate_limit,
+        poll_s=0.5,
+        open_submissions=open_submissions,
+        **settings,
     )
     return create_app(config, scorer=scorer)
+
+
+def token_for(db: Path, author: str) -> str:
+    """A fresh author token, issued as `actgym leaderboard token add` does."""
+    return Store(db).add_token(author)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def form_secrets(client: Any, token: str | None = None) -> dict[str, str]:
+    """The fields a browser's form post carries besides the submission: the CSRF token of
+    the page it loaded (its cookie stays in `client`) and, if given, the author token."""
+    page = client.get("/submit").text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the form has no CSRF token"
+    return {"csrf_token": match[1], **({"token": token} if token else {})}
 
 
 @contextmanager

@@ -1,4 +1,8 @@
-"""The JSON API and the pages, served in-process (TestClient) or by uvicorn on loopback."""
+"""The JSON API and the pages, served in-process (TestClient) or by uvicorn on loopback.
+
+Submissions carry an author token, as on a public server (tests/test_leaderboard_security.py
+covers refusals of tokens and of forms without their CSRF token).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ from fastapi.testclient import TestClient
 from leaderboard_support import (
     PROFILE,
     activation,
+    bearer,
     dead_verifier_identity,
+    form_secrets,
     make_app,
     serve,
+    token_for,
     wait_verified,
 )
 
@@ -27,14 +34,15 @@ GELU_SINE_TWEAK = activation("return jax.nn.gelu(x) + 0.2 * jnp.sin(x)  # <scrip
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(make_app(tmp_path / "lb.db")) as client:
+    db = tmp_path / "lb.db"
+    with TestClient(
+        make_app(db, open_submissions=False), headers=bearer(token_for(db, "tester"))
+    ) as client:
         yield client
 
 
 def _submit(client: TestClient, source: str, name: str = "mine", **extra: str) -> int:
-    response = client.post(
-        "/api/submissions", json={"name": name, "author": "tester", "source": source, **extra}
-    )
+    response = client.post("/api/submissions", json={"name": name, "source": source, **extra})
     assert response.status_code == 202, response.text
     return response.json()["id"]
 
@@ -48,6 +56,7 @@ def test_submit_verify_and_rank(client: TestClient) -> None:
     details = _verified(client, submission_id)
     assert (details["state"], details["reason"]) == ("done", "ok"), details["message"]
     assert details["agent"] == "random" and details["run"] == "run-7"
+    assert details["author"] == "tester"
     assert details["environment"]["details"]["packages"]["jax"]
     entry = details["entry"]
     assert entry["score"]["low"] <= entry["score"]["value"] <= entry["score"]["high"]
@@ -121,28 +130,34 @@ def test_hostile_submissions_fail_with_a_reason_and_affect_no_one(client: TestCl
 @pytest.mark.parametrize(
     ("body", "status", "message"),
     [
-        ({"name": "a", "author": "b", "source": "x", "score": 9.5}, 422, "carry no score"),
-        ({"name": "a", "author": "b", "source": "x", "reward": 1}, 422, "remove reward"),
-        ({"name": "a", "author": "b"}, 422, "source: Field required"),
-        ({"name": "a", "author": "b", "source": "x", "extra": 1}, 422, "extra: Extra inputs"),
-        ({"name": "a", "author": "b", "source": "x" * 16_385}, 422, "at most 16384 characters"),
-        ({"name": "n" * 81, "author": "b", "source": "x"}, 422, "name: String should have at most"),
-        ({"name": "a\x00b", "author": "b", "source": "x"}, 422, "name: must be one line"),
-        ({"name": "a", "author": "b", "source": 42}, 422, "source: Input should be a valid str"),
+        ({"name": "a", "source": "x", "score": 9.5}, 422, "carry no score"),
+        ({"name": "a", "source": "x", "reward": 1}, 422, "remove reward"),
+        ({"name": "a", "source": "x", "author": "b"}, 422, "name of your token"),
+        ({"name": "a"}, 422, "source: Field required"),
+        ({"name": "a", "source": "x", "extra": 1}, 422, "extra: Extra inputs"),
+        ({"name": "a", "source": "x" * 16_385}, 422, "at most 16384 characters"),
+        ({"name": "n" * 81, "source": "x"}, 422, "name: String should have at most"),
+        ({"name": "a\x00b", "source": "x"}, 422, "name: must be one line"),
+        ({"name": "a", "source": 42}, 422, "source: Input should be a valid str"),
         (["not", "an", "object"], 422, "valid dictionary"),
     ],
 )
 def test_malformed_requests_get_422_with_a_clear_message(
     tmp_path: Path, body: object, status: int, message: str
 ) -> None:
-    with TestClient(make_app(tmp_path / "lb.db", verify=False)) as client:
+    db = tmp_path / "lb.db"
+    app = make_app(db, verify=False, open_submissions=False)
+    with TestClient(app, headers=bearer(token_for(db, "tester"))) as client:
         response = client.post("/api/submissions", json=body)
     assert response.status_code == status
     assert message in response.json()["detail"]
 
 
 def test_oversized_and_broken_requests_get_4xx(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path / "lb.db", verify=False, max_body_bytes=4096)) as client:
+    db = tmp_path / "lb.db"
+    app = make_app(db, verify=False, open_submissions=False, max_body_bytes=4096)
+    token = token_for(db, "tester")
+    with TestClient(app, headers=bearer(token)) as client:
         big = client.post("/api/submissions", content=b"{" + b" " * 10_000 + b"}")
         assert big.status_code == 413 and "limit of 4096 bytes" in big.json()["detail"]
         form = client.post("/submit", data={"name": "a", "author": "b", "source": "x" * 5000})
@@ -155,24 +170,30 @@ def test_oversized_and_broken_requests_get_4xx(tmp_path: Path) -> None:
         assert "no submission #99999" in client.get("/api/submissions/99999").json()["detail"]
         assert client.get("/api/submissions/0").status_code == 422
         assert client.get("/api/submissions/abc").status_code == 422
-        empty = client.post("/submit", data={"name": "", "author": "b", "source": "x"})
+        secrets = form_secrets(client, token)
+        empty = client.post("/submit", data={"name": "", "source": "x", **secrets})
         assert empty.status_code == 422 and 'id="error"' in empty.text
 
 
 def test_rate_limit_answers_429_per_author(tmp_path: Path) -> None:
-    app = make_app(tmp_path / "lb.db", verify=False, rate_limit=RateLimit(2, 3600.0))
+    db = tmp_path / "lb.db"
+    app = make_app(db, verify=False, rate_limit=RateLimit(2, 3600.0), open_submissions=False)
+    ann, bob = bearer(token_for(db, "Ann")), bearer(token_for(db, "Bob"))
     with TestClient(app) as client:
         for index in range(2):
-            assert client.post("/api/submissions", json=_body(index, "Ann")).status_code == 202
-        refused = client.post("/api/submissions", json=_body(2, "ann"))
+            assert (
+                client.post("/api/submissions", json=_body(index), headers=ann).status_code == 202
+            )
+        refused = client.post("/api/submissions", json=_body(2), headers=ann)
         assert refused.status_code == 429
+        assert "Author 'Ann' has made 2 submissions" in refused.json()["detail"]
         assert "the limit; try again in" in refused.json()["detail"]
         assert int(refused.headers["retry-after"]) > 0
-        assert client.post("/api/submissions", json=_body(3, "Bob")).status_code == 202
+        assert client.post("/api/submissions", json=_body(3), headers=bob).status_code == 202
 
 
-def _body(index: int, author: str = "someone") -> dict:
-    return {"name": f"f{index}", "author": author, "source": activation(f"return x * {index}.0")}
+def _body(index: int) -> dict:
+    return {"name": f"f{index}", "source": activation(f"return x * {index}.0")}
 
 
 def test_restart_mid_queue_resumes_rows_left_running(tmp_path: Path) -> None:
@@ -193,15 +214,19 @@ def test_restart_mid_queue_resumes_rows_left_running(tmp_path: Path) -> None:
 def _as_new(body: dict) -> object:
     from actgym.leaderboard.models import SubmissionIn
 
-    return SubmissionIn.model_validate(body).new_submission()
+    return SubmissionIn.model_validate(body).new_submission("someone")
 
 
 def test_fifty_concurrent_submissions_over_http(tmp_path: Path) -> None:
     db = tmp_path / "lb.db"
-    with serve(make_app(db, verify=False, rate_limit=RateLimit(100, 3600.0))) as url:
+    app = make_app(db, verify=False, rate_limit=RateLimit(100, 3600.0), open_submissions=False)
+    headers = bearer(token_for(db, "someone"))
+    with serve(app) as url:
 
         def post(index: int) -> int:
-            response = httpx.post(f"{url}/api/submissions", json=_body(index), timeout=60.0)
+            response = httpx.post(
+                f"{url}/api/submissions", json=_body(index), headers=headers, timeout=60.0
+            )
             assert response.status_code == 202, response.text
             return response.json()["id"]
 

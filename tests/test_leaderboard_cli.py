@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from actgym.leaderboard.seeds import SECRET_ENV
+from actgym.leaderboard.store import REFERENCE_AUTHOR, InvalidToken, Store
 from leaderboard_support import (
     PROFILE,
     SECRET,
@@ -70,19 +71,48 @@ def test_local_submit_verify_show_export_and_build(
 
 def test_submit_to_a_server_and_refusals(tmp_path: Path) -> None:
     source = _source(tmp_path, "return jnp.tanh(x)")
-    with serve(make_app(tmp_path / "lb.db", verify=False)) as url:
-        sent = _run("submit", str(source), "--name", "t", "--author", "me", "--url", url)
+    db = tmp_path / "lb.db"
+    issued = _run("token", "add", "Ann Example", "--db", str(db))
+    token = issued.strip().splitlines()[-1]
+    submit = ["leaderboard", "submit", str(source), "--name", "t"]
+    with serve(make_app(db, verify=False, open_submissions=False)) as url:
+        sent = _run(*submit[1:], "--url", url, "--token", token)
         assert f"Submitted #{MINE} (pending): {url}/submissions/{MINE}" in sent
+        forged = runner.invoke(app, [*submit, "--url", url, "--token", token[:-1] + "x"])
+        assert forged.exit_code == 1 and "401" in forged.output
+        assert "The author token is not valid" in forged.output
+        named = runner.invoke(app, [*submit, "--url", url, "--token", token, "--author", "B"])
+        assert named.exit_code == 2 and "drop --author" in named.output
+        tokenless = runner.invoke(app, [*submit, "--url", url])
+        assert tokenless.exit_code == 2 and "needs --token" in tokenless.output
+    assert Store(db).submission(MINE)["author"] == "Ann Example"
+    assert Store(db).submission_count() == MINE
     too_long = runner.invoke(
         app, ["leaderboard", "submit", str(source), "--name", "n" * 100, "--author", "me"]
     )
     assert too_long.exit_code == 2
     assert "name: String should have at most 80 characters" in too_long.output
-    unreachable = runner.invoke(
-        app,
-        ["leaderboard", "submit", str(source), "--name", "t", "--author", "me", "--url", url],
-    )
+    unreachable = runner.invoke(app, [*submit, "--url", url, "--token", token])
     assert unreachable.exit_code == 1 and "could not reach" in unreachable.output
+
+
+def test_tokens_are_issued_listed_and_revoked(tmp_path: Path) -> None:
+    db = str(tmp_path / "lb.db")
+    token = _run("token", "add", "Ann", "--db", db).strip().splitlines()[-1]
+    assert Store(db).token_author(token) == "Ann"
+    again = runner.invoke(app, ["leaderboard", "token", "add", "ann ", "--db", db])
+    assert again.exit_code == 2 and "already has a token" in again.output
+    reserved = runner.invoke(app, ["leaderboard", "token", "add", REFERENCE_AUTHOR, "--db", db])
+    assert reserved.exit_code == 2 and "reserved" in reserved.output
+    listed = _run("token", "list", "--db", db)
+    assert "Ann" in listed and token.split(".")[0] in listed and token not in listed
+    assert "Revoked the token of 'Ann'" in _run("token", "revoke", "Ann", "--db", db)
+    with pytest.raises(InvalidToken, match="revoked"):
+        Store(db).token_author(token)
+    unknown = runner.invoke(app, ["leaderboard", "token", "revoke", "Ann", "--db", db])
+    assert unknown.exit_code == 1 and "has no live token" in unknown.output
+    fresh = _run("token", "add", "Ann", "--db", db).strip().splitlines()[-1]
+    assert Store(db).token_author(fresh) == "Ann"
 
 
 def test_verify_runs_nothing_where_a_required_layer_is_missing(
