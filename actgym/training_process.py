@@ -38,6 +38,7 @@ import numpy as np
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import Program, load_program
 from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.hardening import make_undumpable
 from actgym.probe import probe
 from actgym.tasks import TaskSizes, make_family
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many
@@ -389,23 +390,19 @@ def _losses_from_json(value: Mapping[str, Any]) -> Losses:
 
 
 _PR_SET_PDEATHSIG = 1
-_PR_GET_DUMPABLE = 3
-_PR_SET_DUMPABLE = 4
 _MAX_FAMILY_DATA = 16
 
 
 def _harden(memory_bytes: int, parent: int) -> dict[str, Any]:
     """No core dumps, no ptrace by same-user processes, death with the parent, a memory cap."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    undumpable = make_undumpable()
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         os._exit(1)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     return {
-        "dumpable": libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0),
+        "undumpable": undumpable,
         "memory_limit_bytes": resource.getrlimit(resource.RLIMIT_AS)[0],
         "core_limit_bytes": resource.getrlimit(resource.RLIMIT_CORE)[0],
     }

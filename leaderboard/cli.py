@@ -157,10 +157,13 @@ def verify(
     from actgym.leaderboard.store import Store
     from actgym.leaderboard.verifier import ConfinementMissing, Scorer, Verifier
 
+    from actgym.hardening import make_undumpable
+
     chosen = _profile(profile)
     required = _required_layers(allow_missing_layer)
     version = env_version()
     store = Store(db)
+    make_undumpable()  # it is about to hold the hidden-seed secret
     secret = load_secret(db, secret_file)
     scorer = Scorer.from_secret(chosen, secret, version, required_layers=required)
     verifier = Verifier(store, scorer, version)
@@ -198,6 +201,8 @@ def serve(
     from actgym.leaderboard.app import Settings, create_app
     from actgym.leaderboard.store import RateLimit
 
+    from actgym.hardening import make_undumpable
+
     settings = Settings(
         db=db,
         profile=_profile(profile),
@@ -207,6 +212,8 @@ def serve(
         secret_file=secret_file,
         required_layers=_required_layers(allow_missing_layer),
     )
+    if verify:
+        make_undumpable()  # the verifier thread holds the hidden-seed secret
     uvicorn.run(create_app(settings), host=host, port=port)
 
 

@@ -69,7 +69,7 @@ def test_training_processes_cannot_be_dumped_or_grow_past_their_bound() -> None:
     finally:
         pool.close()
     assert report == {
-        "dumpable": 0,
+        "undumpable": True,
         "memory_limit_bytes": bounds.memory_bytes,
         "core_limit_bytes": 0,
     }

@@ -24,6 +24,7 @@ from actgym.training_process import TrainingPool
 
 NO_DERIVATIVE = activation("jnp.nextafter(x, x + 1.0)")
 TANH = activation("jnp.tanh(x) + 0.05 * x")
+SORT_BOMB = activation("jax.lax.sort([x] * 1023, num_keys=1)[0]")
 
 
 def test_a_program_without_a_derivative_is_rejected_not_raised(evaluator: Evaluator) -> None:
@@ -45,6 +46,20 @@ def test_a_vector_env_step_with_one_bad_candidate_scores_the_others(
     assert list(info["status"]) == ["ok", "invalid_program", "ok"]
     expected = [evaluator.evaluate(GELU_SINE).reward, PENALTY, 0.0]
     np.testing.assert_array_equal(rewards, np.asarray(expected, dtype=rewards.dtype))
+
+
+def test_a_vector_env_step_with_a_compile_bomb_returns_for_the_others(
+    evaluator: Evaluator,
+) -> None:
+    """The bomb is refused by the static bounds; tests/test_training_process.py lifts them."""
+    envs = gym.make_vec("ActSearch-Harmonics-v0", num_envs=3, fast=True, num_instances=2, budget=1)
+    try:
+        envs.reset(seed=0)
+        _, rewards, _, _, info = envs.step((GELU_SINE, SORT_BOMB, RELU))
+    finally:
+        envs.close()
+    assert list(info["status"]) == ["ok", "cost_over_budget", "ok"]
+    assert rewards[1] == PENALTY and rewards[2] == 0.0
 
 
 def test_a_batch_that_fails_to_train_is_retried_one_program_at_a_time(
