@@ -265,8 +265,8 @@ def show(db: Db = DEFAULT_DB, profile: ProfileName = "official") -> None:
     for e in ranking.entries:
         table.add_row(
             str(e.rank),
-            e.name,
-            e.author,
+            escape(e.name),
+            escape(e.author),
             f"{e.score.value:+.2f} [{e.score.low:+.2f}, {e.score.high:+.2f}]",
             f"{e.public_score.value:+.2f}",
             f"{e.average_rank:.2f}",

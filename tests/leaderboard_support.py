@@ -62,11 +62,10 @@ def make_app(
     *,
     verify: bool = True,
     rate_limit: RateLimit | None = None,
-    open_submissions: bool = True,
+    open_submissions: bool = False,
     **settings: Any,
 ) -> Any:
-    """The app on `db`. Open (no author tokens) unless told otherwise, for the browser test,
-    which names its author in the form; the API, CLI and security tests use tokens."""
+    """The app on `db`, with author tokens as served, unless told otherwise."""
     scorer = shared_scorer() if verify else None
     config = Settings(
         db=db,

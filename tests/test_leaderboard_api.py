@@ -35,9 +35,7 @@ GELU_SINE_TWEAK = activation("return jax.nn.gelu(x) + 0.2 * jnp.sin(x)  # <scrip
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     db = tmp_path / "lb.db"
-    with TestClient(
-        make_app(db, open_submissions=False), headers=bearer(token_for(db, "tester"))
-    ) as client:
+    with TestClient(make_app(db), headers=bearer(token_for(db, "tester"))) as client:
         yield client
 
 
@@ -146,7 +144,7 @@ def test_malformed_requests_get_422_with_a_clear_message(
     tmp_path: Path, body: object, status: int, message: str
 ) -> None:
     db = tmp_path / "lb.db"
-    app = make_app(db, verify=False, open_submissions=False)
+    app = make_app(db, verify=False)
     with TestClient(app, headers=bearer(token_for(db, "tester"))) as client:
         response = client.post("/api/submissions", json=body)
     assert response.status_code == status
@@ -155,7 +153,7 @@ def test_malformed_requests_get_422_with_a_clear_message(
 
 def test_oversized_and_broken_requests_get_4xx(tmp_path: Path) -> None:
     db = tmp_path / "lb.db"
-    app = make_app(db, verify=False, open_submissions=False, max_body_bytes=4096)
+    app = make_app(db, verify=False, max_body_bytes=4096)
     token = token_for(db, "tester")
     with TestClient(app, headers=bearer(token)) as client:
         big = client.post("/api/submissions", content=b"{" + b" " * 10_000 + b"}")
@@ -177,7 +175,7 @@ def test_oversized_and_broken_requests_get_4xx(tmp_path: Path) -> None:
 
 def test_rate_limit_answers_429_per_author(tmp_path: Path) -> None:
     db = tmp_path / "lb.db"
-    app = make_app(db, verify=False, rate_limit=RateLimit(2, 3600.0), open_submissions=False)
+    app = make_app(db, verify=False, rate_limit=RateLimit(2, 3600.0))
     ann, bob = bearer(token_for(db, "Ann")), bearer(token_for(db, "Bob"))
     with TestClient(app) as client:
         for index in range(2):
@@ -219,7 +217,7 @@ def _as_new(body: dict) -> object:
 
 def test_fifty_concurrent_submissions_over_http(tmp_path: Path) -> None:
     db = tmp_path / "lb.db"
-    app = make_app(db, verify=False, rate_limit=RateLimit(100, 3600.0), open_submissions=False)
+    app = make_app(db, verify=False, rate_limit=RateLimit(100, 3600.0))
     headers = bearer(token_for(db, "someone"))
     with serve(app) as url:
 

@@ -44,12 +44,14 @@ def test_local_submit_verify_show_export_and_build(
     monkeypatch.setenv(SECRET_ENV, SECRET.decode())
     db = str(tmp_path / "lb.db")
     source = _source(tmp_path, "return jax.nn.gelu(x) + 0.1 * jnp.cos(x)")
-    submitted = _run("submit", str(source), "--name", "cosine", "--author", "me", "--db", db)
+    author = "[b]me"  # markup in a name is printed, not interpreted
+    submitted = _run("submit", str(source), "--name", "cosine", "--author", author, "--db", db)
     assert f"Submitted #{MINE}" in submitted
 
     verified = _run("verify", "--db", db, "--profile", PROFILE.name, *allow_missing_layers())
     assert f"#{MINE}: done (ok)" in verified
-    assert "cosine" in _run("show", "--db", db, "--profile", PROFILE.name)
+    shown = _run("show", "--db", db, "--profile", PROFILE.name)
+    assert "cosine" in shown and "[b]me" in shown
 
     exported = tmp_path / "export.json"
     _run("export", "--db", db, "--profile", PROFILE.name, "--out", str(exported))
@@ -75,7 +77,7 @@ def test_submit_to_a_server_and_refusals(tmp_path: Path) -> None:
     issued = _run("token", "add", "Ann Example", "--db", str(db))
     token = issued.strip().splitlines()[-1]
     submit = ["leaderboard", "submit", str(source), "--name", "t"]
-    with serve(make_app(db, verify=False, open_submissions=False)) as url:
+    with serve(make_app(db, verify=False)) as url:
         sent = _run(*submit[1:], "--url", url, "--token", token)
         assert f"Submitted #{MINE} (pending): {url}/submissions/{MINE}" in sent
         forged = runner.invoke(app, [*submit, "--url", url, "--token", token[:-1] + "x"])

@@ -35,7 +35,7 @@ class Server:
 def server(tmp_path: Path) -> Iterator[Server]:
     db = tmp_path / "lb.db"
     token = token_for(db, "Ann")
-    with TestClient(make_app(db, verify=False, open_submissions=False)) as client:
+    with TestClient(make_app(db, verify=False)) as client:
         yield Server(client, Store(db), token)
 
 
@@ -152,3 +152,15 @@ def test_a_database_from_before_tokens_gains_them(tmp_path: Path) -> None:
     store = Store(db)
     assert store.submission_count() == len(REFERENCES)
     assert store.token_author(store.add_token("Ann")) == "Ann"
+
+
+def test_an_open_development_server_takes_the_author_from_the_submission(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "lb.db"
+    with TestClient(make_app(db, verify=False, open_submissions=True)) as client:
+        response = client.post("/api/submissions", json={**BODY, "author": "Bea"})
+        assert response.status_code == 202, response.text
+        page = client.get("/submit").text
+    assert 'id="author"' in page and 'id="token"' not in page
+    assert Store(db).submission(response.json()["id"])["author"] == "Bea"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from leaderboard_support import activation, make_app, serve
+from leaderboard_support import activation, make_app, serve, token_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -45,13 +45,15 @@ def test_submit_through_the_form_and_find_it_ranked(tmp_path: Path) -> None:
     sync_playwright = _playwright()
     ARTIFACTS.mkdir(exist_ok=True)
     source = activation("return jax.nn.gelu(x) + 0.15 * jnp.sin(2.0 * x)")
-    with serve(make_app(tmp_path / "lb.db")) as url, sync_playwright() as playwright:
+    db = tmp_path / "lb.db"
+    token = token_for(db, "e2e test")
+    with serve(make_app(db)) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{url}/submit")
             page.fill("#name", NAME)
-            page.fill("#author", "e2e test")
+            page.fill("#token", token)
             page.fill("#description", "GELU plus a small sine ripple.")
             page.fill("#source", source)
             page.click("#submit")
@@ -67,7 +69,7 @@ def test_submit_through_the_form_and_find_it_ranked(tmp_path: Path) -> None:
 
             page.goto(f"{url}/")
             row = page.locator(f"#ranking #entry-{submission_id}")
-            assert NAME in row.inner_text()
+            assert NAME in row.inner_text() and "e2e test" in row.inner_text()
             rank = int(row.locator("td").first.inner_text())
             assert 1 <= rank <= page.locator("#ranking tbody tr").count()
             page.screenshot(path=ARTIFACTS / "leaderboard-table.png", full_page=True)
