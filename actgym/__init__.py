@@ -15,25 +15,23 @@ from importlib.metadata import PackageNotFoundError, version
 
 import gymnasium as gym
 
+from actgym.versions import env_id
+
 try:
     __version__ = version("actgym")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 ENV_IDS: dict[str, str] = {
-    "ActSearch-Harmonics-v0": "Harmonics",
-    "ActSearch-Poly1D-v0": "Poly1D",
-    "ActSearch-Poly20D-v0": "Poly20D",
-    "ActSearch-Feynman-v0": "Feynman",
-    "ActSearch-Suite-v0": "Suite",
+    env_id(task): task for task in ("Harmonics", "Poly1D", "Poly20D", "Feynman", "Suite")
 }
 
 
 def _register() -> None:
-    for env_id, task in ENV_IDS.items():
-        if env_id not in gym.registry:
+    for identifier, task in ENV_IDS.items():
+        if identifier not in gym.registry:
             gym.register(
-                id=env_id,
+                id=identifier,
                 entry_point="actgym.envs:ActSearchEnv",
                 vector_entry_point="actgym.envs:ActSearchVectorEnv",
                 kwargs={"task": task},

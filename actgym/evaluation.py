@@ -41,8 +41,7 @@ from actgym.tasks import SUITE, TaskSizes, make_family
 from actgym.tasks.registry import DEFAULT_SIZES
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare
 from actgym.training_process import BatchFailed, TrainingBounds, TrainingSetup, shared_pool
-
-SCORING_VERSION = "1"
+from actgym.versions import SCORING_VERSION
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,18 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from actgym import ENV_IDS
-from actgym.evaluation import SCORING_VERSION, EvaluationConfig
+from actgym.evaluation import EvaluationConfig
 from actgym.tasks import SUITE
 from actgym.trainer import TrainerConfig
+from actgym.versions import results_version
 
 PUBLIC_TASK_SEED = 0
 """The task seed the environments use by default; its instances are published."""
 
 
 def env_version() -> str:
-    """The ActSearch environments' version plus the scoring version: the key of every result."""
-    suffixes = {env_id.rsplit("-", 1)[1] for env_id in ENV_IDS}
-    if len(suffixes) != 1:
-        raise RuntimeError(f"the ActSearch environments disagree on their version: {suffixes}")
-    return f"ActSearch-{suffixes.pop()}+scoring.{SCORING_VERSION}"
+    """The key of every result on the board (see actgym.versions.results_version)."""
+    return results_version()
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from actgym.leaderboard import tokens
 
 from actgym.candidate.untrusted_text import sanitise
 from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
+from actgym.versions import LEADERBOARD_SCHEMA
 
-SCHEMA_VERSION = "1"
 MAX_ATTEMPTS = 3
 LEASE_S = 3600.0
 """A verification still running this long after its claim is taken over by another verifier."""
@@ -589,7 +589,7 @@ class Store:
                 args,
             ).fetchall()
         return {
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": LEADERBOARD_SCHEMA,
             "exported_at": time.time(),
             "submissions": [_public_submission(row) for row in submissions],
             "environments": [_parsed_environment(row) for row in environments],
@@ -646,12 +646,13 @@ def _create_schema(connection: sqlite3.Connection) -> None:
     if "owner" not in columns:  # stores made before verifiers could share a database
         connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
     connection.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+        (LEADERBOARD_SCHEMA,),
     )
     found = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if found["value"] != SCHEMA_VERSION:
+    if found["value"] != LEADERBOARD_SCHEMA:
         raise RuntimeError(
-            f"leaderboard schema {found['value']} is not {SCHEMA_VERSION}; export and re-import"
+            f"leaderboard schema {found['value']} is not {LEADERBOARD_SCHEMA}; export and re-import"
         )
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from fakes import stored_count
 
-from actgym.search.store import FILENAME, SCHEMA_VERSION, RunStore, Snapshot, StoreError
+from actgym.search.store import FILENAME, RunStore, Snapshot, StoreError
+from actgym.versions import RUN_STORE_SCHEMA
 
 RUN = {
     "agent": "random",
@@ -85,7 +86,7 @@ def test_schema_tables_columns_and_pragmas(store: RunStore) -> None:
     assert wanted <= columns
     assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store.run()["schema_version"] == SCHEMA_VERSION
+    assert store.run()["schema_version"] == RUN_STORE_SCHEMA
 
 
 def test_proposals_and_snapshot_commit_together_or_not_at_all(store: RunStore) -> None:

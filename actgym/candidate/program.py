@@ -41,8 +41,9 @@ from actgym.candidate.primitives import (
     PrimitiveRule,
 )
 from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.versions import PROGRAM_FORMAT
 
-FORMAT = "actgym.program/1"
+FORMAT = PROGRAM_FORMAT
 INPUT_DTYPE = "float32"
 ENUMS: dict[str, type[enum.Enum]] = {"RoundingMethod": lax.RoundingMethod}
 MAX_ABS_INT = 2**31

@@ -20,13 +20,14 @@ from rich.console import Console
 
 from actgym.agent import Agent, AgentContext, Evaluation, History, TaskInfo
 from actgym.agents_registry import load_agent
-from actgym.evaluation import SCORING_VERSION, EvaluationConfig
+from actgym.evaluation import EvaluationConfig
 from actgym.search.backends import Backend, make_backend
 from actgym.search.config import SearchConfig, resolve
 from actgym.search.loop import AgentError, SearchLoop
 from actgym.search.progress import SearchProgress
 from actgym.search.records import package_versions, to_evaluations
 from actgym.search.store import RunStore, StoreError, now, to_json
+from actgym.versions import ENV_VERSION, SCORING_VERSION
 
 BackendFactory = Callable[[EvaluationConfig, int], Backend]
 
@@ -215,7 +216,7 @@ def _constants(
     return {
         "agent": config.agent,
         "env_id": config.env,
-        "env_version": config.env.rsplit("-", 1)[-1],
+        "env_version": ENV_VERSION,
         "scoring_version": SCORING_VERSION,
         "fingerprint": evaluation_config.fingerprint(),
         "seed": config.seed,

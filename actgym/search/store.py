@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+from actgym.versions import RUN_STORE_SCHEMA
+
 FILENAME = "run.sqlite"
 LOCKNAME = "run.lock"
 
@@ -191,7 +192,7 @@ class RunStore:
 
     def create_run(self, row: Mapping[str, Any]) -> None:
         with self.transaction() as connection:
-            _insert(connection, "run", {"id": 1, "schema_version": SCHEMA_VERSION, **row})
+            _insert(connection, "run", {"id": 1, "schema_version": RUN_STORE_SCHEMA, **row})
 
     def start_session(self, workers: int, versions: Mapping[str, str]) -> int:
         with self.transaction() as connection:
