@@ -14,17 +14,20 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from actgym import sqlite
 from actgym.versions import RUN_STORE_SCHEMA
 
 FILENAME = "run.sqlite"
 LOCKNAME = "run.lock"
+DURABILITY = sqlite.Durability.FULL
+"""An evaluation costs minutes of training: once recorded it must outlive a power cut."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS run (
@@ -143,20 +146,10 @@ class RunStore:
             self._lock = _take_lock(self.directory / LOCKNAME)
         elif not self.path.exists():
             raise StoreError(f"no run store in {self.directory} (expected {FILENAME})")
-        self.connection = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-        self.connection.row_factory = sqlite3.Row
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute("PRAGMA synchronous=FULL")
-        self.connection.execute("PRAGMA foreign_keys=ON")
+        self.connection = sqlite.connect(self.path, DURABILITY, timeout_s=30.0)
         if writer:
-            self._create_schema()
-
-    def _create_schema(self) -> None:
-        # one statement at a time: executescript would commit the open transaction
-        with self.transaction() as connection:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
+            with self.transaction() as connection:
+                sqlite.execute_each(connection, SCHEMA)
 
     def close(self) -> None:
         self.connection.close()
@@ -170,16 +163,9 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """All statements inside commit together or not at all."""
-        self.connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.connection
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+        return sqlite.transaction(self.connection)
 
     # -- the run ------------------------------------------------------------------------
 
