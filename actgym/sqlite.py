@@ -14,6 +14,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Literal
 
+TransactionMode = Literal["IMMEDIATE", "DEFERRED"]
+
 
 class Durability(Enum):
     """What a returned commit survives under WAL (`PRAGMA synchronous`)."""
@@ -41,10 +43,11 @@ def connect(
 
 @contextmanager
 def transaction(
-    connection: sqlite3.Connection, mode: Literal["IMMEDIATE", "DEFERRED"] = "IMMEDIATE"
+    connection: sqlite3.Connection, mode: TransactionMode = "IMMEDIATE"
 ) -> Iterator[sqlite3.Connection]:
     """Statements inside commit together or not at all. IMMEDIATE takes the write lock up
-    front, so two writers never deadlock upgrading; DEFERRED is a consistent read."""
+    front, so a writer waits its turn instead of failing busy halfway; DEFERRED reads one
+    consistent snapshot."""
     connection.execute(f"BEGIN {mode}")
     try:
         yield connection

@@ -18,17 +18,20 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from actgym.leaderboard import tokens
 
+from actgym import sqlite
 from actgym.candidate.untrusted_text import sanitise
 from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
 from actgym.versions import LEADERBOARD_SCHEMA
 
+DURABILITY = sqlite.Durability.NORMAL
+"""Many short writes from requests and verifiers: a crash loses none, a power cut the last."""
 MAX_ATTEMPTS = 3
 LEASE_S = 3600.0
 """A verification still running this long after its claim is taken over by another verifier."""
@@ -209,11 +212,6 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = self._connect()
-        try:
-            connection.execute("PRAGMA journal_mode = WAL")
-        finally:
-            connection.close()
         with self._transaction() as connection:
             _create_schema(connection)
             _seed_references(connection)
@@ -221,28 +219,15 @@ class Store:
     # -- connections ---------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(
-            self.path, timeout=60.0, isolation_level=None, check_same_thread=False
-        )
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute("PRAGMA synchronous = NORMAL")
-        return connection
+        return sqlite.connect(self.path, DURABILITY, timeout_s=60.0, any_thread=True)
 
     @contextmanager
-    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """IMMEDIATE for writes (take the write lock up front), DEFERRED for a read snapshot."""
-        connection = self._connect()
-        try:
-            connection.execute(f"BEGIN {mode}")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
+    def _transaction(
+        self, mode: sqlite.TransactionMode = "IMMEDIATE"
+    ) -> Iterator[sqlite3.Connection]:
+        """A connection of its own per transaction: IMMEDIATE writes, DEFERRED reads."""
+        with closing(self._connect()) as connection, sqlite.transaction(connection, mode):
+            yield connection
 
     # -- submissions ---------------------------------------------------------------------
 
@@ -639,9 +624,7 @@ def _fail_exhausted(
 
 
 def _create_schema(connection: sqlite3.Connection) -> None:
-    for statement in _SCHEMA.split(";"):
-        if statement.strip():
-            connection.execute(statement)
+    sqlite.execute_each(connection, _SCHEMA)
     columns = {row["name"] for row in connection.execute("PRAGMA table_info(verifications)")}
     if "owner" not in columns:  # stores made before verifiers could share a database
         connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
