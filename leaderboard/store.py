@@ -5,9 +5,9 @@ Submissions are immutable rows. Everything the verifier learns is keyed by a `Bo
 duplicates, and per family, instance, task seed and training seed losses. A new version
 or profile therefore starts every submission over as pending without touching old
 scores. Every write is one IMMEDIATE transaction, so concurrent submitters and
-verifiers can neither lose nor double a row; the reference activations are seeded into
-every store so they are queued and scored like any submission. Author tokens live here
-too, as salted hashes (`tokens`); they are never exported.
+verifiers can neither lose nor double a row. Author tokens live here too, as salted
+hashes (`tokens`); they are never exported. The tables are in `schema`, the values
+passed in and out in `records`.
 """
 
 from __future__ import annotations
@@ -19,193 +19,51 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from actgym.leaderboard import tokens
+from actgym.leaderboard import schema, tokens
+from actgym.leaderboard.rate_limit import RateLimit, RateLimited, enforce_rate_limit
+from actgym.leaderboard.records import (
+    Board,
+    Claim,
+    NewSubmission,
+    Outcome,
+    ResultRow,
+    parsed_environment,
+    parsed_verification,
+    public_submission,
+)
+from actgym.leaderboard.schema import REFERENCE_AUTHOR
+from actgym.leaderboard.tokens import InvalidToken
 
 from actgym import sqlite
 from actgym.candidate.untrusted_text import sanitise
-from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
 from actgym.versions import LEADERBOARD_SCHEMA
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "REFERENCE_AUTHOR",
+    "Board",
+    "Claim",
+    "InvalidToken",
+    "NewSubmission",
+    "Outcome",
+    "RateLimit",
+    "RateLimited",
+    "ResultRow",
+    "Store",
+]
 
 DURABILITY = sqlite.Durability.NORMAL
 """Many short writes from requests and verifiers: a crash loses none, a power cut the last."""
 MAX_ATTEMPTS = 3
+"""A submission whose verification was interrupted this often fails as `verifier_crashed`."""
 LEASE_S = 3600.0
 """A verification still running this long after its claim is taken over by another verifier."""
 MAX_STORED_MESSAGE_CHARS = 2_000
 """Messages are public: stored sanitised, so no candidate-chosen text can fail a write."""
-"""A submission whose verification was interrupted this often fails as `verifier_crashed`."""
-
-REFERENCE_AUTHOR = "actgym (reference)"
-REFERENCE_NAMES: dict[str, str] = {
-    "relu": "ReLU",
-    "gelu": "GELU",
-    "silu": "SiLU (Swish)",
-    "tanh": "tanh",
-    "elu": "ELU",
-    "snake": "Snake",
-    "gelu_sine": "GELUSine",
-    "gelu_sinc": "GELU-Sinc",
-    "gmtu": "GMTU",
-}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    author TEXT NOT NULL,
-    author_key TEXT NOT NULL,
-    description TEXT NOT NULL DEFAULT '',
-    agent TEXT,
-    model TEXT,
-    run TEXT,
-    source TEXT NOT NULL,
-    reference TEXT UNIQUE,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS submissions_by_author ON submissions (author_key, created_at);
-CREATE TABLE IF NOT EXISTS environments (
-    id INTEGER PRIMARY KEY,
-    version TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    profile_json TEXT NOT NULL,
-    details_json TEXT NOT NULL,
-    started_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS verifications (
-    submission_id INTEGER NOT NULL REFERENCES submissions (id),
-    version TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
-    reason TEXT,
-    message TEXT,
-    program_hash TEXT,
-    program_json TEXT,
-    flops_per_element REAL,
-    duplicate_of INTEGER REFERENCES submissions (id),
-    environment_id INTEGER REFERENCES environments (id),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    queued_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    owner TEXT,
-    PRIMARY KEY (submission_id, version, profile)
-);
-CREATE INDEX IF NOT EXISTS verifications_by_state ON verifications (version, profile, state);
-CREATE TABLE IF NOT EXISTS programs (
-    version TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    program_hash TEXT NOT NULL,
-    submission_id INTEGER NOT NULL REFERENCES submissions (id),
-    PRIMARY KEY (version, profile, program_hash)
-);
-CREATE TABLE IF NOT EXISTS results (
-    submission_id INTEGER NOT NULL REFERENCES submissions (id),
-    version TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    seed_set TEXT NOT NULL CHECK (seed_set IN ('public', 'hidden')),
-    seed_index INTEGER NOT NULL,
-    family TEXT NOT NULL,
-    instance_index INTEGER NOT NULL,
-    instance TEXT NOT NULL,
-    train_seed INTEGER NOT NULL,
-    train_loss REAL NOT NULL,
-    id_loss REAL NOT NULL,
-    ood_loss REAL NOT NULL,
-    PRIMARY KEY (
-        submission_id, version, profile, seed_set, seed_index, family, instance_index, train_seed
-    )
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    token_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    name_key TEXT NOT NULL,
-    salt BLOB NOT NULL,
-    digest BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    revoked_at REAL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS live_token_by_name ON tokens (name_key) WHERE revoked_at IS NULL;
-"""
-
-
-@dataclass(frozen=True)
-class Board:
-    """One leaderboard: results of one env version under one evaluation profile."""
-
-    version: str
-    profile: str
-
-
-@dataclass(frozen=True)
-class NewSubmission:
-    name: str
-    author: str
-    source: str
-    description: str = ""
-    agent: str | None = None
-    model: str | None = None
-    run: str | None = None
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most `max_submissions` per author (case-insensitive) in any `window_s` seconds."""
-
-    max_submissions: int = 10
-    window_s: float = 3600.0
-
-
-class RateLimited(Exception):
-    def __init__(self, author: str, limit: RateLimit, retry_after_s: float) -> None:
-        self.retry_after_s = max(1, round(retry_after_s))
-        super().__init__(
-            f"Author {author!r} has made {limit.max_submissions} submissions in the last "
-            f"{limit.window_s:g} seconds, the limit; try again in {self.retry_after_s} s."
-        )
-
-
-class InvalidToken(Exception):
-    """A submission's author token is missing, unknown or revoked; the message says which."""
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """One training run: a task instance under one task seed, trained with one seed."""
-
-    seed_set: str
-    seed_index: int
-    family: str
-    instance_index: int
-    instance: str
-    train_seed: int
-    train_loss: float
-    id_loss: float
-    ood_loss: float
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a verification ended: `done` with result rows, or `failed` with a reason."""
-
-    state: str
-    reason: str
-    message: str
-    program_hash: str | None = None
-    program_json: str | None = None
-    flops_per_element: float | None = None
-    duplicate_of: int | None = None
-    rows: tuple[ResultRow, ...] = field(default=(), repr=False)
-
-
-@dataclass(frozen=True)
-class Claim:
-    submission_id: int
-    source: str
 
 
 class Store:
@@ -213,8 +71,7 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as connection:
-            _create_schema(connection)
-            _seed_references(connection)
+            schema.prepare(connection)
 
     # -- connections ---------------------------------------------------------------------
 
@@ -239,7 +96,7 @@ class Store:
         author_key = _author_key(new.author)
         with self._transaction() as connection:
             if rate_limit is not None:
-                _enforce_rate_limit(connection, new.author, author_key, rate_limit, now)
+                enforce_rate_limit(connection, new.author, author_key, rate_limit, now)
             cursor = connection.execute(
                 "INSERT INTO submissions (name, author, author_key, description, agent, model,"
                 " run, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -262,7 +119,7 @@ class Store:
             row = connection.execute(
                 "SELECT * FROM submissions WHERE id = ?", (submission_id,)
             ).fetchone()
-        return _public_submission(row) if row else None
+        return public_submission(row) if row else None
 
     def submission_ids(self) -> list[int]:
         with self._transaction("DEFERRED") as connection:
@@ -512,7 +369,7 @@ class Store:
             row = connection.execute(
                 "SELECT * FROM environments WHERE id = ?", (environment_id,)
             ).fetchone()
-        return _parsed_environment(row) if row else None
+        return parsed_environment(row) if row else None
 
     def done_entries(self, board: Board) -> list[dict[str, Any]]:
         """Every submission verified on `board`, with what the ranking shows beside it."""
@@ -576,9 +433,9 @@ class Store:
         return {
             "schema_version": LEADERBOARD_SCHEMA,
             "exported_at": time.time(),
-            "submissions": [_public_submission(row) for row in submissions],
-            "environments": [_parsed_environment(row) for row in environments],
-            "verifications": [_parsed_verification(row) for row in verifications],
+            "submissions": [public_submission(row) for row in submissions],
+            "environments": [parsed_environment(row) for row in environments],
+            "verifications": [parsed_verification(row) for row in verifications],
             "results": [dict(row) for row in results],
         }
 
@@ -623,72 +480,6 @@ def _fail_exhausted(
     )
 
 
-def _create_schema(connection: sqlite3.Connection) -> None:
-    sqlite.execute_each(connection, _SCHEMA)
-    columns = {row["name"] for row in connection.execute("PRAGMA table_info(verifications)")}
-    if "owner" not in columns:  # stores made before verifiers could share a database
-        connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
-    connection.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-        (LEADERBOARD_SCHEMA,),
-    )
-    found = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if found["value"] != LEADERBOARD_SCHEMA:
-        raise RuntimeError(
-            f"leaderboard schema {found['value']} is not {LEADERBOARD_SCHEMA}; export and re-import"
-        )
-
-
 def _author_key(author: str) -> str:
     """Authors are one person whatever the case or surrounding spaces."""
     return author.strip().casefold()
-
-
-def _seed_references(connection: sqlite3.Connection) -> None:
-    for key, source in REFERENCES.items():
-        connection.execute(
-            "INSERT OR IGNORE INTO submissions (name, author, author_key, description, source,"
-            " reference, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                REFERENCE_NAMES.get(key, key),
-                REFERENCE_AUTHOR,
-                REFERENCE_AUTHOR.casefold(),
-                f"Reference activation: {REFERENCE_EXPRESSIONS[key]}",
-                source,
-                key,
-                time.time(),
-            ),
-        )
-
-
-def _enforce_rate_limit(
-    connection: sqlite3.Connection, author: str, author_key: str, limit: RateLimit, now: float
-) -> None:
-    recent = connection.execute(
-        "SELECT created_at FROM submissions WHERE author_key = ? AND created_at > ?"
-        " ORDER BY created_at",
-        (author_key, now - limit.window_s),
-    ).fetchall()
-    if len(recent) >= limit.max_submissions:
-        oldest = recent[len(recent) - limit.max_submissions]["created_at"]
-        raise RateLimited(author, limit, oldest + limit.window_s - now)
-
-
-def _public_submission(row: sqlite3.Row) -> dict[str, Any]:
-    data = dict(row)
-    data.pop("author_key")
-    return data
-
-
-def _parsed_environment(row: sqlite3.Row) -> dict[str, Any]:
-    data = dict(row)
-    data["profile_settings"] = json.loads(data.pop("profile_json"))
-    data["details"] = json.loads(data.pop("details_json"))
-    return data
-
-
-def _parsed_verification(row: sqlite3.Row) -> dict[str, Any]:
-    data = dict(row)
-    program = data.pop("program_json")
-    data["program"] = json.loads(program) if program else None
-    return data

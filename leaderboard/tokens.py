@@ -17,6 +17,10 @@ from dataclasses import dataclass
 _FORMAT = re.compile(r"(?P<id>[0-9a-f]{16})\.(?P<secret>[A-Za-z0-9_-]{43})")
 
 
+class InvalidToken(Exception):
+    """A submission's author token is missing, unknown or revoked; the message says which."""
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     """A fresh token and what the store keeps of it."""

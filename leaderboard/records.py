@@ -1,0 +1,86 @@
+"""What goes into the leaderboard store and how its rows come out.
+
+The frozen dataclasses are what callers hand the store; rows leave it as plain dicts,
+with the author key dropped and JSON columns parsed, ready for the API and for export.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Board:
+    """One leaderboard: results of one env version under one evaluation profile."""
+
+    version: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    name: str
+    author: str
+    source: str
+    description: str = ""
+    agent: str | None = None
+    model: str | None = None
+    run: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One training run: a task instance under one task seed, trained with one seed."""
+
+    seed_set: str
+    seed_index: int
+    family: str
+    instance_index: int
+    instance: str
+    train_seed: int
+    train_loss: float
+    id_loss: float
+    ood_loss: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a verification ended: `done` with result rows, or `failed` with a reason."""
+
+    state: str
+    reason: str
+    message: str
+    program_hash: str | None = None
+    program_json: str | None = None
+    flops_per_element: float | None = None
+    duplicate_of: int | None = None
+    rows: tuple[ResultRow, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class Claim:
+    submission_id: int
+    source: str
+
+
+def public_submission(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data.pop("author_key")
+    return data
+
+
+def parsed_environment(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data["profile_settings"] = json.loads(data.pop("profile_json"))
+    data["details"] = json.loads(data.pop("details_json"))
+    return data
+
+
+def parsed_verification(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    program = data.pop("program_json")
+    data["program"] = json.loads(program) if program else None
+    return data

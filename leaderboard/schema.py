@@ -1,0 +1,144 @@
+"""What a leaderboard file holds before its first submission: the tables and the references.
+
+Opening a store brings any file to the current layout (one migration so far) and refuses
+one written under another schema version. The reference activations of
+`actgym.references` are seeded as submissions, so they are queued and scored like any.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from actgym import sqlite
+from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
+from actgym.versions import LEADERBOARD_SCHEMA
+
+REFERENCE_AUTHOR = "actgym (reference)"
+REFERENCE_NAMES: dict[str, str] = {
+    "relu": "ReLU",
+    "gelu": "GELU",
+    "silu": "SiLU (Swish)",
+    "tanh": "tanh",
+    "elu": "ELU",
+    "snake": "Snake",
+    "gelu_sine": "GELUSine",
+    "gelu_sinc": "GELU-Sinc",
+    "gmtu": "GMTU",
+}
+"""Display names of the references; one missing here is shown under its key."""
+
+TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    author TEXT NOT NULL,
+    author_key TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    agent TEXT,
+    model TEXT,
+    run TEXT,
+    source TEXT NOT NULL,
+    reference TEXT UNIQUE,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS submissions_by_author ON submissions (author_key, created_at);
+CREATE TABLE IF NOT EXISTS environments (
+    id INTEGER PRIMARY KEY,
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    profile_json TEXT NOT NULL,
+    details_json TEXT NOT NULL,
+    started_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verifications (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
+    reason TEXT,
+    message TEXT,
+    program_hash TEXT,
+    program_json TEXT,
+    flops_per_element REAL,
+    duplicate_of INTEGER REFERENCES submissions (id),
+    environment_id INTEGER REFERENCES environments (id),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    queued_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    owner TEXT,
+    PRIMARY KEY (submission_id, version, profile)
+);
+CREATE INDEX IF NOT EXISTS verifications_by_state ON verifications (version, profile, state);
+CREATE TABLE IF NOT EXISTS programs (
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    program_hash TEXT NOT NULL,
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    PRIMARY KEY (version, profile, program_hash)
+);
+CREATE TABLE IF NOT EXISTS results (
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    seed_set TEXT NOT NULL CHECK (seed_set IN ('public', 'hidden')),
+    seed_index INTEGER NOT NULL,
+    family TEXT NOT NULL,
+    instance_index INTEGER NOT NULL,
+    instance TEXT NOT NULL,
+    train_seed INTEGER NOT NULL,
+    train_loss REAL NOT NULL,
+    id_loss REAL NOT NULL,
+    ood_loss REAL NOT NULL,
+    PRIMARY KEY (
+        submission_id, version, profile, seed_set, seed_index, family, instance_index, train_seed
+    )
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    digest BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS live_token_by_name ON tokens (name_key) WHERE revoked_at IS NULL;
+"""
+
+
+def prepare(connection: sqlite3.Connection) -> None:
+    """Create or migrate the tables and seed the references, inside the open transaction."""
+    sqlite.execute_each(connection, TABLES)
+    columns = {row["name"] for row in connection.execute("PRAGMA table_info(verifications)")}
+    if "owner" not in columns:  # stores made before verifiers could share a database
+        connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
+    connection.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+        (LEADERBOARD_SCHEMA,),
+    )
+    found = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if found["value"] != LEADERBOARD_SCHEMA:
+        raise RuntimeError(
+            f"leaderboard schema {found['value']} is not {LEADERBOARD_SCHEMA}; export and re-import"
+        )
+    _seed_references(connection)
+
+
+def _seed_references(connection: sqlite3.Connection) -> None:
+    for key, source in REFERENCES.items():
+        connection.execute(
+            "INSERT OR IGNORE INTO submissions (name, author, author_key, description, source,"
+            " reference, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                REFERENCE_NAMES.get(key, key),
+                REFERENCE_AUTHOR,
+                REFERENCE_AUTHOR.casefold(),
+                f"Reference activation: {REFERENCE_EXPRESSIONS[key]}",
+                source,
+                key,
+                time.time(),
+            ),
+        )
