@@ -3,7 +3,8 @@
 The server runs in its own session, so killing it takes its children along; it is
 restarted after a fixed number of candidates (so nothing it accumulates can grow without
 bound) and whenever it misses its own deadline. Replies are parsed as JSON, never
-unpickled; what they contain is re-validated by `load_program` before any use.
+unpickled (`actgym.candidate.protocol`); what they contain is re-validated by
+`load_program` before any use.
 
 A strict sandbox (`required_layers`, e.g. `confinement.ALL_LAYERS`) refuses every
 candidate with `confinement_missing` unless each of those OS layers held in its child.
@@ -12,8 +13,6 @@ candidate with `confinement_missing` unless each of those OS layers held in its 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import os
 import select
 import signal
@@ -25,8 +24,15 @@ from typing import IO, Any
 
 from actgym.candidate import confinement
 from actgym.candidate.limits import CandidateLimits
-from actgym.candidate.reasons import CandidateRejected, Reason
-from actgym.candidate.untrusted_text import sanitise
+from actgym.candidate.protocol import (
+    Reply,
+    Request,
+    encode_request,
+    failure,
+    read_reply,
+    unpack,
+)
+from actgym.candidate.reasons import Reason
 
 _SERVER_GRACE_S = 15.0
 _SERVER_VARIABLES = frozenset(
@@ -55,15 +61,8 @@ class Sandbox:
     def analyse(self, source: str, width: int) -> dict[str, Any]:
         """Return the untrusted program JSON; raise CandidateRejected for any failure."""
         with self._lock:
-            reply = self._request(
-                {
-                    "source": source,
-                    "width": width,
-                    "limits": dataclasses.asdict(self.limits),
-                    "required_layers": sorted(self.required_layers),
-                }
-            )
-        return _unpack(reply)
+            reply = self._request(Request(source, width, self.limits, self.required_layers))
+        return unpack(reply)
 
     @property
     def server_pid(self) -> int | None:
@@ -80,7 +79,7 @@ class Sandbox:
         except Exception:  # interpreter shutdown may have torn down os/signal already
             return
 
-    def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _request(self, request: Request) -> Reply:
         if self._server is None or not self._server.alive():
             self._start_server()
         elif self._served >= self.recycle_after:
@@ -91,15 +90,15 @@ class Sandbox:
         self._served += 1
         request_id = self._next_id
         try:
-            self._server.requests.write(json.dumps({"id": request_id, **request}).encode() + b"\n")
+            self._server.requests.write(encode_request(request_id, request))
             self._server.requests.flush()
             line = _read_line(self._server.replies, self.limits.trace_timeout_s + _SERVER_GRACE_S)
-            reply = json.loads(line) if line else None
-        except (OSError, ValueError):
+            reply = read_reply(line, request_id) if line else None
+        except (OSError, ValueError):  # ValueError: a stream already closed
             reply = None
-        if not isinstance(reply, dict) or reply.get("id") != request_id:
+        if reply is None:
             self._stop_server()
-            return {"status": Reason.WORKER_CRASHED.value, "message": "The sandbox stopped."}
+            return failure(Reason.WORKER_CRASHED, "The sandbox stopped.")
         return reply
 
     def _start_server(self) -> None:
@@ -180,16 +179,3 @@ def _read_line(stream: IO[bytes], timeout: float) -> bytes:
     deadline = time.monotonic() + timeout
     ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
     return stream.readline() if ready else b""
-
-
-def _unpack(reply: dict[str, Any]) -> dict[str, Any]:
-    status = reply.get("status")
-    if status == Reason.OK.value and isinstance(reply.get("program"), dict):
-        return reply["program"]
-    try:
-        reason = Reason(status)
-    except ValueError:
-        reason = Reason.WORKER_CRASHED
-    if reason is Reason.OK:
-        reason = Reason.WORKER_CRASHED
-    raise CandidateRejected(reason, sanitise(reply.get("message", "")))

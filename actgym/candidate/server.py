@@ -5,13 +5,12 @@ threads or a user's `__main__`), it imports JAX once and never initialises a bac
 runs candidate code itself, so forking it is cheap and safe. It reads one JSON request
 per line on stdin, enforces the wall-clock limit on the child, kills the child's whole
 process group and any descendant that left it, and answers one JSON line on stdout with
-only the fields a reply may have. EOF on stdin ends it.
+only the fields a reply may have (`actgym.candidate.protocol`). EOF on stdin ends it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import select
 import signal
@@ -21,26 +20,31 @@ from typing import Any
 
 from actgym.candidate import confinement, worker
 from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.protocol import (
+    MAX_REPLY_BYTES,
+    Reply,
+    Request,
+    answer,
+    failure,
+    sanitise_reply,
+)
 from actgym.candidate.reasons import Reason
 
-MAX_REPLY_BYTES = 8 * 1024 * 1024
-_MESSAGE_CHARS = 2_000
-_REASON_CODES = frozenset(reason.value for reason in Reason)
 _POLL_S = 0.005
 _MAX_STRAY_ROUNDS = 64
 # How reading a child's reply ended.
 _ANSWERED, _SILENT, _TIMED_OUT, _TOO_LARGE = "answered", "silent", "timed out", "too large"
 
 
-def handle(request: dict[str, Any]) -> dict[str, Any]:
-    limits = CandidateLimits(**request["limits"])
-    required = frozenset(str(name) for name in request.get("required_layers", ()))
-    deadline = time.monotonic() + limits.trace_timeout_s
+def handle(message: dict[str, Any]) -> Reply:
+    """Check one candidate in a confined child; `message` is the request's JSON object."""
+    request = Request.from_json(message)
+    deadline = time.monotonic() + request.limits.trace_timeout_s
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        worker.child_main(write_fd, request["source"], request["width"], limits, required)
+        worker.child_main(write_fd, request)
     os.close(write_fd)
     try:
         payload, outcome = _read_reply(read_fd, deadline)
@@ -55,15 +59,15 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         exited = os.wait4(pid, 0)
     _kill_strays()
     if outcome == _TIMED_OUT:
-        return _failure(
+        return failure(
             Reason.TIMEOUT,
-            f"The wall-clock limit of {limits.trace_timeout_s:g} s was exceeded while loading "
-            "or tracing the candidate.",
+            f"The wall-clock limit of {request.limits.trace_timeout_s:g} s was exceeded while "
+            "loading or tracing the candidate.",
         )
     if outcome == _TOO_LARGE:
-        return _failure(Reason.WORKER_CRASHED, f"The reply exceeded {MAX_REPLY_BYTES} bytes.")
+        return failure(Reason.WORKER_CRASHED, f"The reply exceeded {MAX_REPLY_BYTES} bytes.")
     _, status, usage = exited
-    return _classify(payload, status, usage.ru_utime + usage.ru_stime, limits)
+    return _classify(payload, status, usage.ru_utime + usage.ru_stime, request.limits)
 
 
 def _read_reply(fd: int, deadline: float) -> tuple[bytes, str]:
@@ -113,45 +117,26 @@ def _kill_strays() -> None:
                 os.waitpid(pid, 0)
 
 
-def _classify(payload: bytes, status: int, cpu_s: float, limits: CandidateLimits) -> dict[str, Any]:
+def _classify(payload: bytes, status: int, cpu_s: float, limits: CandidateLimits) -> Reply:
     if payload:
-        try:
-            return _sanitize(json.loads(payload))
-        except (ValueError, RecursionError):
-            return _failure(Reason.WORKER_CRASHED, "The worker's reply was not JSON.")
+        return sanitise_reply(payload)
     killed_by = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
     if killed_by == signal.SIGXCPU or (killed_by == signal.SIGKILL and cpu_s >= limits.cpu_seconds):
-        return _failure(
+        return failure(
             Reason.TIMEOUT, f"The CPU-time limit of {limits.cpu_seconds} s was exceeded."
         )
     if killed_by == signal.SIGKILL:
-        return _failure(
+        return failure(
             Reason.MEMORY_LIMIT,
             f"The worker was killed (SIGKILL) after {cpu_s:.1f} s of CPU time, which usually "
             "means the machine ran out of memory.",
         )
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-    return _failure(
+    return failure(
         Reason.WORKER_CRASHED,
         f"The worker died (exit status {code}) before replying; this often means the "
         f"memory limit of {limits.memory_bytes // 2**20} MiB was hit.",
     )
-
-
-def _sanitize(reply: object) -> dict[str, Any]:
-    """Keep only the fields a reply may have: the child is untrusted and may forge it."""
-    if not isinstance(reply, dict) or reply.get("status") not in _REASON_CODES:
-        return _failure(Reason.WORKER_CRASHED, "The worker's reply was malformed.")
-    if reply["status"] == Reason.OK.value:
-        program = reply.get("program")
-        if isinstance(program, dict):
-            return {"status": Reason.OK.value, "program": program}
-        return _failure(Reason.WORKER_CRASHED, "The worker's reply had no program.")
-    return {"status": reply["status"], "message": str(reply.get("message", ""))[:_MESSAGE_CHARS]}
-
-
-def _failure(reason: Reason, message: str) -> dict[str, Any]:
-    return {"status": reason.value, "message": message}
 
 
 def _kill_group(pid: int) -> None:
@@ -165,12 +150,7 @@ def _kill_group(pid: int) -> None:
 def serve() -> None:
     confinement.prepare_server()
     for line in sys.stdin.buffer:
-        try:
-            request = json.loads(line)
-            reply = {**handle(request), "id": request["id"]}
-        except Exception as error:  # a bad request must not take the server down
-            reply = _failure(Reason.WORKER_CRASHED, f"Server error: {type(error).__name__}")
-        sys.stdout.buffer.write(json.dumps(reply).encode() + b"\n")
+        sys.stdout.buffer.write(answer(line, handle))
         sys.stdout.buffer.flush()
 
 

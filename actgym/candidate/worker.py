@@ -11,24 +11,24 @@ from __future__ import annotations
 import builtins
 import os
 import resource
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from actgym.candidate import confinement
-from actgym.candidate.limits import MAX_MESSAGE_CHARS, CandidateLimits
+from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.policy import (
     FUNCTION_NAME,
     SAFE_BUILTIN_NAMES,
     module_globals,
     parse_candidate,
 )
-from actgym.candidate.program import canonical_json, program_from_jaxpr
+from actgym.candidate.program import program_from_jaxpr
+from actgym.candidate.protocol import Reply, Request, encode_reply, failure, ok
 from actgym.candidate.reasons import CandidateRejected, Reason
 
 
-def analyse_source(source: str, width: int, limits: CandidateLimits) -> dict[str, Any]:
+def analyse_source(source: str, width: int, limits: CandidateLimits) -> Reply:
     """Parse, police, execute and trace one candidate; never raises."""
     try:
         tree = parse_candidate(source, limits)
@@ -41,18 +41,18 @@ def analyse_source(source: str, width: int, limits: CandidateLimits) -> dict[str
             )
         spec = jax.ShapeDtypeStruct((width,), jnp.float32)
         closed = jax.make_jaxpr(function)(spec)
-        return {"status": Reason.OK.value, "program": program_from_jaxpr(closed, limits)}
+        return ok(program_from_jaxpr(closed, limits))
     except CandidateRejected as rejection:
-        return _failure(rejection.reason, rejection.message)
+        return failure(rejection.reason, rejection.message)
     except MemoryError:
-        return _failure(Reason.MEMORY_LIMIT, "The candidate ran out of memory while tracing.")
+        return failure(Reason.MEMORY_LIMIT, "The candidate ran out of memory while tracing.")
     except RecursionError:
-        return _failure(Reason.RUNTIME_ERROR, "Recursion too deep while tracing the candidate.")
+        return failure(Reason.RUNTIME_ERROR, "Recursion too deep while tracing the candidate.")
     except BaseException as error:  # the candidate may raise anything; it ends as data
         message = _describe(error)
         if "RESOURCE_EXHAUSTED" in message:
-            return _failure(Reason.MEMORY_LIMIT, f"The memory limit was hit: {message}")
-        return _failure(Reason.RUNTIME_ERROR, message)
+            return failure(Reason.MEMORY_LIMIT, f"The memory limit was hit: {message}")
+        return failure(Reason.RUNTIME_ERROR, message)
 
 
 def _describe(error: BaseException) -> str:
@@ -69,10 +69,6 @@ def _describe(error: BaseException) -> str:
         return type(error).__name__
 
 
-def _failure(reason: Reason, message: str) -> dict[str, Any]:
-    return {"status": reason.value, "message": message[:MAX_MESSAGE_CHARS]}
-
-
 def confine(limits: CandidateLimits) -> dict[str, str]:
     """Own process group (so the parent can kill everything), OS resource limits, then the
     OS layers (no network, exec, writes or other processes); returns the layers' report."""
@@ -84,31 +80,29 @@ def confine(limits: CandidateLimits) -> dict[str, str]:
     return confinement.apply()
 
 
-def child_main(
-    reply_fd: int,
-    source: str,
-    width: int,
-    limits: CandidateLimits,
-    required_layers: frozenset[str] = frozenset(),
-) -> None:
+def child_main(reply_fd: int, request: Request) -> None:
     """Entry point of the forked child: confine, analyse, reply once, exit hard.
 
     If a required layer did not hold, the candidate is neither parsed nor run.
     """
     try:
         _detach_standard_streams()
-        missing = confinement.unmet(confine(limits), required_layers)
-        result = _missing_layers(missing) if missing else analyse_source(source, width, limits)
-        reply = canonical_json(result).encode()
+        missing = confinement.unmet(confine(request.limits), request.required_layers)
+        reply = (
+            _missing_layers(missing)
+            if missing
+            else analyse_source(request.source, request.width, request.limits)
+        )
+        payload = encode_reply(reply)
         with os.fdopen(reply_fd, "wb") as channel:
-            channel.write(reply)
+            channel.write(payload)
     finally:
         os._exit(0)
 
 
-def _missing_layers(missing: dict[str, str]) -> dict[str, Any]:
+def _missing_layers(missing: dict[str, str]) -> Reply:
     states = "; ".join(f"{name}: {state}" for name, state in missing.items())
-    return _failure(
+    return failure(
         Reason.CONFINEMENT_MISSING,
         f"Strict confinement: required layers did not hold ({states}); nothing was run.",
     )
