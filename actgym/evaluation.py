@@ -29,9 +29,9 @@ import jax
 import numpy as np
 
 from actgym.cache import JsonCache
+from actgym.candidate.check import CheckedProgram, Checker, contained
 from actgym.candidate.limits import CandidateLimits
-from actgym.candidate.policy import check_size
-from actgym.candidate.program import Program, load_program
+from actgym.candidate.program import Program
 from actgym.candidate.reasons import HINTS, CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
 from actgym.forksafety import ensure_safe_to_use_jax
@@ -151,63 +151,28 @@ class Evaluator:
         for family in self.config.families:
             if family not in SUITE:
                 raise ValueError(f"unknown task family {family!r}; choose from {SUITE}")
-        self.sandbox = sandbox or Sandbox(self.config.limits)
         self.cache = cache if cache is not None else JsonCache()
         enable_compilation_cache(self.cache.directory / "xla")
         self.training = shared_pool(bounds or TrainingBounds())
+        self.checker = Checker(
+            self.config.limits,
+            self.config.trainer.width,
+            sandbox or Sandbox(self.config.limits),
+            self.training,
+        )
         self._fingerprint = self.config.fingerprint()
         self._data: dict[str, FamilyData] = {}
         self._losses: dict[str, dict[str, Losses]] = {}
-        self._baseline: Program | None = None
-        self._descriptors: dict[str, dict[str, float]] = {}
+        self._baseline: CheckedProgram | None = None
         self._failures: dict[str, CandidateRejected] = {}
 
-    # -- checks ------------------------------------------------------------------------
+    @property
+    def sandbox(self) -> Sandbox:
+        return self.checker.sandbox
 
-    def check(self, source: object) -> Program:
-        """Sandbox, validate, cost and probe a source; raise CandidateRejected if unfit."""
-        if isinstance(source, bytes):
-            try:
-                source = source.decode("utf-8")
-            except UnicodeDecodeError:
-                raise CandidateRejected(
-                    Reason.INVALID_ACTION, "The source bytes are not valid UTF-8."
-                ) from None
-        if not isinstance(source, str):
-            raise CandidateRejected(
-                Reason.INVALID_ACTION,
-                f"Expected a str of Python source, got {type(source).__name__}.",
-            )
-        limits = self.config.limits
-        check_size(source, limits)
-        width = self.config.trainer.width
-        reply = self.sandbox.analyse(source, width)
-        try:
-            program = load_program(reply, width=width, limits=limits)
-        except CandidateRejected:
-            raise
-        except Exception as error:
-            raise _contained(error, "validating the traced program") from None
-        if program.flops_per_element > limits.flops_budget:
-            raise CandidateRejected(
-                Reason.COST_OVER_BUDGET,
-                f"The function costs {program.flops_per_element:.1f} FLOPs per element; "
-                f"the budget is {limits.flops_budget:g}.",
-            )
-        self._probe(program)
-        return program
-
-    def _probe(self, program: Program) -> None:
-        """Descriptors, or the rejection, come from a training process (the probe compiles)."""
-        if program.digest in self._descriptors:
-            return
-        if program.digest in self._failures:
-            raise self._failures[program.digest]
-        try:
-            self._descriptors[program.digest] = self.training.probe(program, self.config.limits)
-        except CandidateRejected as rejection:
-            self._failures[program.digest] = rejection
-            raise
+    def check(self, source: object) -> CheckedProgram:
+        """The check stage (actgym.candidate.check); raise CandidateRejected if unfit."""
+        return self.checker.check(source)
 
     # -- scoring -------------------------------------------------------------------------
 
@@ -220,7 +185,7 @@ class Evaluator:
 
         Results are identical to evaluating each source alone (timings aside).
         """
-        checked: list[tuple[Program, float] | EvaluationResult] = []
+        checked: list[tuple[CheckedProgram, float] | EvaluationResult] = []
         for source in sources:
             started = time.perf_counter()
             try:
@@ -241,27 +206,38 @@ class Evaluator:
             for item in checked
         ]
 
-    def evaluate_program(self, program: Program) -> EvaluationResult:
-        return self._score(program, self._ensure_losses([program])[program.digest])
+    def evaluate_program(self, program: Program | CheckedProgram) -> EvaluationResult:
+        """Score a program validated elsewhere (e.g. by another Evaluator's checks)."""
+        try:
+            checked = (
+                program if isinstance(program, CheckedProgram) else self.checker.probed(program)
+            )
+        except CandidateRejected as rejection:
+            return EvaluationResult.rejected(
+                rejection,
+                flops_per_element=program.flops_per_element,
+                program_hash=program.digest,
+            )
+        return self._score(checked, self._ensure_losses([checked])[checked.digest])
 
     def reference(self, name: str) -> EvaluationResult:
         if name not in REFERENCES:
             raise ValueError(f"unknown reference {name!r}; choose from {sorted(REFERENCES)}")
         return self.evaluate(REFERENCES[name])
 
-    def baseline_program(self) -> Program:
+    def baseline_program(self) -> CheckedProgram:
         if self._baseline is None:
             self._baseline = self.check(REFERENCES[BASELINE])
         return self._baseline
 
     def close(self) -> None:
-        self.sandbox.close()
+        self.checker.close()
 
-    def _score(self, program: Program, timings: Timings) -> EvaluationResult:
+    def _score(self, program: CheckedProgram, timings: Timings) -> EvaluationResult:
         extra = {
             "flops_per_element": program.flops_per_element,
             "program_hash": program.digest,
-            "descriptors": self._descriptors.get(program.digest, {}),
+            "descriptors": dict(program.descriptors),
             "timings": timings,
         }
         if program.digest in self._failures:
@@ -307,7 +283,7 @@ class Evaluator:
             **extra,
         )
 
-    def _ensure_losses(self, programs: list[Program]) -> dict[str, Timings]:
+    def _ensure_losses(self, programs: list[CheckedProgram]) -> dict[str, Timings]:
         """Losses for every program (and the baseline) from memory, disk, or training.
 
         The baseline trains first and alone: its run time sets the others' run deadlines.
@@ -317,10 +293,6 @@ class Evaluator:
         timings = {digest: Timings(cached=True) for digest in wanted}
         missing = []
         for digest, program in wanted.items():
-            try:
-                self._probe(program)  # a program checked by another Evaluator gets descriptors
-            except CandidateRejected:
-                continue
             if digest in self._losses or digest in self._failures:
                 continue
             stored = self.cache.get(self._cache_key(digest))
@@ -358,7 +330,7 @@ class Evaluator:
                 train_s=sum(loss.run_s for loss in losses.values()),
             )
 
-    def _batches(self, programs: list[Program]) -> list[list[Program]]:
+    def _batches(self, programs: list[CheckedProgram]) -> list[list[CheckedProgram]]:
         """About one batch per worker, each at most `batch_size` programs."""
         if not programs:
             return []
@@ -366,7 +338,7 @@ class Evaluator:
         return [programs[start : start + size] for start in range(0, len(programs), size)]
 
     def _train(
-        self, batches: list[list[Program]]
+        self, batches: list[list[CheckedProgram]]
     ) -> dict[str, dict[str, Losses] | CandidateRejected]:
         """Train batches in `workers` training processes at once; results by program hash.
 
@@ -392,7 +364,7 @@ class Evaluator:
             except BatchFailed as failed:
                 rejection = failed.rejection
             except Exception as error:
-                rejection = _contained(error, "compiling or training it")
+                rejection = contained(error, "compiling or training it")
             if len(batch) > 1:
                 return [outcome for program in batch for outcome in train_batch([program])]
             return [rejection]
@@ -434,18 +406,6 @@ def enable_compilation_cache(directory: Path) -> None:
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-def _contained(error: Exception, stage: str) -> CandidateRejected:
-    """A trusted-side failure caused by a candidate, as a rejection.
-
-    Only the exception's type is reported: its text can quote host paths or internals.
-    """
-    return CandidateRejected(
-        Reason.INVALID_PROGRAM,
-        f"The program was accepted by the sandbox but failed while {stage} "
-        f"({type(error).__name__}); use differentiable jax.numpy operations.",
-    )
 
 
 def _family_score(reward: FamilyReward, instances: tuple[str, ...], losses: Losses) -> FamilyScore:

@@ -25,7 +25,8 @@ from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Board, Claim, Outcome, ResultRow, Store
 
 from actgym.candidate import confinement
-from actgym.candidate.program import Program, canonical_json
+from actgym.candidate.check import CheckedProgram
+from actgym.candidate.program import canonical_json
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
 from actgym.evaluation import EvaluationResult, Evaluator
@@ -91,10 +92,10 @@ class Scorer:
     def required_layers(self) -> frozenset[str]:
         return self._public.sandbox.required_layers
 
-    def check(self, source: str) -> Program:
+    def check(self, source: str) -> CheckedProgram:
         return self._public.check(source)
 
-    def score(self, program: Program) -> dict[SeedSet, EvaluationResult]:
+    def score(self, program: CheckedProgram) -> dict[SeedSet, EvaluationResult]:
         return {
             seed_set: evaluator.evaluate_program(program)
             for seed_set, evaluator in self._evaluators.items()

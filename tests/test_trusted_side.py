@@ -16,7 +16,6 @@ import pytest
 from sources import GELU_SINE, RELU, activation
 
 from actgym.cache import JsonCache
-from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import Program
 from actgym.evaluation import EvaluationConfig, Evaluator
 from actgym.reward import PENALTY
@@ -67,17 +66,14 @@ def test_a_batch_that_fails_to_train_is_retried_one_program_at_a_time(
 ) -> None:
     """The pool is made to fail on one program (a fake failure, real training otherwise)."""
     poisoned = evaluator.check(TANH).digest
-    calls: list[int] = []
+    calls: list[list[str]] = []
 
     class FailingPool:
         def __init__(self, pool: TrainingPool) -> None:
             self.pool = pool
 
-        def probe(self, program: Program, limits: CandidateLimits) -> dict[str, float]:
-            return self.pool.probe(program, limits)
-
         def train(self, programs: list[Program], *args: Any) -> list:
-            calls.append(len(programs))
+            calls.append([program.digest for program in programs])
             if any(program.digest == poisoned for program in programs):
                 raise RuntimeError("/home/someone/venv/lib/xla: compilation failed")
             return self.pool.train(programs, *args)
@@ -89,9 +85,10 @@ def test_a_batch_that_fails_to_train_is_retried_one_program_at_a_time(
     finally:
         batched.close()
     assert [result.status for result in results] == ["ok", "invalid_program", "ok"]
-    baseline, batches = calls[:-4], calls[-4:]
-    assert baseline in ([], [1]), "the baseline trains alone, if it is not cached"
-    assert batches == [3, 1, 1, 1], "one batch, then one program at a time"
+    baseline = evaluator.baseline_program().digest
+    batch, *retries = [call for call in calls if call != [baseline]]
+    assert poisoned in batch and len(batch) > 1, "the poisoned program trains in a batch"
+    assert retries == [[digest] for digest in batch], "then one program at a time"
     assert "/home" not in results[1].message and "RuntimeError" in results[1].message
     assert results[0] == evaluator.evaluate(GELU_SINE)
     assert results[2].reward == 0.0

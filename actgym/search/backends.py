@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, Protocol
 
-from actgym.candidate.program import Program
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 
 MAX_CHUNK = 4
@@ -44,27 +43,17 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-class RecordingEvaluator(Evaluator):
-    """An Evaluator that keeps the validated JSON of each program it checks, by hash."""
-
-    def __init__(self, config: EvaluationConfig, **kwargs: Any) -> None:
-        super().__init__(config, **kwargs)
-        self.programs: dict[str, dict[str, Any]] = {}
-
-    def check(self, source: object) -> Program:
-        program = super().check(source)
-        self.programs[program.digest] = program.data
-        return program
-
-    def evaluate_chunk(self, items: Sequence[Item]) -> list[Outcome]:
-        self.programs.clear()
-        started = time.perf_counter()
-        results = self.evaluate_many([source for _, source in items])
-        share = (time.perf_counter() - started) / len(items)
-        return [
-            Outcome(identifier, result, self.programs.get(result.program_hash or ""), share)
-            for (identifier, _), result in zip(items, results, strict=True)
-        ]
+def evaluate_chunk(evaluator: Evaluator, items: Sequence[Item]) -> list[Outcome]:
+    """One chunk through `evaluator`, each result with the program JSON its check produced."""
+    started = time.perf_counter()
+    results = evaluator.evaluate_many([source for _, source in items])
+    share = (time.perf_counter() - started) / len(items)
+    outcomes = []
+    for (identifier, _), result in zip(items, results, strict=True):
+        checked = evaluator.checker.known(result.program_hash or "")
+        program = checked.data if checked is not None else None
+        outcomes.append(Outcome(identifier, result, program, share))
+    return outcomes
 
 
 def chunks(items: Sequence[Item], parts: int) -> list[list[Item]]:
@@ -77,11 +66,11 @@ class InProcess:
     """Evaluate in this process (`--workers 1`), one chunk after another."""
 
     def __init__(self, config: EvaluationConfig) -> None:
-        self.evaluator = RecordingEvaluator(config)
+        self.evaluator = Evaluator(config)
 
     def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]:
         for chunk in chunks(items, 1):
-            yield from self.evaluator.evaluate_chunk(chunk)
+            yield from evaluate_chunk(self.evaluator, chunk)
 
     def close(self) -> None:
         self.evaluator.close()
@@ -129,14 +118,14 @@ def make_backend(config: EvaluationConfig, workers: int) -> Backend:
     return InProcess(config) if workers == 1 else ProcessPool(config, workers)
 
 
-_evaluator: RecordingEvaluator | None = None
+_evaluator: Evaluator | None = None
 
 
 def _start_worker(config: EvaluationConfig, threads: int, parent: int) -> None:
     global _evaluator
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search process's to handle
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    _evaluator = RecordingEvaluator(config, workers=threads)
+    _evaluator = Evaluator(config, workers=threads)
 
 
 def _exit_with(parent: int) -> None:
@@ -148,4 +137,4 @@ def _exit_with(parent: int) -> None:
 
 def _evaluate_in_worker(items: list[Item]) -> list[Outcome]:
     assert _evaluator is not None, "the pool initializer builds the evaluator"
-    return _evaluator.evaluate_chunk(items)
+    return evaluate_chunk(_evaluator, items)

@@ -1,0 +1,134 @@
+"""The check stage: a source in, a checked program (or one CandidateRejected) out.
+
+    source --(size)--> --(sandbox: policy, trace)--> program JSON
+           --(load_program: schema, shapes, size after differentiation)--> Program
+           --(cost, budget)--> --(probe, in a training process)--> CheckedProgram
+
+Everything a scorer needs travels in the CheckedProgram: the validated program, its
+JSON, its cost and the probe's descriptors. Probe outcomes are kept by program hash,
+so a program checked once (from any source text) is probed once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.policy import check_size
+from actgym.candidate.program import Program, load_program
+from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.candidate.sandbox import Sandbox
+
+
+class Prober(Protocol):
+    """Compiles and probes a program away from the caller (actgym.training_process)."""
+
+    def probe(self, program: Program, limits: CandidateLimits) -> dict[str, float]: ...
+
+
+@dataclass(frozen=True, eq=False)
+class CheckedProgram:
+    """A program that passed every check, with the probe's description of its shape."""
+
+    program: Program
+    descriptors: Mapping[str, float]
+
+    @property
+    def digest(self) -> str:
+        return self.program.digest
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.program.data
+
+    @property
+    def flops_per_element(self) -> float:
+        return self.program.flops_per_element
+
+
+class Checker:
+    """Runs the check stage for one layer width and one set of limits (thread-safe)."""
+
+    def __init__(
+        self, limits: CandidateLimits, width: int, sandbox: Sandbox, prober: Prober
+    ) -> None:
+        self.limits = limits
+        self.width = width
+        self.sandbox = sandbox
+        self.prober = prober
+        self._lock = threading.Lock()
+        self._probed: dict[str, CheckedProgram | CandidateRejected] = {}
+
+    def check(self, source: object) -> CheckedProgram:
+        """Raise CandidateRejected, with its reason, at the first check the source fails."""
+        text = _as_text(source)
+        check_size(text, self.limits)
+        reply = self.sandbox.analyse(text, self.width)
+        try:
+            program = load_program(reply, width=self.width, limits=self.limits)
+        except CandidateRejected:
+            raise
+        except Exception as error:
+            raise contained(error, "validating the traced program") from None
+        if program.flops_per_element > self.limits.flops_budget:
+            raise CandidateRejected(
+                Reason.COST_OVER_BUDGET,
+                f"The function costs {program.flops_per_element:.1f} FLOPs per element; "
+                f"the budget is {self.limits.flops_budget:g}.",
+            )
+        return self.probed(program)
+
+    def probed(self, program: Program) -> CheckedProgram:
+        """The checked form of a program validated elsewhere: probed once per hash."""
+        with self._lock:
+            known = self._probed.get(program.digest)
+        if known is None:
+            try:
+                known = CheckedProgram(program, self.prober.probe(program, self.limits))
+            except CandidateRejected as rejection:
+                known = rejection
+            with self._lock:
+                self._probed[program.digest] = known
+        if isinstance(known, CandidateRejected):
+            raise known
+        return known
+
+    def known(self, digest: str) -> CheckedProgram | None:
+        """A program this checker has accepted, by hash (None if unknown or rejected)."""
+        with self._lock:
+            found = self._probed.get(digest)
+        return found if isinstance(found, CheckedProgram) else None
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+def contained(error: Exception, stage: str) -> CandidateRejected:
+    """A trusted-side failure caused by a candidate, as a rejection.
+
+    Only the exception's type is reported: its text can quote host paths or internals.
+    """
+    return CandidateRejected(
+        Reason.INVALID_PROGRAM,
+        f"The program was accepted by the sandbox but failed while {stage} "
+        f"({type(error).__name__}); use differentiable jax.numpy operations.",
+    )
+
+
+def _as_text(source: object) -> str:
+    if isinstance(source, bytes):
+        try:
+            return source.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CandidateRejected(
+                Reason.INVALID_ACTION, "The source bytes are not valid UTF-8."
+            ) from None
+    if not isinstance(source, str):
+        raise CandidateRejected(
+            Reason.INVALID_ACTION,
+            f"Expected a str of Python source, got {type(source).__name__}.",
+        )
+    return source
