@@ -13,13 +13,11 @@ from rich.table import Table
 
 from actgym.leaderboard.cli import app as leaderboard_app
 from actgym.search.commands import report, search
-from actgym.tasks import SUITE, make_family
+from actgym.tasks import SUITE, TASKS, families_of, make_family
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(leaderboard_app, name="leaderboard")
 console = Console()
-
-TASK_CHOICES = (*SUITE, "Suite")
 
 
 @app.command()
@@ -39,7 +37,7 @@ def tasks() -> None:
 @app.command("eval")
 def evaluate(
     source_file: Annotated[Path, typer.Argument(help="Python file defining activation_function")],
-    task: Annotated[str, typer.Option(help=f"One of {', '.join(TASK_CHOICES)}")] = "Harmonics",
+    task: Annotated[str, typer.Option(help=f"One of {', '.join(TASKS)}")] = "Harmonics",
     fast: Annotated[bool, typer.Option(help="Small trainer settings (smoke tests)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
 ) -> None:
@@ -47,15 +45,15 @@ def evaluate(
     from actgym.evaluation import EvaluationConfig, Evaluator
     from actgym.trainer import TrainerConfig
 
-    if task not in TASK_CHOICES:
-        raise typer.BadParameter(f"unknown task {task!r}; choose from {', '.join(TASK_CHOICES)}")
+    if task not in TASKS:
+        raise typer.BadParameter(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
     try:
         source = source_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
-    families = SUITE if task == "Suite" else (task,)
-    trainer = TrainerConfig.fast() if fast else TrainerConfig()
-    evaluator = Evaluator(EvaluationConfig(families=families, trainer=trainer))
+    families = families_of(task)
+    config = EvaluationConfig(families=families, trainer=TrainerConfig.preset(fast=fast))
+    evaluator = Evaluator(config)
     try:
         with console.status("training..."):
             results = {

@@ -21,7 +21,7 @@ from gymnasium.vector.utils import iterate
 from actgym.candidate.limits import MAX_SOURCE_CHARS
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 from actgym.reward import PENALTY, REWARD_CLIP
-from actgym.tasks import SUITE, TaskSizes, family_description
+from actgym.tasks import TaskSizes, describe_task, families_of
 from actgym.tasks.registry import DEFAULT_SIZES
 from actgym.trainer import TrainerConfig
 
@@ -56,14 +56,14 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         render_mode: str | None = None,
         evaluator: Evaluator | None = None,
     ) -> None:
-        families = SUITE if task == "Suite" else (task,)
-        if task != "Suite" and task not in SUITE:
-            raise ValueError(f"unknown task {task!r}; choose from {(*SUITE, 'Suite')}")
+        families = families_of(task)
         if not isinstance(budget, int) or budget < 1:
             raise ValueError("budget must be a positive int")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        trainer = _trainer_config(trainer, fast, seeds, steps, width, depth)
+        trainer = trainer or TrainerConfig.preset(
+            fast=fast, seeds=seeds, steps=steps, width=width, depth=depth
+        )
         config = EvaluationConfig(
             families=families,
             trainer=trainer,
@@ -75,7 +75,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         self.budget = budget
         self.render_mode = render_mode
         self.evaluator = evaluator or Evaluator(config)
-        self.description = describe_task(task, families, task_seed, trainer)
+        self.description = describe_task(task, task_seed, trainer)
         self.action_space = spaces.Text(max_length=MAX_SOURCE_CHARS, min_length=0, charset=CHARSET)
         self.observation_space = spaces.Dict(
             {
@@ -209,40 +209,3 @@ class ActSearchVectorEnv(SyncVectorEnv):
         for (env, action), result in zip(stepping, results, strict=True):
             env.unwrapped.prefetch(action, result)
         return super().step(actions)
-
-
-def _trainer_config(
-    trainer: TrainerConfig | None,
-    fast: bool,
-    seeds: tuple[int, ...] | None,
-    steps: int | None,
-    width: int | None,
-    depth: int | None,
-) -> TrainerConfig:
-    config = trainer or (TrainerConfig.fast() if fast else TrainerConfig())
-    overrides = {
-        key: value
-        for key, value in {"seeds": seeds, "steps": steps, "width": width, "depth": depth}.items()
-        if value is not None
-    }
-    if "seeds" in overrides:
-        overrides["seeds"] = tuple(int(seed) for seed in overrides["seeds"])
-    return TrainerConfig(**{**config.__dict__, **overrides})
-
-
-def describe_task(
-    task: str, families: tuple[str, ...], task_seed: int, trainer: TrainerConfig
-) -> str:
-    parts = [
-        f"Task {task} (task seed {task_seed}). Write Python source defining "
-        "`def activation_function(x):` with jax.numpy; x is one example's float32 "
-        f"vector of {trainer.width} hidden pre-activations and the result must have its "
-        f"shape and dtype. MLPs of depth {trainer.depth} and width {trainer.width} are "
-        f"trained with Adam for {trainer.steps} steps on {len(trainer.seeds)} seeds; the "
-        "reward is the mean log-ratio of ReLU's out-of-distribution loss to yours "
-        "(ReLU = 0, higher is better), counted only on task instances where your network "
-        "also fits the training region: a network that learns nothing never beats ReLU."
-    ]
-    for family in families:
-        parts.append(f"{family}: {family_description(family)}")
-    return " ".join(parts)

@@ -8,9 +8,11 @@ candidate is one `lax.scan` over Adam steps, `vmap`-ed over seeds and instances.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -56,6 +58,14 @@ class TrainerConfig:
         could not tell a network that learned nothing from ReLU.
         """
         return cls(width=32, steps=600, batch_size=64, learning_rate=1e-2, seeds=(0, 1))
+
+    @classmethod
+    def preset(cls, *, fast: bool = False, **overrides: Any) -> TrainerConfig:
+        """The default or the fast settings, with the given fields replaced (None: kept)."""
+        changes = {key: value for key, value in overrides.items() if value is not None}
+        if "seeds" in changes:
+            changes["seeds"] = tuple(int(seed) for seed in changes["seeds"])
+        return dataclasses.replace(cls.fast() if fast else cls(), **changes)
 
 
 class MLP(nn.Module):

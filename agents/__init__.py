@@ -1,1 +1,9 @@
-"""Placeholder."""
+"""The built-in search agents, installed as `actgym.agents` (docs/agents.md).
+
+`random` (random_search.py) samples the expression grammar (grammar.py). `evolver`
+(evolver.py) is the AlphaEvolve-style loop: a MAP-Elites program database with islands
+(program_database.py), prompts (prompts.py), replies turned into sources (edits.py) and
+an LLM behind the OpenAI-compatible client (llm_backends.py). `hf-mutator` is the same
+loop with a local Hugging Face model in process. Agents are found by name through
+actgym.agents_registry.
+"""

@@ -28,7 +28,7 @@ from actgym.agents.llm_backends import (
     TransformersBackend,
     Usage,
 )
-from actgym.agents.program_database import Program, ProgramDatabase
+from actgym.agents.program_database import ArchiveEntry, ProgramDatabase
 from actgym.agents.prompts import (
     FEW_SHOT,
     chat_prompt,
@@ -47,8 +47,8 @@ DEFAULT_SEEDS = ("relu", "gelu", "silu", "tanh")
 @dataclasses.dataclass(frozen=True)
 class Request:
     island: int
-    parent: Program | None
-    inspirations: tuple[Program, ...]
+    parent: ArchiveEntry | None
+    inspirations: tuple[ArchiveEntry, ...]
     mode: str
 
 
@@ -114,7 +114,7 @@ class EvolverAgent(Agent):
         for evaluation in evaluations:
             notes, parents = evaluation.proposal.notes, evaluation.proposal.parents
             self.database.add(
-                Program(
+                ArchiveEntry(
                     id=evaluation.id,
                     source=evaluation.source,
                     reward=evaluation.reward,
@@ -250,7 +250,7 @@ class LocalMutatorAgent(EvolverAgent):
         return Extraction(source, repairs=repairs, kind="completion")
 
 
-def _reward(program: Program) -> float:
+def _reward(program: ArchiveEntry) -> float:
     return program.reward
 
 

@@ -28,7 +28,7 @@ Cell = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
-class Program:
+class ArchiveEntry:
     """One evaluated candidate as the evolver remembers it."""
 
     id: int
@@ -61,15 +61,15 @@ class ProgramDatabase:
     migration_interval: int = 24
     exploitation: float = 0.7
     temperature: float = 0.5
-    islands: list[dict[Cell, Program]] = field(default_factory=list)
-    failures: list[Program] = field(default_factory=list)
+    islands: list[dict[Cell, ArchiveEntry]] = field(default_factory=list)
+    failures: list[ArchiveEntry] = field(default_factory=list)
     additions: int = 0
 
     def __post_init__(self) -> None:
         if not self.islands:
             self.islands = [{} for _ in range(self.num_islands)]
 
-    def add(self, program: Program) -> bool:
+    def add(self, program: ArchiveEntry) -> bool:
         """Keep `program` if it is the best of its cell on its island; count toward migration."""
         self.additions += 1
         placed = False
@@ -97,12 +97,12 @@ class ProgramDatabase:
             if incumbent is None or best.reward > incumbent.reward:
                 target[best.cell()] = best
 
-    def best(self, island: int | None = None) -> Program | None:
+    def best(self, island: int | None = None) -> ArchiveEntry | None:
         archives = self.islands if island is None else [self.islands[island]]
         programs = [program for archive in archives for program in archive.values()]
         return max(programs, key=lambda program: program.reward, default=None)
 
-    def sample_parent(self, island: int, rng: np.random.Generator) -> Program | None:
+    def sample_parent(self, island: int, rng: np.random.Generator) -> ArchiveEntry | None:
         """Exploit (a softmax over rewards) or explore (a uniform cell) within the island."""
         programs = list(self.islands[island].values()) or [
             program for archive in self.islands for program in archive.values()
@@ -116,8 +116,8 @@ class ProgramDatabase:
         return programs[int(rng.integers(len(programs)))]
 
     def inspirations(
-        self, island: int, parent: Program | None, count: int, rng: np.random.Generator
-    ) -> list[Program]:
+        self, island: int, parent: ArchiveEntry | None, count: int, rng: np.random.Generator
+    ) -> list[ArchiveEntry]:
         """The island's top programs of other cells, then random ones from anywhere."""
         others = [
             program
@@ -135,7 +135,7 @@ class ProgramDatabase:
             chosen.append(pool[int(rng.integers(len(pool)))])
         return chosen[:count]
 
-    def recent_failures(self, count: int) -> list[Program]:
+    def recent_failures(self, count: int) -> list[ArchiveEntry]:
         return self.failures[-count:]
 
     def state(self) -> dict[str, Any]:
@@ -154,7 +154,7 @@ class ProgramDatabase:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ProgramDatabase:
         islands = [
-            {(program := Program(**item)).cell(): program for item in archive}
+            {(program := ArchiveEntry(**item)).cell(): program for item in archive}
             for archive in state["islands"]
         ]
         return cls(
@@ -163,6 +163,6 @@ class ProgramDatabase:
             exploitation=state["exploitation"],
             temperature=state["temperature"],
             islands=islands,
-            failures=[Program(**item) for item in state["failures"]],
+            failures=[ArchiveEntry(**item) for item in state["failures"]],
             additions=state["additions"],
         )

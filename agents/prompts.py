@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from actgym.agents.program_database import Program
+from actgym.agents.program_database import ArchiveEntry
 
 SYSTEM = """You design activation functions for small MLPs. A candidate is Python source \
 defining `def activation_function(x):` where x is one example's float32 vector of hidden \
@@ -30,9 +30,9 @@ more edits of the parent program in exactly this form:
 
 def chat_prompt(
     task: str,
-    parent: Program | None,
-    inspirations: Sequence[Program],
-    failures: Sequence[Program],
+    parent: ArchiveEntry | None,
+    inspirations: Sequence[ArchiveEntry],
+    failures: Sequence[ArchiveEntry],
     mode: str,
 ) -> list[dict[str, str]]:
     parts = [f"Task: {task}"]
@@ -48,7 +48,7 @@ def chat_prompt(
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
 
 
-def describe(program: Program) -> str:
+def describe(program: ArchiveEntry) -> str:
     return f"reward {program.reward:+.4f}, {program.flops_per_element:.0f} FLOPs per element"
 
 

@@ -47,7 +47,7 @@ class ResultRow:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Verdict:
     """How a verification ended: `done` with result rows, or `failed` with a reason."""
 
     state: str

@@ -29,8 +29,8 @@ from actgym.leaderboard.records import (
     Board,
     Claim,
     NewSubmission,
-    Outcome,
     ResultRow,
+    Verdict,
     parsed_environment,
     parsed_verification,
     public_submission,
@@ -49,11 +49,11 @@ __all__ = [
     "Claim",
     "InvalidToken",
     "NewSubmission",
-    "Outcome",
     "RateLimit",
     "RateLimited",
     "ResultRow",
     "Store",
+    "Verdict",
 ]
 
 DURABILITY = sqlite.Durability.NORMAL
@@ -292,7 +292,7 @@ class Store:
             ).fetchone()
         return int(row["submission_id"])
 
-    def finish(self, board: Board, submission_id: int, outcome: Outcome) -> None:
+    def finish(self, board: Board, submission_id: int, outcome: Verdict) -> None:
         """Record an outcome; result rows replace any from an interrupted earlier attempt."""
         key = (submission_id, board.version, board.profile)
         with self._transaction() as connection:

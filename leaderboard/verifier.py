@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from actgym.leaderboard import environment
 from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, Profile
 from actgym.leaderboard.seeds import hidden_task_seeds
-from actgym.leaderboard.store import Board, Claim, Outcome, ResultRow, Store
+from actgym.leaderboard.store import Board, Claim, ResultRow, Store, Verdict
 
 from actgym.candidate import confinement
 from actgym.candidate.check import CheckedProgram
@@ -139,27 +139,27 @@ class Verifier:
             verified.append(submission_id)
         return verified
 
-    def verify(self, claim: Claim) -> Outcome:
+    def verify(self, claim: Claim) -> Verdict:
         try:
             return self._verify(claim)
         except ConfinementMissing:
             raise
         except Exception as error:  # a verifier bug costs this one entry, never the queue
             log.exception("verifying submission %s failed", claim.submission_id)
-            return Outcome(
+            return Verdict(
                 state="failed",
                 reason=INTERNAL_ERROR,
                 message=f"The verifier failed ({type(error).__name__}); the log has details.",
             )
 
-    def _verify(self, claim: Claim) -> Outcome:
+    def _verify(self, claim: Claim) -> Verdict:
         try:
             program = self.scorer.check(claim.source)
         except CandidateRejected as rejection:
             if rejection.reason is Reason.CONFINEMENT_MISSING:
                 raise ConfinementMissing(rejection.describe()) from None
             reason = rejection.reason.value
-            return Outcome(state="failed", reason=reason, message=rejection.describe())
+            return Verdict(state="failed", reason=reason, message=rejection.describe())
         known = {
             "program_hash": program.digest,
             "program_json": canonical_json(program.data),
@@ -167,7 +167,7 @@ class Verifier:
         }
         owner = self.store.claim_program(self.board, program.digest, claim.submission_id)
         if owner != claim.submission_id:
-            return Outcome(
+            return Verdict(
                 state="failed",
                 reason=DUPLICATE,
                 message=f"The same function (canonical program) as submission #{owner}.",
@@ -178,13 +178,13 @@ class Verifier:
         for seed_set, result in results.items():
             if not result.ok:
                 message = f"On the {seed_set.label}: {result.message}"
-                return Outcome(state="failed", reason=result.status, message=message, **known)
+                return Verdict(state="failed", reason=result.status, message=message, **known)
         seeds = self.scorer.profile.trainer.seeds
         rows = tuple(
             row for seed_set, result in results.items() for row in _rows(seed_set, result, seeds)
         )
         message = "Verified on the public and the hidden task seeds."
-        return Outcome(state="done", reason="ok", message=message, rows=rows, **known)
+        return Verdict(state="done", reason="ok", message=message, rows=rows, **known)
 
 
 def _rows(seed_set: SeedSet, result: EvaluationResult, seeds: Sequence[int]) -> list[ResultRow]:

@@ -9,7 +9,7 @@ import pytest
 from actgym.agents.edits import extract, repair
 from actgym.agents.evolver import EvolverAgent, LocalMutatorAgent
 from actgym.agents.llm_backends import Budget, BudgetExhausted, Completion, Usage
-from actgym.agents.program_database import Program, ProgramDatabase
+from actgym.agents.program_database import ArchiveEntry, ProgramDatabase
 
 from actgym.agent import AgentContext, Evaluation, History, Proposal, TaskInfo
 from actgym.references import REFERENCES
@@ -60,8 +60,8 @@ def test_repairs_fix_small_model_slips() -> None:
 # -- the program database ----------------------------------------------------------------
 
 
-def program(identifier: int, reward: float, island: int = 0, slope: float = 1.0) -> Program:
-    return Program(
+def program(identifier: int, reward: float, island: int = 0, slope: float = 1.0) -> ArchiveEntry:
+    return ArchiveEntry(
         id=identifier,
         source=f"# {identifier}\n",
         reward=reward,
@@ -107,7 +107,7 @@ def test_parent_sampling_prefers_high_reward_and_still_explores() -> None:
 def test_failures_are_remembered_and_state_round_trips() -> None:
     database = ProgramDatabase(num_islands=2)
     database.add(program(1, 0.3))
-    database.add(Program(id=2, source="x", reward=-10.0, status="syntax_error", message="bad"))
+    database.add(ArchiveEntry(id=2, source="x", reward=-10.0, status="syntax_error", message="bad"))
     restored = ProgramDatabase.from_state(database.state())
     assert restored.state() == database.state()
     assert restored.recent_failures(1)[0].status == "syntax_error"
@@ -183,7 +183,7 @@ def test_seeds_first_then_prompts_show_parent_and_rejections() -> None:
     assert [proposal.notes["island"] for proposal in seeds] == [0, 1]
     agent.observe(evaluated(seeds, 0, [0.0, 0.1]))
     agent.database.add(
-        Program(id=9, source="x", reward=-10.0, status="timeout", message="too slow")
+        ArchiveEntry(id=9, source="x", reward=-10.0, status="timeout", message="too slow")
     )
     first, second = agent.propose(2, History([]))
     prompt = backend.prompts[0][1]["content"]

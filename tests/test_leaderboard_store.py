@@ -11,11 +11,11 @@ from actgym.leaderboard.store import (
     MAX_ATTEMPTS,
     Board,
     NewSubmission,
-    Outcome,
     RateLimit,
     RateLimited,
     ResultRow,
     Store,
+    Verdict,
 )
 from leaderboard_support import dead_verifier_identity
 
@@ -99,20 +99,20 @@ def test_a_new_version_queues_everything_again(tmp_path: Path) -> None:
 def test_entries_of_an_older_version_are_counted_until_rescored(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     claim = store.claim(BOARD, None)
-    store.finish(BOARD, claim.submission_id, Outcome("done", "ok", "fine"))
+    store.finish(BOARD, claim.submission_id, Verdict("done", "ok", "fine"))
     newer = Board(version="next-version", profile="smoke")
     assert store.awaiting_rescore(newer) == {"test-version": 1}
     assert store.awaiting_rescore(BOARD) == {}
     rescored = store.claim(newer, None)
     assert rescored.submission_id == claim.submission_id
-    store.finish(newer, rescored.submission_id, Outcome("done", "ok", "fine"))
+    store.finish(newer, rescored.submission_id, Verdict("done", "ok", "fine"))
     assert store.awaiting_rescore(newer) == {}
 
 
 def test_a_message_no_utf8_store_can_hold_is_stored_sanitised(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     claim = store.claim(BOARD, None)
-    store.finish(BOARD, claim.submission_id, Outcome("failed", "runtime_error", "\ud800\x1b[2J"))
+    store.finish(BOARD, claim.submission_id, Verdict("failed", "runtime_error", "\ud800\x1b[2J"))
     row = store.verification(BOARD, claim.submission_id)
     assert (row["state"], row["message"]) == ("failed", "?[2J")
 
@@ -123,7 +123,7 @@ def test_reset_running_resumes_then_gives_up_after_max_attempts(tmp_path: Path) 
     for attempt in range(1, MAX_ATTEMPTS + 1):
         owner = dead_verifier_identity()
         while (claim := store.claim(BOARD, None, owner=owner)).submission_id != submission_id:
-            store.finish(BOARD, claim.submission_id, Outcome("failed", "x", "skip"))
+            store.finish(BOARD, claim.submission_id, Verdict("failed", "x", "skip"))
         assert store.verification(BOARD, submission_id)["attempts"] == attempt
         store.reset_running(BOARD)
     row = store.verification(BOARD, submission_id)
@@ -161,7 +161,7 @@ def test_finishing_twice_replaces_results_and_exports_as_json(tmp_path: Path) ->
     store = Store(tmp_path / "lb.db")
     claim = store.claim(BOARD, None)
     row = ResultRow("hidden", 0, "Harmonics", 0, "harmonics-0", 0, 1.0, 2.0, 3.0)
-    outcome = Outcome("done", "ok", "fine", "abc", '{"format": "x"}', 1.0, None, (row,))
+    outcome = Verdict("done", "ok", "fine", "abc", '{"format": "x"}', 1.0, None, (row,))
     store.finish(BOARD, claim.submission_id, outcome)
     store.finish(BOARD, claim.submission_id, outcome)
     assert len(store.results(BOARD)) == 1

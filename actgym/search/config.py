@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from actgym import ENV_IDS
-from actgym.tasks import SUITE
+from actgym.tasks import families_of
 from actgym.trainer import TrainerConfig
 
 TRAINER_KEYS = frozenset(field.name for field in dataclasses.fields(TrainerConfig))
@@ -83,15 +83,11 @@ class SearchConfig:
 
     @property
     def families(self) -> tuple[str, ...]:
-        return SUITE if self.task == "Suite" else (self.task,)
+        return families_of(self.task)
 
     def trainer_config(self) -> TrainerConfig:
-        base = TrainerConfig.fast() if self.fast else TrainerConfig()
-        overrides = dict(self.trainer)
-        if "seeds" in overrides:
-            overrides["seeds"] = tuple(overrides["seeds"])
         try:
-            return dataclasses.replace(base, **overrides)
+            return TrainerConfig.preset(fast=self.fast, **self.trainer)
         except (TypeError, ValueError) as error:
             raise ConfigError(f"bad trainer settings: {error}") from None
 

@@ -27,6 +27,7 @@ from actgym.search.loop import AgentError, SearchLoop
 from actgym.search.progress import SearchProgress
 from actgym.search.records import package_versions, to_evaluations
 from actgym.search.store import RunStore, StoreError, now, to_json
+from actgym.tasks import describe_task
 from actgym.versions import ENV_VERSION, SCORING_VERSION
 
 BackendFactory = Callable[[EvaluationConfig, int], Backend]
@@ -170,14 +171,12 @@ def _agent(config: SearchConfig, evaluation_config: EvaluationConfig, directory:
 def _context(
     config: SearchConfig, evaluation_config: EvaluationConfig, directory: Path
 ) -> AgentContext:
-    from actgym.envs import describe_task
-
     trainer = evaluation_config.trainer
     task = TaskInfo(
         env_id=config.env,
         task=config.task,
         families=config.families,
-        description=describe_task(config.task, config.families, config.task_seed, trainer),
+        description=describe_task(config.task, config.task_seed, trainer),
     )
     return AgentContext(
         task=task,

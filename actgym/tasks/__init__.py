@@ -7,8 +7,11 @@ docs/tasks.md for the exact formulas, ranges and seeding.
 """
 
 from actgym.tasks.base import Split, TaskFamily, TaskInstance, TaskSizes
+from actgym.tasks.description import describe_task
 from actgym.tasks.registry import (
     SUITE,
+    TASKS,
+    families_of,
     family_description,
     family_names,
     make_family,
@@ -17,10 +20,13 @@ from actgym.tasks.registry import (
 
 __all__ = [
     "SUITE",
+    "TASKS",
     "Split",
     "TaskFamily",
     "TaskInstance",
     "TaskSizes",
+    "describe_task",
+    "families_of",
     "family_description",
     "family_names",
     "make_family",

@@ -23,6 +23,19 @@ SUITE: tuple[str, ...] = tuple(_FAMILIES)
 """The Suite's members; each is scored separately and the scores are averaged."""
 
 
+TASKS: tuple[str, ...] = (*SUITE, "Suite")
+"""What an environment can be about: one family, or the whole Suite."""
+
+
+def families_of(task: str) -> tuple[str, ...]:
+    """The families a task scores: the Suite's members, or the one family it names."""
+    if task == "Suite":
+        return SUITE
+    if task not in _FAMILIES:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    return (task,)
+
+
 def family_names() -> tuple[str, ...]:
     """Names accepted by make_family, in Suite order."""
     return SUITE

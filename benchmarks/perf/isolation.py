@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fast", action="store_true", help="TrainerConfig.fast()")
     args = parser.parse_args()
-    trainer = TrainerConfig.fast() if args.fast else TrainerConfig()
+    trainer = TrainerConfig.preset(fast=args.fast)
     config = EvaluationConfig(families=tuple(args.families), trainer=trainer)
     console = Console(width=100)
     with tempfile.TemporaryDirectory() as directory:

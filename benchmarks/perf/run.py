@@ -59,7 +59,7 @@ class Row:
 
 def main() -> None:
     arguments = parse_arguments()
-    trainer = TrainerConfig.fast() if arguments.fast else TrainerConfig()
+    trainer = TrainerConfig.preset(fast=arguments.fast)
     sources = [jax_source(expression) for expression in expressions(arguments.candidates)]
     throughput = matmul_flops_per_second()
     rows = [

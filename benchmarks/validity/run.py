@@ -38,13 +38,13 @@ from scipy.stats import kendalltau
 from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 from actgym.references import LEARN_NOTHING, PANEL, as_source
-from actgym.tasks import SUITE, make_family
+from actgym.tasks import SUITE, TASKS, families_of, make_family
 from actgym.tasks.null_models import NULL_MODELS, family_null_losses
 from actgym.trainer import TrainerConfig
 
 TAU_GOAL = 0.8
 CANDIDATES = {**PANEL, "identity": as_source("x"), **LEARN_NOTHING}
-ENVS = (*SUITE, "Suite")
+ENVS = TASKS
 console = Console(width=120)
 
 
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--fast", action="store_true", help="TrainerConfig.fast()")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     arguments = parser.parse_args()
-    trainer = TrainerConfig.fast() if arguments.fast else TrainerConfig()
+    trainer = TrainerConfig.preset(fast=arguments.fast)
     with tempfile.TemporaryDirectory() as cache:
         scored = {seed: score_all(seed, trainer, Path(cache)) for seed in arguments.task_seeds}
     report = {env: summarise(env, scored) for env in ENVS}
@@ -90,13 +90,13 @@ def _reward(result: EvaluationResult, env: str) -> tuple[float, float, float]:
 
 
 def _geomean_ood(result: EvaluationResult, env: str) -> float:
-    families = SUITE if env == "Suite" else (env,)
+    families = families_of(env)
     per_instance = [np.mean(seeds) for f in families for seeds in result.families[f].ood_loss]
     return float(np.exp(np.mean(np.log(per_instance))))
 
 
 def _null_ood(nulls: dict, env: str, model: str) -> float:
-    families = SUITE if env == "Suite" else (env,)
+    families = families_of(env)
     losses = [null.test for family in families for null in nulls[family][model]]
     return float(np.exp(np.mean(np.log(losses))))
 

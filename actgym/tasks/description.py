@@ -1,0 +1,27 @@
+"""The prose an agent reads about its task: the protocol, the reward and each family."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from actgym.tasks.registry import families_of, family_description
+
+if TYPE_CHECKING:
+    from actgym.trainer import TrainerConfig
+
+
+def describe_task(task: str, task_seed: int, trainer: TrainerConfig) -> str:
+    """What `task` asks, under `trainer`'s protocol, in words an LLM agent can act on."""
+    parts = [
+        f"Task {task} (task seed {task_seed}). Write Python source defining "
+        "`def activation_function(x):` with jax.numpy; x is one example's float32 "
+        f"vector of {trainer.width} hidden pre-activations and the result must have its "
+        f"shape and dtype. MLPs of depth {trainer.depth} and width {trainer.width} are "
+        f"trained with Adam for {trainer.steps} steps on {len(trainer.seeds)} seeds; the "
+        "reward is the mean log-ratio of ReLU's out-of-distribution loss to yours "
+        "(ReLU = 0, higher is better), counted only on task instances where your network "
+        "also fits the training region: a network that learns nothing never beats ReLU."
+    ]
+    for family in families_of(task):
+        parts.append(f"{family}: {family_description(family)}")
+    return " ".join(parts)
