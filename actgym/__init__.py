@@ -7,15 +7,38 @@
 
 Importing the package registers the ActSearch environments; the heavy parts (JAX, the
 trainer, the sandbox) load when an environment or evaluator is created.
+
+The public API is the names in `__all__`, importable from here:
+
+    from actgym import Agent, Proposal                   # the agent contract
+    from actgym import EvaluationConfig, Evaluator       # score sources directly
+    from actgym import ActSearchEnv, TrainerConfig, run_search
+
+They load on first use (PEP 562), so `import actgym` stays light: it does not import
+JAX, Flax, Optax, PyTorch or Transformers. Each name also lives in its home module
+(`actgym.evaluation`, `actgym.agent`, ...), which stays importable.
 """
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
-from actgym.versions import env_id
+from actgym.versions import SCORING_VERSION, env_id
+
+if TYPE_CHECKING:
+    from actgym.agent import Agent, AgentContext, Evaluation, History, Proposal
+    from actgym.candidate.limits import CandidateLimits
+    from actgym.candidate.reasons import CandidateRejected, Reason
+    from actgym.envs import ActSearchEnv
+    from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
+    from actgym.references import REFERENCES
+    from actgym.search.runner import run_search
+    from actgym.tasks import SUITE, TASKS, make_family
+    from actgym.trainer import TrainerConfig
 
 try:
     __version__ = version("actgym")
@@ -40,4 +63,69 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["ENV_IDS", "__version__"]
+# Public name -> the module it lives in; imported on first access.
+_LAZY: dict[str, str] = {
+    # environments
+    "ActSearchEnv": "actgym.envs",
+    # evaluation
+    "Evaluator": "actgym.evaluation",
+    "EvaluationConfig": "actgym.evaluation",
+    "EvaluationResult": "actgym.evaluation",
+    "TrainerConfig": "actgym.trainer",
+    # the agent contract and search
+    "Agent": "actgym.agent",
+    "AgentContext": "actgym.agent",
+    "Evaluation": "actgym.agent",
+    "History": "actgym.agent",
+    "Proposal": "actgym.agent",
+    "run_search": "actgym.search.runner",
+    # tasks and reference activations
+    "SUITE": "actgym.tasks",
+    "TASKS": "actgym.tasks",
+    "make_family": "actgym.tasks",
+    "REFERENCES": "actgym.references",
+    # candidates
+    "CandidateLimits": "actgym.candidate.limits",
+    "CandidateRejected": "actgym.candidate.reasons",
+    "Reason": "actgym.candidate.reasons",
+}
+
+__all__ = [
+    "ENV_IDS",
+    "REFERENCES",
+    "SCORING_VERSION",
+    "SUITE",
+    "TASKS",
+    "ActSearchEnv",
+    "Agent",
+    "AgentContext",
+    "CandidateLimits",
+    "CandidateRejected",
+    "Evaluation",
+    "EvaluationConfig",
+    "EvaluationResult",
+    "Evaluator",
+    "History",
+    "Proposal",
+    "Reason",
+    "TrainerConfig",
+    "__version__",
+    "make_family",
+    "run_search",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(
+            f"module 'actgym' has no attribute {name!r}; its public names are listed in "
+            "actgym.__all__"
+        )
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
