@@ -133,7 +133,33 @@ class History(Sequence[Evaluation]):
 
 
 class Agent(abc.ABC):
-    """Subclass and implement `propose`; override the other hooks as needed."""
+    """A search strategy: subclass and implement `propose`; override the other hooks as needed.
+
+    The search loop (`actgym search`, `actgym.run_search`) builds the agent once, then
+    repeats `propose(count, history)`, evaluates the batch, and calls `observe` with the
+    results, until the budget is spent or `propose` returns nothing. Keep randomness in
+    `self.rng` and any other state in `state_dict`, so that a resumed run continues
+    exactly where it stopped.
+
+    Args:
+        context: what the agent is built with (the task, a seeded `rng`, the budget, seed
+            and batch size, the config's `agent_options`); kept as `self.context`.
+
+    Example:
+        from actgym import Agent, Proposal
+
+        SOURCE = "import jax.numpy as jnp\n\ndef activation_function(x):\n"
+        SOURCE += "    return jnp.maximum(x, 0.0) + {b:.4f} * jnp.sin(x)\n"
+
+        class ReluSine(Agent):
+            def propose(self, count, history):
+                return [
+                    Proposal(SOURCE.format(b=b), notes={"b": float(b)})
+                    for b in self.rng.normal(0.0, 0.3, size=count)
+                ]
+
+        # actgym search --agent my_agents.py:ReluSine --budget 32 --out runs/relu-sine
+    """
 
     def __init__(self, context: AgentContext) -> None:
         self.context = context
@@ -146,11 +172,24 @@ class Agent(abc.ABC):
     def propose(self, count: int, history: History) -> Sequence[Proposal | str]:
         """Return 1 to `count` candidates (a str is a Proposal with no metadata).
 
-        An empty list ends the search early. `history` holds every evaluation observed.
+        An empty list ends the search early.
+
+        Args:
+            count: the most candidates to return (the batch size, or what is left of the
+                budget).
+            history: every evaluation observed so far, in id order.
+
+        Returns:
+            Up to `count` `Proposal`s or source strings; empty to stop the search.
         """
 
     def observe(self, evaluations: Sequence[Evaluation]) -> None:  # noqa: B027
-        """Called after each batch with its results, in proposal order."""
+        """Called after each batch with its results, in proposal order.
+
+        Args:
+            evaluations: one `Evaluation` per proposal of the batch (rejected candidates
+                included, with their reason in `status` and the penalty reward).
+        """
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-serialisable state beyond `self.rng`, saved at every batch boundary."""
