@@ -130,7 +130,40 @@ class EvaluationResult:
 
 
 class Evaluator:
-    """Scores candidate sources for one EvaluationConfig; reuse it across candidates."""
+    """Scores candidate sources for one EvaluationConfig; reuse it across candidates.
+
+    Each source is checked in the sandbox, trained in training processes on every family,
+    instance and seed of the config, and scored against ReLU (docs/reward.md). Results
+    are cached by program hash under the config's fingerprint, in memory and on disk, so
+    a repeated program is trained once. Call `close()` when done.
+
+    Args:
+        config: everything that determines a score (families, trainer, task seed,
+            instances, sizes, limits); default `EvaluationConfig()`: Harmonics with the
+            default trainer.
+        sandbox: where sources are checked; default a new `Sandbox(config.limits)`.
+        cache: the on-disk result cache; default `JsonCache()` (under
+            `$ACTGYM_CACHE_DIR`, `~/.cache/actgym` unless set).
+        batch_size: the most programs compiled and trained together (at least 1).
+        workers: batches trained at once; default the CPU count.
+        bounds: deadlines and memory of the training processes; default
+            `TrainingBounds()`.
+
+    Raises:
+        ValueError: `batch_size` is below 1, or a family of the config is unknown.
+        RuntimeError: this process was forked after JAX started (use spawn or forkserver).
+
+    Example:
+        from actgym import EvaluationConfig, Evaluator, TrainerConfig
+
+        config = EvaluationConfig(families=("Harmonics",), trainer=TrainerConfig.fast())
+        evaluator = Evaluator(config)
+        source = "import jax.numpy as jnp\n\ndef activation_function(x):\n"
+        source += "    return jnp.maximum(x, 0.0) + 0.1 * jnp.sin(x)\n"
+        result = evaluator.evaluate(source)
+        print(result.status, result.reward, result.ood_loss)
+        evaluator.close()
+    """
 
     def __init__(
         self,
@@ -171,19 +204,65 @@ class Evaluator:
         return self.checker.sandbox
 
     def check(self, source: object) -> CheckedProgram:
-        """The check stage (actgym.candidate.check); raise CandidateRejected if unfit."""
+        """Run the check stage (actgym.candidate.check) on one source, without training.
+
+        Args:
+            source: the candidate's Python source, a str (or UTF-8 bytes).
+
+        Returns:
+            The `CheckedProgram`: the validated program, its cost and its descriptors.
+
+        Raises:
+            CandidateRejected: the source failed a check; its `reason` and message say why.
+
+        Example:
+            try:
+                checked = evaluator.check(source)
+            except CandidateRejected as rejection:
+                print(rejection.reason, rejection.describe())
+        """
         return self.checker.check(source)
 
     # -- scoring -------------------------------------------------------------------------
 
     def evaluate(self, source: object) -> EvaluationResult:
-        """Never raises for a bad candidate: failures come back as a penalised result."""
+        """Score one candidate source.
+
+        Never raises for a bad candidate: failures come back as a penalised result.
+
+        Args:
+            source: the candidate's Python source defining `activation_function(x)`
+                (docs/candidates.md), a str (or UTF-8 bytes); anything else is
+                rejected as `invalid_action`.
+
+        Returns:
+            An `EvaluationResult`: `status` "ok" with the reward and losses, or a reason
+            code, a message and the penalty reward (-10).
+
+        Example:
+            result = evaluator.evaluate(source)
+            if result.ok:
+                print(result.reward, result.reward_stderr, result.fit_share)
+            else:
+                print(result.status, result.message)
+        """
         return self.evaluate_many([source])[0]
 
     def evaluate_many(self, sources: Sequence[object]) -> list[EvaluationResult]:
         """Score a batch; new programs are compiled together, repeats are trained once.
 
-        Results are identical to evaluating each source alone (timings aside).
+        Results are identical to evaluating each source alone (timings aside); this is
+        the fast way to score many candidates.
+
+        Args:
+            sources: candidate sources, as for `evaluate`.
+
+        Returns:
+            One `EvaluationResult` per source, in the same order.
+
+        Example:
+            results = evaluator.evaluate_many([source_a, source_b, source_a])
+            best = max(results, key=lambda result: result.reward)
         """
         checked: list[tuple[CheckedProgram, float] | EvaluationResult] = []
         for source in sources:
@@ -207,7 +286,20 @@ class Evaluator:
         ]
 
     def evaluate_program(self, program: Program | CheckedProgram) -> EvaluationResult:
-        """Score a program validated elsewhere (e.g. by another Evaluator's checks)."""
+        """Score a program validated elsewhere (e.g. by another Evaluator's checks).
+
+        A plain `Program` is probed first; a `CheckedProgram` goes straight to training.
+
+        Args:
+            program: a `Program` or a `CheckedProgram` (from `check`).
+
+        Returns:
+            The `EvaluationResult`, scored as `evaluate` scores a checked source.
+
+        Example:
+            checked = checking_evaluator.check(source)
+            result = evaluator.evaluate_program(checked)
+        """
         try:
             checked = (
                 program if isinstance(program, CheckedProgram) else self.checker.probed(program)
