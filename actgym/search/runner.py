@@ -54,8 +54,42 @@ def run_search(
 ) -> SearchResult:
     """Run (or resume, with `resume=True`) the search `given` describes in `directory`.
 
-    `given` holds SearchConfig keys; `backend_factory(evaluation_config, workers)` builds
-    what evaluates candidates (tests pass a fake).
+    What `actgym search` does: build the agent, evaluate its proposals until the budget
+    is spent or it proposes nothing, and write every result to the run store
+    (`directory/run.sqlite`) as it completes. A killed run resumes to exactly its budget.
+
+    Args:
+        directory: the run's directory; it holds one run.
+        given: SearchConfig keys (`agent`, `env`, `budget`, `seed`, `batch_size`, `fast`,
+            `instances`, `task_seed`, `trainer`, `agent_options`); missing keys take
+            their defaults, or, when resuming, the stored run's values.
+        resume: continue the run in `directory` instead of starting a fresh one.
+        workers: evaluation processes (1: evaluate in this process).
+        show_progress: show the live progress bar.
+        console: where progress and warnings are printed; default a new rich Console.
+        backend_factory: `backend_factory(evaluation_config, workers)` builds what
+            evaluates candidates (tests pass a fake).
+
+    Returns:
+        A `SearchResult`: the directory, the resolved config, the number of completed
+        evaluations, whether the agent stopped early, and the best evaluation (None if
+        none was accepted).
+
+    Raises:
+        StoreError: a fresh run where one exists, a resume where none does, a run
+            scored under another scoring version, or another process driving the run.
+        ConfigError: a malformed config, or one that differs from the run it resumes.
+        UnknownAgentError: `agent` names no known agent.
+        AgentError: the agent could not start or broke the contract.
+
+    Example:
+        from actgym import run_search
+
+        result = run_search(
+            "runs/demo",
+            {"agent": "random", "env": "ActSearch-Harmonics-v0", "budget": 24, "fast": True},
+        )
+        print(result.completed, result.best.reward if result.best else None)
     """
     directory = Path(directory)
     console = console or Console()
