@@ -37,6 +37,145 @@ def printable(text: str, limit: int) -> str:
 
 
 class ActSearchEnv(gym.Env[dict[str, Any], str]):
+    """
+    ## Description
+
+    Discover activation functions by program search. Each step's action is the Python
+    source of an activation function; the environment checks it in a sandbox, trains small
+    MLPs built with it on every instance of the task's families (docs/tasks.md), and
+    rewards how well they **extrapolate** out of distribution, compared with ReLU. An
+    episode is an evaluation budget on one fixed task: a family (`Harmonics`, `Poly1D`,
+    `Poly20D`, `Feynman`) or the `Suite` of all four. After "Mining Generalizable
+    Activation Functions" (arXiv 2602.05688).
+
+    ## Action Space
+
+    `Text(max_length=16384, min_length=0, charset=string.printable)`: the source of
+    `def activation_function(x)`, written with `jax` / `jax.numpy`, where `x` is one
+    example's float32 vector of hidden pre-activations and the result has its shape and
+    dtype. docs/candidates.md gives the contract, the checks and the limits
+    (`CandidateLimits`: at most 16,384 characters and 400 lines, among others). `step`
+    takes any str: the checks, not the space, decide what is accepted; an action that is
+    not source text (a str, or UTF-8 bytes) is rejected with status `invalid_action`.
+
+    ## Observation Space
+
+    A `Dict` (texts are cut to their space's length; non-printable characters become `?`):
+
+    - `task`, `Text(4096)`: the task's description (families, regions, trainer).
+    - `feedback`, `Text(4096)`: the last candidate's status, reward and message, and for
+      an accepted one its `reward_stderr`, `fit_share`, `ood_loss`, `id_loss` and
+      `flops_per_element`; `"No candidate evaluated yet."` before the first step.
+    - `best_source`, `Text(16384)`: the best accepted source of the episode (`""` if none).
+    - `best_reward`, `Box(-10, 8, (1,), float32)`: its reward (-10 if none).
+    - `last_reward`, `Box(-10, 8, (1,), float32)`: the last step's reward (-10 before one).
+    - `reference_rewards`, `Box(-10, 8, (2,), float32)`: ReLU's and GELU's rewards on this
+      task (ReLU's is 0).
+    - `budget_left`, `Discrete(budget + 1)`: evaluations left in the episode.
+
+    ## Rewards
+
+    The suite-weighted mean, over the env's families, of each family's mean log-ratio of
+    ReLU's OOD (test) loss to the candidate's, on the same instances, seeds, data and
+    initial weights (docs/reward.md):
+
+    - ReLU scores exactly 0 and higher is better: half ReLU's OOD loss on every instance
+      scores `log 2 ≈ 0.69`.
+    - **Learning is required**: on an instance where the candidate's validation loss
+      misses `min(V_relu, 1) ** 0.5` (halfway, on a log scale, from the mean model to
+      ReLU), its log-ratio is capped at 0 and it loses the log of how far it missed, so
+      networks that learn nothing never beat ReLU.
+    - Instance rewards are clipped to ±3, family rewards and the reward to [-8, 8].
+    - The Suite weights each family by the inverse spread of well-known activations on it
+      (Harmonics 0.09, Poly1D 0.29, Poly20D 0.42, Feynman 0.20); a family env's reward is
+      its family's reward.
+    - A candidate rejected by any check, or whose training gives a NaN or infinite loss
+      (`nonfinite_loss`), gets the penalty **-10**, with a reason code and a message.
+
+    `info` holds the evaluation result (`EvaluationResult.to_dict()`): `status` (`"ok"` or
+    the reason code), `message`, `reward`, `reward_stderr`, `fit_share`, `ood_loss`,
+    `id_loss`, `train_loss`, `families` (per family: reward, standard error, instance
+    rewards, fit flags and losses), `flops_per_element`, `program_hash`, `descriptors`,
+    and `timings` (a `Timings` object; the rest is JSON-ready), plus `budget_left`.
+
+    ## Starting State
+
+    Nothing is random at reset: the task's instances are fixed by `task_seed`, and
+    `reset(seed=...)` only seeds `np_random` for agents that sample from the env. A reset
+    starts a new budget with no best source (`best_reward` -10) and returns
+    `info = {"task": task, "budget": budget}`. The first observation needs ReLU's and
+    GELU's rewards, so it trains them unless they are cached. The evaluator and its caches
+    persist across resets: a repeated program is not trained again.
+
+    ## Episode End
+
+    The episode never terminates (`terminated` is always False); it is truncated when
+    `budget` evaluations have been made. Stepping after that raises `RuntimeError` until
+    `reset()`.
+
+    ## Arguments
+
+    `gym.make("ActSearch-<task>-v0", **kwargs)` sets `task` from the id and passes these
+    keywords on (all keyword-only but `task`):
+
+    ```python
+    >>> import gymnasium as gym
+    >>> import actgym
+    >>> env = gym.make("ActSearch-Harmonics-v0", budget=20, fast=True, render_mode="ansi")
+    >>> obs, info = env.reset(seed=0)
+    >>> source = "import jax.numpy as jnp\\ndef activation_function(x):\\n    return x\\n"
+    >>> obs, reward, terminated, truncated, info = env.step(source)
+    >>> print(env.render())
+
+    ```
+
+    - `task` (`str`, default `"Harmonics"`): a family or `"Suite"` (`actgym.TASKS`).
+    - `budget` (`int`, default `100`): evaluations per episode, at least 1.
+    - `task_seed` (`int`, default `0`): the seed of the task instances, non-negative.
+    - `num_instances` (`int | None`, default `None`): instances per family; None takes each
+      family's default (Harmonics 24, Poly1D 16, Poly20D 12, Feynman 13).
+    - `sizes` (`TaskSizes`, default `TaskSizes()`): samples per split, 4096 training,
+      1024 validation and 1024 test.
+    - `trainer` (`TrainerConfig | None`, default `None`): the whole trainer; when given,
+      `fast`, `seeds`, `steps`, `width` and `depth` are ignored.
+    - `fast` (`bool`, default `False`): start from the fast preset (`TrainerConfig.fast()`:
+      width 32, 600 steps of batch 64, learning rate 1e-2) instead of the default (depth
+      2, width 64, 1000 steps of batch 128, learning rate 3e-3).
+    - `seeds` (`tuple[int, ...] | None`, default `None`): training seeds; None keeps the
+      preset's `(0, 1)`.
+    - `steps`, `width`, `depth` (`int | None`, default `None`): training steps, hidden
+      width and hidden layers; None keeps the preset's.
+    - `render_mode` (`str | None`, default `None`): `"ansi"` makes `render()` return the
+      evaluations used, the last result and the best source as text.
+    - `evaluator` (`Evaluator | None`, default `None`): an Evaluator to share (its config
+      then decides the scores); None builds one for this env's settings.
+
+    ## Vector Environments
+
+    `gym.make_vec("ActSearch-<task>-v0", num_envs=n)` returns an `ActSearchVectorEnv` (the
+    registered `vector_entry_point`; same keywords): `n` independent episodes sharing one
+    `Evaluator`, so each step's candidates are checked, compiled and trained together
+    (`Evaluator.evaluate_many`); results equal those of separate environments. With
+    `vectorization_mode="async"` and `vector_kwargs={"context": "spawn"}` (or
+    `"forkserver"`) each episode runs in its own process instead (docs/evaluation.md).
+
+    ## Version History
+
+    * v0: the initial version. Scores are versioned separately, by
+      `actgym.SCORING_VERSION` (currently 1): results compare only under one scoring
+      version (docs/tasks.md, "Versions of the suite").
+        - Scoring version 1: learning is required (the fit requirement above) and instance
+          rewards are clipped to ±3; Harmonics frequencies are `pi*f`, `f` in 2..5 (at
+          least two periods in training, period 2 overall); Poly20D trains on
+          `[-1, 1]^20` and is tested with every variable in `1 < |x_j| <= 1.5`;
+          4096 / 1024 / 1024 samples; more instances and 2 training seeds; the fast
+          trainer fits every family (width 32, 600 steps, learning rate 1e-2).
+        - Scoring version 0: the first suite: reward = mean log-ratio to ReLU,
+          512 / 256 / 256 samples, 4 instances per generated family, 4 training seeds.
+          Networks that learned nothing won Harmonics, and rankings did not replicate
+          across task seeds.
+    """
+
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
