@@ -25,9 +25,10 @@ from typing import Any, overload
 
 import numpy as np
 
-__all__ = ["Agent", "AgentContext", "Evaluation", "History", "Proposal", "TaskInfo"]
+from actgym.candidate.reasons import Reason
+from actgym.result import EvaluationResult
 
-OK = "ok"
+__all__ = ["Agent", "AgentContext", "Evaluation", "History", "Proposal", "TaskInfo"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Evaluation:
     rejected candidates get the penalty reward. `descriptors` describe the function's
     shape (`left_slope`, `right_slope`, `oscillation`; see `actgym.probe.probe`)
     and are empty when the source never became a program. `seconds` is its wall time.
+    Built from the result record by `from_result`, the one place that maps it.
     """
 
     id: int
@@ -82,6 +84,8 @@ class Evaluation:
     status: str
     message: str
     reward: float
+    reward_stderr: float | None = None
+    fit_share: float | None = None
     ood_loss: float | None = None
     id_loss: float | None = None
     train_loss: float | None = None
@@ -90,11 +94,32 @@ class Evaluation:
     family_rewards: Mapping[str, float] = field(default_factory=dict)
     descriptors: Mapping[str, float] = field(default_factory=dict)
     seconds: float = 0.0
-    descriptors: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_result(
+        cls, identifier: int, proposal: Proposal, result: EvaluationResult, seconds: float
+    ) -> Evaluation:
+        return cls(
+            id=identifier,
+            proposal=proposal,
+            status=result.status,
+            message=result.message,
+            reward=result.reward,
+            reward_stderr=result.reward_stderr,
+            fit_share=result.fit_share,
+            ood_loss=result.ood_loss,
+            id_loss=result.id_loss,
+            train_loss=result.train_loss,
+            flops_per_element=result.flops_per_element,
+            program_hash=result.program_hash,
+            family_rewards={name: score.reward for name, score in result.families.items()},
+            descriptors=dict(result.descriptors),
+            seconds=seconds,
+        )
 
     @property
     def ok(self) -> bool:
-        return self.status == OK
+        return self.status == Reason.OK
 
     @property
     def source(self) -> str:

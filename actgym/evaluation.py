@@ -36,7 +36,8 @@ from actgym.candidate.reasons import HINTS, CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
 from actgym.forksafety import ensure_safe_to_use_jax
 from actgym.references import BASELINE, REFERENCES
-from actgym.reward import PENALTY, FamilyReward, family_reward, suite_reward, summary_loss
+from actgym.result import EvaluationResult, FamilyScore, Timings
+from actgym.reward import FamilyReward, family_reward, suite_reward, summary_loss
 from actgym.tasks import SUITE, TaskSizes, make_family
 from actgym.tasks.registry import DEFAULT_SIZES
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare
@@ -62,71 +63,6 @@ class EvaluationConfig:
             "jax": jax.__version__,
         }
         return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:24]
-
-
-@dataclass(frozen=True)
-class FamilyScore:
-    """One family's reward, its standard error, and the per-instance terms behind it.
-
-    Losses are `[instance][seed]` lists; `fitted[i]` says whether instance i's validation
-    loss met `fit_required[i]` (see actgym.reward).
-    """
-
-    reward: float
-    instances: tuple[str, ...]
-    train_loss: list[list[float]]
-    id_loss: list[list[float]]
-    ood_loss: list[list[float]]
-    stderr: float = 0.0
-    instance_rewards: tuple[float, ...] = ()
-    fitted: tuple[bool, ...] = ()
-    fit_required: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class Timings:
-    """Wall-clock seconds; measurements, so they take no part in comparing results."""
-
-    check_s: float = field(default=0.0, compare=False)
-    compile_s: float = field(default=0.0, compare=False)
-    train_s: float = field(default=0.0, compare=False)
-    total_s: float = field(default=0.0, compare=False)
-    cached: bool = field(default=False, compare=False)
-
-
-@dataclass(frozen=True)
-class EvaluationResult:
-    """What one candidate earned; `to_dict` is JSON-ready for logs, stores and `info`."""
-
-    status: str
-    message: str
-    reward: float
-    reward_stderr: float | None = None
-    fit_share: float | None = None
-    ood_loss: float | None = None
-    id_loss: float | None = None
-    train_loss: float | None = None
-    flops_per_element: float | None = None
-    program_hash: str | None = None
-    descriptors: dict[str, float] = field(default_factory=dict)
-    families: dict[str, FamilyScore] = field(default_factory=dict)
-    timings: Timings = field(default_factory=Timings)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == Reason.OK.value
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def rejected(cls, rejection: CandidateRejected, **extra: Any) -> EvaluationResult:
-        return cls(
-            status=rejection.reason.value,
-            message=rejection.describe(),
-            reward=PENALTY,
-            **extra,
-        )
 
 
 class Evaluator:

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from actgym.candidate.reasons import Reason
+
 COST_EDGES = (8.0, 32.0, 96.0)
 SLOPE_EDGES = (-0.25, 0.25, 1.25)
 Cell = tuple[int, int, int, int]
@@ -44,7 +46,7 @@ class ArchiveEntry:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == Reason.OK
 
     def cell(self) -> Cell:
         slopes = [

@@ -184,7 +184,7 @@ class Verifier:
             row for seed_set, result in results.items() for row in _rows(seed_set, result, seeds)
         )
         message = "Verified on the public and the hidden task seeds."
-        return Verdict(state="done", reason="ok", message=message, rows=rows, **known)
+        return Verdict(state="done", reason=Reason.OK.value, message=message, rows=rows, **known)
 
 
 def _rows(seed_set: SeedSet, result: EvaluationResult, seeds: Sequence[int]) -> list[ResultRow]:

@@ -36,6 +36,8 @@ def fake_result(source: str) -> EvaluationResult:
         status="ok",
         message="fake",
         reward=int(digest[:8], 16) / 2**32,
+        reward_stderr=0.125,
+        fit_share=0.75,
         ood_loss=1.0,
         id_loss=0.5,
         train_loss=0.25,

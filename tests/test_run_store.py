@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fakes import stored_count
 
-from actgym.search.store import FILENAME, RunStore, Snapshot, StoreError
+from actgym.search.store import FILENAME, SCHEMA, RunStore, Snapshot, StoreError
 from actgym.versions import RUN_STORE_SCHEMA
 
 RUN = {
@@ -87,6 +87,17 @@ def test_schema_tables_columns_and_pragmas(store: RunStore) -> None:
     assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert store.run()["schema_version"] == RUN_STORE_SCHEMA
+
+
+def test_a_schema_1_store_gains_the_new_columns(tmp_path: Path) -> None:
+    old_schema = SCHEMA.replace("    reward_stderr REAL,\n", "")
+    old_schema = old_schema.replace("    fit_share REAL,\n", "")
+    assert old_schema != SCHEMA
+    with sqlite3.connect(tmp_path / FILENAME) as connection:
+        connection.executescript(old_schema)
+    with RunStore(tmp_path, writer=True) as store:
+        columns = {row[1] for row in store.connection.execute("PRAGMA table_info(evaluations)")}
+    assert {"reward_stderr", "fit_share"} <= columns
 
 
 def test_proposals_and_snapshot_commit_together_or_not_at_all(store: RunStore) -> None:

@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 
 from actgym.cli import app
 from actgym.search import run_search
-from actgym.search.store import FILENAME, StoreError
+from actgym.search.records import to_evaluations
+from actgym.search.store import FILENAME, RunStore, StoreError
 
 ACTGYM = shutil.which("actgym", path=str(Path(sys.executable).parent))
 CLIMBER = {"agent": "fakes:Climber", "budget": 10, "batch_size": 4, "seed": 7}
@@ -60,6 +61,17 @@ def test_a_run_spends_exactly_its_budget_in_batches(tmp_path: Path) -> None:
     assert [row["batch"] for row in found] == [0] * 4 + [1] * 4 + [2] * 2
     assert {row["status"] for row in found} == {"ok", "policy_violation"}
     assert result.best is not None and result.best.reward == max(r["reward"] for r in found)
+
+
+def test_agents_see_the_result_record_as_stored(tmp_path: Path) -> None:
+    result = fake_search(tmp_path, {**CLIMBER, "budget": 4}, FakeBackend())
+    with RunStore(tmp_path) as store:
+        evaluations = to_evaluations(store.evaluations())
+    accepted = [evaluation for evaluation in evaluations if evaluation.ok]
+    assert accepted and len(accepted) < len(evaluations), "both kinds are checked"
+    assert {(e.reward_stderr, e.fit_share) for e in accepted} == {(0.125, 0.75)}
+    assert {(e.reward_stderr, e.fit_share) for e in evaluations if not e.ok} == {(None, None)}
+    assert result.best == max(accepted, key=lambda evaluation: evaluation.reward)
 
 
 CRASH_POINTS = [("evaluate", k) for k in (0, 1, 3, 4, 5, 8, 9)] + [

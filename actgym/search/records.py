@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from actgym.agent import Evaluation, Proposal
+from actgym.result import EvaluationResult
 from actgym.search.backends import Outcome
 from actgym.search.store import to_json
 
@@ -58,6 +59,8 @@ def evaluation_row(
         "status": result.status,
         "message": result.message,
         "reward": float(result.reward),
+        "reward_stderr": _optional_float(result.reward_stderr),
+        "fit_share": _optional_float(result.fit_share),
         "ood_loss": _optional_float(result.ood_loss),
         "id_loss": _optional_float(result.id_loss),
         "train_loss": _optional_float(result.train_loss),
@@ -84,23 +87,28 @@ def to_proposal(row: Mapping[str, Any]) -> Proposal:
     )
 
 
-def to_evaluation(row: Mapping[str, Any]) -> Evaluation:
-    families = json.loads(row["families"])
-    return Evaluation(
-        id=row["id"],
-        proposal=to_proposal(row),
-        status=row["status"],
-        message=row["message"],
-        reward=row["reward"],
-        ood_loss=row["ood_loss"],
-        id_loss=row["id_loss"],
-        train_loss=row["train_loss"],
-        flops_per_element=row["flops_per_element"],
-        program_hash=row["program_hash"],
-        family_rewards={name: score["reward"] for name, score in families.items()},
-        descriptors=json.loads(row["descriptors"]),
-        seconds=row["wall_s"],
+def to_result(row: Mapping[str, Any]) -> EvaluationResult:
+    """The result record a row was written from (timings as stored)."""
+    columns = (
+        *("status", "message", "reward", "reward_stderr", "fit_share", "ood_loss", "id_loss"),
+        *("train_loss", "flops_per_element", "program_hash"),
     )
+    stored = set(row.keys())  # a schema 1 row lacks reward_stderr and fit_share
+    return EvaluationResult.from_dict(
+        {
+            **{column: row[column] if column in stored else None for column in columns},
+            "families": json.loads(row["families"]),
+            "descriptors": json.loads(row["descriptors"]),
+            "timings": {
+                **{key: row[key] for key in ("check_s", "compile_s", "train_s", "total_s")},
+                "cached": bool(row["cached"]),
+            },
+        }
+    )
+
+
+def to_evaluation(row: Mapping[str, Any]) -> Evaluation:
+    return Evaluation.from_result(row["id"], to_proposal(row), to_result(row), row["wall_s"])
 
 
 def to_evaluations(rows: Sequence[Mapping[str, Any]]) -> list[Evaluation]:

@@ -81,6 +81,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
     status TEXT NOT NULL,
     message TEXT NOT NULL,
     reward REAL NOT NULL,
+    reward_stderr REAL,
+    fit_share REAL,
     ood_loss REAL,
     id_loss REAL,
     train_loss REAL,
@@ -150,6 +152,7 @@ class RunStore:
         if writer:
             with self.transaction() as connection:
                 sqlite.execute_each(connection, SCHEMA)
+                _add_missing_columns(connection)
 
     def close(self) -> None:
         self.connection.close()
@@ -276,3 +279,11 @@ def _take_lock(path: Path) -> int:
             f"another process is running a search in {path.parent}; wait for it or stop it"
         ) from None
     return handle
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Schema 1 stores (before 2026-11-29) gain the columns schema 2 added, left NULL."""
+    present = {row["name"] for row in connection.execute("PRAGMA table_info(evaluations)")}
+    for column in ("reward_stderr", "fit_share"):
+        if column not in present:
+            connection.execute(f"ALTER TABLE evaluations ADD COLUMN {column} REAL")
