@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from actgym.candidate.limits import CandidateLimits
     from actgym.candidate.reasons import CandidateRejected, Reason
     from actgym.envs import ActSearchEnv
-    from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
+    from actgym.evaluation import EvaluationConfig, Evaluator
     from actgym.references import REFERENCES
+    from actgym.result import EvaluationResult
     from actgym.search.runner import run_search
     from actgym.tasks import SUITE, TASKS, make_family
     from actgym.trainer import TrainerConfig
@@ -70,7 +71,7 @@ _LAZY: dict[str, str] = {
     # evaluation
     "Evaluator": "actgym.evaluation",
     "EvaluationConfig": "actgym.evaluation",
-    "EvaluationResult": "actgym.evaluation",
+    "EvaluationResult": "actgym.result",
     "TrainerConfig": "actgym.trainer",
     # the agent contract and search
     "Agent": "actgym.agent",

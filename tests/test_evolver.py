@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from actgym.agents.edits import extract, repair
 from actgym.agents.evolver import EvolverAgent, LocalMutatorAgent
-from actgym.agents.llm_backends import Budget, BudgetExhausted, Completion, Usage
+from actgym.agents.llm_backends import Budget, BudgetExhausted
 from actgym.agents.program_database import ArchiveEntry, ProgramDatabase
+from actgym.agents.testing import ScriptedBackend
 
 from actgym.agent import AgentContext, Evaluation, History, Proposal, TaskInfo
 from actgym.references import REFERENCES
@@ -114,27 +115,6 @@ def test_failures_are_remembered_and_state_round_trips() -> None:
 
 
 # -- the agent ---------------------------------------------------------------------------
-
-
-class ScriptedBackend:
-    """Answers from a list, records the prompts it was sent."""
-
-    def __init__(self, replies: Sequence[str], budget: Budget | None = None) -> None:
-        self.replies = list(replies)
-        self.prompts: list = []
-        self.usage = Usage()
-        self.budget = budget or Budget()
-
-    def complete(self, prompts: Sequence) -> list[Completion]:
-        self.budget.check(self.usage)
-        self.prompts.extend(prompts)
-        completions = [Completion(self.replies.pop(0), "scripted", 10, 20) for _ in prompts]
-        for completion in completions:
-            self.usage.add(completion, 0.0, 0.0)
-        return completions
-
-    def close(self) -> None:
-        pass
 
 
 def context(**options: object) -> AgentContext:

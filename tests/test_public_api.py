@@ -25,7 +25,7 @@ HOMES = {
     "ENV_IDS": "actgym",
     "Evaluation": "actgym.agent",
     "EvaluationConfig": "actgym.evaluation",
-    "EvaluationResult": "actgym.evaluation",
+    "EvaluationResult": "actgym.result",
     "Evaluator": "actgym.evaluation",
     "History": "actgym.agent",
     "Proposal": "actgym.agent",
