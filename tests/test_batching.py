@@ -107,7 +107,7 @@ def test_plain_fork_after_jax_fails_loudly_instead_of_hanging(fast_config) -> No
 
 def test_ray_equals_single(fast_config: EvaluationConfig, single_results) -> None:
     ray = pytest.importorskip("ray", reason="Ray is the optional extra actgym[ray]")
-    from actgym.distributed import RayEvaluator
+    from actgym.ray_evaluation import RayEvaluator
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:

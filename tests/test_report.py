@@ -18,9 +18,9 @@ from actgym.agent import Agent, History, Proposal
 from actgym.cli import app
 from actgym.evaluation import EvaluationResult, Evaluator
 from actgym.references import REFERENCES
-from actgym.report import program_values, write_report
 from actgym.search import run_search
 from actgym.search.backends import Item, Outcome
+from actgym.search.report import program_values, write_report
 
 THIS = Path(__file__).stem
 REFERENCE_NAMES = ("relu", "gelu", "tanh", "gelu_sine", "silu")

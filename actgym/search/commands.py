@@ -111,7 +111,7 @@ def _run_settings(given: dict[str, Any]) -> tuple[Path, int]:
 
 
 def _report(directory: Path, top: int) -> None:
-    from actgym.report import write_report
+    from actgym.search.report import write_report
 
     written = write_report(directory, top=top, console=console)
     console.print("wrote " + ", ".join(path.name for path in written.files) + f" in {directory}")

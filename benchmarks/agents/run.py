@@ -24,8 +24,8 @@ from rich.table import Table
 from scipy import stats
 
 from actgym.agents_registry import available_agents
-from actgym.report import best_so_far
 from actgym.search import RunStore, run_search
+from actgym.search.report import best_so_far
 from actgym.search.store import FILENAME
 
 FAMILY_ENVS = (
