@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Headless Chromium for the leaderboard's browser test (tests/e2e), from Debian's packages.
+# Headless Chromium for the leaderboard's browser test (tests/leaderboard/e2e), from Debian's packages.
 # Idempotent: does nothing when /usr/bin/chromium exists. Playwright drives this binary
 # (`playwright install` is not used: it downloads browser builds of its own). Failing to
 # install is not fatal: the browser test then skips and names what is missing.

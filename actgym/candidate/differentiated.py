@@ -7,7 +7,7 @@ equations' VJPs, each traced alone (abstractly: nothing is compiled or run) and 
 its signature, plus one accumulating `add` per differentiated operand. Summing stops at
 the limit, so a bomb is refused after a few cheap traces where tracing its whole VJP
 would take minutes; an honest program's signatures are mostly cached, so this costs
-little. tests/test_compile_bounds.py checks that the sum bounds JAX's own whole VJP.
+little. tests/candidate/test_compile_bounds.py checks that the sum bounds JAX's own whole VJP.
 """
 
 from __future__ import annotations

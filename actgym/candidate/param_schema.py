@@ -4,7 +4,7 @@ Program data comes from an untrusted worker. Binding a primitive abstractly chec
 its parameters; the rest (a precision, a sort's `num_keys`, a rounding method, an extra
 key) would only fail later, inside compilation or training, where a failure costs a
 batch. So every parameter is checked here first, against the keys `jax.make_jaxpr` emits
-for the primitive in the installed jax (tests/test_param_schema.py compares the two) and
+for the primitive in the installed jax (tests/candidate/test_param_schema.py compares the two) and
 the ranks of the equation's operands. Values arrive as `program._decode_param` returns
 them: None, bool, int, float, tuple, numpy dtype or enum member.
 """

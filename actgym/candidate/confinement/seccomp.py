@@ -1,7 +1,7 @@
 """The seccomp layer: a classic-BPF deny-list assembled here and installed with prctl.
 
 The assembler is a few lines, so the program can be checked instruction by instruction
-without a kernel (tests/test_sandbox.py interprets it for both architectures). The
+without a kernel (tests/candidate/test_sandbox.py interprets it for both architectures). The
 filter refuses what `syscalls` lists, checks a few syscalls by argument (writes through
 open, new processes through clone, signals to others), answers ENOSYS above the newest
 syscall it knows, and EPERM to other architectures and the x32 ABI.

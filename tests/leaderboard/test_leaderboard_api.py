@@ -1,6 +1,6 @@
 """The JSON API and the pages, served in-process (TestClient) or by uvicorn on loopback.
 
-Submissions carry an author token, as on a public server (tests/test_leaderboard_security.py
+Submissions carry an author token, as on a public server (test_leaderboard_security.py
 covers refusals of tokens and of forms without their CSRF token).
 """
 

@@ -23,7 +23,7 @@ from actgym.candidate.policy import parse_candidate
 from actgym.cli import app
 from actgym.search import AgentError, RunStore, run_search
 
-DOCS = Path(__file__).parents[1] / "docs" / "agents.md"
+DOCS = Path(__file__).parents[2] / "docs" / "agents.md"
 THIS = Path(__file__).stem
 
 

@@ -149,7 +149,8 @@ WRITER = textwrap.dedent(
 
 
 def test_sigkill_while_writing_leaves_a_consistent_store(tmp_path: Path) -> None:
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    here = Path(__file__).parent
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(here.parent)])}
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], env=environment)
     deadline = time.monotonic() + 60
     while not (tmp_path / FILENAME).exists() or stored_count(tmp_path) < 50:

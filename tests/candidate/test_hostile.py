@@ -1,4 +1,4 @@
-"""The hostile corpus: every program in tests/hostile/ through the real evaluation pipeline.
+"""The hostile corpus: every program in hostile/ through the real evaluation pipeline.
 
 Each file starts with `# expect: <reason code>`, `# class: <threat class>` and
 `# threat: <what it tries>`. Beyond the code, the tests check what a hostile candidate

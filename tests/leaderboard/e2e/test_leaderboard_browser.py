@@ -15,7 +15,7 @@ import pytest
 from leaderboard_support import activation, make_app, serve, token_for
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
