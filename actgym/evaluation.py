@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import jax
 import numpy as np
@@ -328,7 +327,7 @@ class Evaluator:
                 missing.append(program)
             else:
                 self._losses[digest] = {
-                    family: Losses(**_as_arrays(value)) for family, value in stored.items()
+                    family: Losses.from_json(value) for family, value in stored.items()
                 }
         if baseline in missing:
             self._record(self._train([[baseline]]), timings)
@@ -351,7 +350,7 @@ class Evaluator:
             self._losses[digest] = losses
             self.cache.put(
                 self._cache_key(digest),
-                {family: _as_lists(loss) for family, loss in losses.items()},
+                {family: loss.to_json() for family, loss in losses.items()},
             )
             timings[digest] = Timings(
                 compile_s=sum(loss.compile_s for loss in losses.values()),
@@ -453,20 +452,3 @@ def _family_score(reward: FamilyReward, instances: tuple[str, ...], losses: Loss
 def _with_check(timings: Timings, check_s: float) -> Timings:
     total = check_s + timings.compile_s + timings.train_s
     return dataclasses.replace(timings, check_s=check_s, total_s=total)
-
-
-def _as_lists(losses: Losses) -> dict[str, Any]:
-    return {
-        "train": losses.train.tolist(),
-        "validation": losses.validation.tolist(),
-        "test": losses.test.tolist(),
-        "compile_s": losses.compile_s,
-        "run_s": losses.run_s,
-    }
-
-
-def _as_arrays(stored: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: np.asarray(value, dtype=np.float32) if isinstance(value, list) else value
-        for key, value in stored.items()
-    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +103,26 @@ class Losses:
     test: np.ndarray
     compile_s: float
     run_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain lists and floats, for caches and the training process's replies."""
+        return {
+            "train": self.train.tolist(),
+            "validation": self.validation.tolist(),
+            "test": self.test.tolist(),
+            "compile_s": self.compile_s,
+            "run_s": self.run_s,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Losses:
+        return cls(
+            train=np.asarray(data["train"], dtype=np.float32),
+            validation=np.asarray(data["validation"], dtype=np.float32),
+            test=np.asarray(data["test"], dtype=np.float32),
+            compile_s=float(data["compile_s"]),
+            run_s=float(data["run_s"]),
+        )
 
 
 def prepare(family: TaskFamily, config: TrainerConfig) -> FamilyData:

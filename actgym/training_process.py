@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import jax
-import numpy as np
 
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import Program, load_program
@@ -163,7 +162,7 @@ class TrainingPool:
         if "rejected" in reply:
             raise BatchFailed(_rejection(reply["rejected"]))
         return [
-            {family: _losses_from_json(value) for family, value in outcome.items()}
+            {family: Losses.from_json(value) for family, value in outcome.items()}
             for outcome in reply["losses"]
         ]
 
@@ -375,16 +374,6 @@ def _rejection(data: Mapping[str, str]) -> CandidateRejected:
     return CandidateRejected(Reason(data["reason"]), data["message"])
 
 
-def _losses_from_json(value: Mapping[str, Any]) -> Losses:
-    return Losses(
-        train=np.asarray(value["train"], dtype=np.float32),
-        validation=np.asarray(value["validation"], dtype=np.float32),
-        test=np.asarray(value["test"], dtype=np.float32),
-        compile_s=float(value["compile_s"]),
-        run_s=float(value["run_s"]),
-    )
-
-
 # ----------------------------------------------------------------------------------------
 # Child side
 
@@ -454,7 +443,7 @@ class _Worker:
             self.send({"id": request_id, "event": "trained"})
         return {
             "losses": [
-                {family: _losses_to_json(losses[family][index]) for family in families}
+                {family: losses[family][index].to_json() for family in families}
                 for index in range(len(programs))
             ]
         }
@@ -485,16 +474,6 @@ def _contained(error: Exception) -> dict[str, str]:
             "The program was accepted by the sandbox but failed while compiling, probing or "
             f"training it ({type(error).__name__}); use differentiable jax.numpy operations."
         ),
-    }
-
-
-def _losses_to_json(losses: Losses) -> dict[str, Any]:
-    return {
-        "train": losses.train.tolist(),
-        "validation": losses.validation.tolist(),
-        "test": losses.test.tolist(),
-        "compile_s": losses.compile_s,
-        "run_s": losses.run_s,
     }
 
 
