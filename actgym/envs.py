@@ -230,7 +230,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
             }
         )
         self._references: np.ndarray | None = None
-        self._prefetched: dict[int, EvaluationResult] = {}
+        self._prefetched: tuple[object, EvaluationResult] | None = None
         self._reset_episode()
 
     def _reset_episode(self) -> None:
@@ -250,7 +250,11 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     def step(self, action: str) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         if self.used >= self.budget:
             raise RuntimeError(f"the budget of {self.budget} evaluations is spent: call reset()")
-        result = self._prefetched.pop(id(action), None) or self.evaluator.evaluate(action)
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] is action:
+            result = prefetched[1]
+        else:
+            result = self.evaluator.evaluate(action)
         self.used += 1
         self.last_result = result
         self.last_source = action if isinstance(action, str) else ""
@@ -266,8 +270,9 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         return self._observation(), float(result.reward), False, truncated, info
 
     def prefetch(self, action: object, result: EvaluationResult) -> None:
-        """Hand in the result of `action` evaluated in a batch; the next step uses it."""
-        self._prefetched = {id(action): result}
+        """Hand in the result of `action` evaluated in a batch; a step with that very
+        object uses it (any other action is evaluated as usual)."""
+        self._prefetched = (action, result)
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":
