@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,35 @@ from actgym.tasks import SUITE, TASKS, families_of, make_family
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(leaderboard_app, name="leaderboard")
 console = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from actgym import __version__
+
+        print(f"actgym {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Discover activation functions by program search."""
+
+
+def canonical_name(name: str, choices: Iterable[str], what: str) -> str:
+    """The choice `name` spells, ignoring case: users type `harmonics` for `Harmonics`."""
+    choices = list(choices)
+    for choice in choices:
+        if choice.lower() == name.lower():
+            return choice
+    raise typer.BadParameter(f"unknown {what} {name!r}; choose from {', '.join(choices)}")
 
 
 @app.command()
@@ -45,8 +75,7 @@ def evaluate(
     from actgym.evaluation import EvaluationConfig, Evaluator
     from actgym.trainer import TrainerConfig
 
-    if task not in TASKS:
-        raise typer.BadParameter(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    task = canonical_name(task, TASKS, "task")
     try:
         source = source_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -19,10 +19,26 @@ def test_tasks_lists_every_family() -> None:
         assert family in result.output
 
 
+def test_version_prints_the_package_version() -> None:
+    from actgym import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"actgym {__version__}"
+
+
+def test_an_unknown_task_lists_the_choices(tmp_path: Path) -> None:
+    source = tmp_path / "my_act.py"
+    source.write_text(GELU_SINE)
+    result = runner.invoke(app, ["eval", str(source), "--task", "nope"])
+    assert result.exit_code == 2
+    assert "unknown task 'nope'" in result.output and "Poly20D" in result.output
+
+
 def test_eval_prints_candidate_against_relu_and_gelu(tmp_path: Path) -> None:
     source = tmp_path / "my_act.py"
     source.write_text(GELU_SINE)
-    result = runner.invoke(app, ["eval", str(source), "--task", "Harmonics", "--fast"])
+    result = runner.invoke(app, ["eval", str(source), "--task", "harmonics", "--fast"])
     assert result.exit_code == 0, result.output
     for label in ("my_act.py", "relu", "gelu", "Harmonics OOD", "+0.0000"):
         assert label in result.output
