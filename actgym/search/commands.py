@@ -7,10 +7,13 @@ taken from the stored run. Heavy imports wait until a command runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from actgym.search.runner import SearchResult
 
 console = Console()
 
@@ -45,7 +48,9 @@ def search(
         int | None, typer.Option(min=1, help="Evaluation processes (default: 1)")
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="Functions to plot in the report")] = 4,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar or messages")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Print only the final one-line summary")
+    ] = False,
 ) -> None:
     """Run an agent against an environment; every evaluation lands in OUT/run.sqlite."""
     from actgym.agents_registry import UnknownAgentError
@@ -64,25 +69,39 @@ def search(
         "out": out,
         "workers": workers,
     }
+    created: Path | None = None
     try:
         given = {
             **(load_config_file(config) if config else {}),
             **{key: value for key, value in options.items() if value is not None},
         }
         out, workers = _run_settings(given)
+        created = None if out.exists() else out
+        if isinstance(given.get("env"), str):
+            given["env"] = _env_id(given["env"])
         result = run_search(
-            out, given, resume=resume, workers=workers, show_progress=not quiet, console=console
+            out,
+            given,
+            resume=resume,
+            workers=workers,
+            show_progress=not quiet,
+            console=Console(quiet=True) if quiet else console,
         )
     except (ConfigError, StoreError, UnknownAgentError) as error:
+        _remove_if_empty(created)
         _fail(error, code=2)
     except AgentError as error:
         _fail(error, code=1)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: continue with `actgym search --out {out} --resume`")
         raise typer.Exit(code=130) from None
-    if result.stopped_early:
-        console.print(f"the agent stopped after {result.completed} evaluations")
-    _report(out, top)
+    if quiet:
+        from actgym.search.report import write_report
+
+        write_report(out, top=top, console=Console(quiet=True))
+    else:
+        _report(out, top)
+    console.print(_summary_line(result), soft_wrap=True)
 
 
 def report(
@@ -108,6 +127,32 @@ def _run_settings(given: dict[str, Any]) -> tuple[Path, int]:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be an int >= 1, got {workers!r}")
     return Path(out), workers
+
+
+def _remove_if_empty(directory: Path | None) -> None:
+    """A refused search leaves no trace: drop the directory it made if nothing is in it."""
+    if directory is not None and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+
+
+def _summary_line(result: SearchResult) -> str:
+    best = (
+        f"best reward {result.best.reward:+.4f} (evaluation {result.best.id + 1})"
+        if result.best
+        else "no candidate accepted"
+    )
+    stopped = ", the agent stopped early" if result.stopped_early else ""
+    return (
+        f"{result.completed}/{result.config.budget} evaluations{stopped}; {best}; "
+        f"report in {result.directory}"
+    )
+
+
+def _env_id(name: str) -> str:
+    """The registered id `name` spells, ignoring case; an unknown name is left to refuse."""
+    from actgym import ENV_IDS
+
+    return next((known for known in ENV_IDS if known.lower() == name.lower()), name)
 
 
 def _report(directory: Path, top: int) -> None:

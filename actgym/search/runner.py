@@ -26,7 +26,7 @@ from actgym.search.config import SearchConfig, resolve
 from actgym.search.loop import AgentError, SearchLoop
 from actgym.search.progress import SearchProgress
 from actgym.search.records import package_versions, to_evaluations
-from actgym.search.store import RunStore, StoreError, now, to_json
+from actgym.search.store import FILENAME, RunStore, StoreError, now, to_json
 from actgym.tasks import describe_task
 from actgym.versions import ENV_VERSION, SCORING_VERSION
 
@@ -93,10 +93,13 @@ def run_search(
     """
     directory = Path(directory)
     console = console or Console()
+    agent_class = _refuse_before_opening(directory, given, resume)
     with RunStore(directory, writer=True) as store:
         config = _config(store, given, resume, console)
         evaluation_config = evaluation_config_for(config)
-        agent = _agent(config, evaluation_config, directory)
+        agent = _agent(
+            agent_class or load_agent(config.agent), config, evaluation_config, directory
+        )
         versions = package_versions()
         if store.run() is None:
             store.create_run(_run_row(config, evaluation_config, versions))
@@ -150,6 +153,20 @@ def evaluation_config_for(config: SearchConfig) -> EvaluationConfig:
     )
 
 
+def _refuse_before_opening(
+    directory: Path, given: Mapping[str, Any], resume: bool
+) -> type[Agent] | None:
+    """Refuse what is refusable without the store, so a refused run writes no files.
+
+    Returns a fresh run's agent class (loaded once: a file agent's module runs on load).
+    """
+    if resume:
+        if not (directory / FILENAME).exists():
+            raise StoreError(f"nothing to resume: {directory} holds no run")
+        return None
+    return load_agent(resolve(given, None).agent)
+
+
 def _config(
     store: RunStore, given: Mapping[str, Any], resume: bool, console: Console
 ) -> SearchConfig:
@@ -194,8 +211,12 @@ def _warn_on_new_versions(started: Mapping[str, str], console: Console) -> None:
         )
 
 
-def _agent(config: SearchConfig, evaluation_config: EvaluationConfig, directory: Path) -> Agent:
-    agent_class = load_agent(config.agent)
+def _agent(
+    agent_class: type[Agent],
+    config: SearchConfig,
+    evaluation_config: EvaluationConfig,
+    directory: Path,
+) -> Agent:
     try:
         return agent_class(_context(config, evaluation_config, directory))
     except (ValueError, TypeError, KeyError) as error:

@@ -176,3 +176,50 @@ def test_sigkill_mid_search_then_resume_loses_and_repeats_nothing(tmp_path: Path
     fake_search(tmp_path / "expected", {**KILLED, "fast": True}, FakeBackend())
     expected = [row["source"] for row in rows(tmp_path / "expected")]
     assert [row["source"] for row in after] == expected, "proposals differ from a clean run"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("--budget", "0"), "budget must be an int >= 1"),
+        (("--env", "ActSearch-Nope-v0"), "unknown env 'ActSearch-Nope-v0'; choose from"),
+        (("--resume",), "nothing to resume"),
+    ],
+)
+def test_a_refused_search_leaves_no_files(
+    tmp_path: Path, arguments: tuple[str, ...], message: str
+) -> None:
+    existing, fresh = tmp_path / "existing", tmp_path / "fresh"
+    existing.mkdir()
+    for out in (existing, fresh):
+        result = runner.invoke(app, ["search", "--out", str(out), *arguments])
+        assert result.exit_code == 2, result.output
+        assert message in " ".join(result.output.split()), result.output
+    assert list(existing.iterdir()) == [], "a refused search wrote into the run directory"
+    assert not fresh.exists(), "a refused search left the directory it made"
+
+
+def test_env_names_ignore_case(tmp_path: Path) -> None:
+    """Only the budget is refused, so the lower-case env id was understood."""
+    result = runner.invoke(
+        app, ["search", "--out", str(tmp_path), "--env", "actsearch-poly1d-v0", "--budget", "0"]
+    )
+    assert result.exit_code == 2
+    assert "budget must be" in result.output and "unknown env" not in result.output
+
+
+def test_quiet_search_prints_only_the_summary_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import actgym.search
+
+    def faked(*args: Any, **kwargs: Any) -> Any:
+        return run_search(*args, **kwargs, backend_factory=FakeBackend().factory())
+
+    monkeypatch.setattr(actgym.search, "run_search", faked)
+    arguments = ["--out", str(tmp_path), "--agent", "fakes:Climber", "--budget", "4"]
+    result = runner.invoke(app, ["search", *arguments, "--quiet"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("4/4 evaluations; best reward"), lines
+    assert (tmp_path / "summary.json").exists(), "quiet still writes the report files"
