@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from actgym.leaderboard.cli import app as leaderboard_app
 from actgym.search.commands import report, search
 from actgym.tasks import SUITE, TASKS, families_of, make_family
 
+if TYPE_CHECKING:
+    from actgym.result import EvaluationResult
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(leaderboard_app, name="leaderboard")
 console = Console()
+progress_console = Console(stderr=True)  # keeps stdout clean for --json
 
 
 def _print_version(value: bool) -> None:
@@ -71,8 +78,9 @@ def evaluate(
     fast: Annotated[bool, typer.Option(help="Small trainer settings (smoke tests)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
 ) -> None:
-    """Train with the candidate and with ReLU and GELU; print ID and OOD losses per task."""
+    """Train with the candidate and with ReLU and GELU; print rewards and losses per family."""
     from actgym.evaluation import EvaluationConfig, Evaluator
+    from actgym.references import REFERENCES
     from actgym.trainer import TrainerConfig
 
     task = canonical_name(task, TASKS, "task")
@@ -82,42 +90,82 @@ def evaluate(
         raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
     families = families_of(task)
     config = EvaluationConfig(families=families, trainer=TrainerConfig.preset(fast=fast))
+    names = [source_file.name, "relu", "gelu"]
     evaluator = Evaluator(config)
     try:
-        with console.status("training..."):
-            results = {
-                source_file.name: evaluator.evaluate(source),
-                "relu": evaluator.reference("relu"),
-                "gelu": evaluator.reference("gelu"),
-            }
+        with _stage(f"training {names[0]}, ReLU and GELU on {_count(families, 'family')}"):
+            outcomes = evaluator.evaluate_many([source, REFERENCES["relu"], REFERENCES["gelu"]])
     finally:
         evaluator.close()
+    results = dict(zip(names, outcomes, strict=True))
     if as_json:
         print(json.dumps({name: result.to_dict() for name, result in results.items()}, indent=2))
         return
-    _print_results(results, families)
+    for table in results_tables(results, families, console.width):
+        console.print(table)
     candidate = results[source_file.name]
     if not candidate.ok:
         console.print(f"[red]{candidate.status}[/red]: {escape(candidate.message)}")
         raise typer.Exit(code=1)
 
 
-def _print_results(results: dict, families: tuple[str, ...]) -> None:
-    table = Table(
-        title="ID (validation) and OOD (test) MSE, seed-mean, geometric mean over instances"
+@contextmanager
+def _stage(what: str) -> Iterator[None]:
+    """A spinner with the elapsed time, then a line saying the stage is done.
+
+    Training reports no fraction done, so the spinner shows the run is alive.
+    """
+    started = time.monotonic()
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=progress_console,
     )
-    table.add_column("activation")
-    for family in families:
-        table.add_column(f"{family} ID", justify="right")
-        table.add_column(f"{family} OOD", justify="right")
-    table.add_column("reward", justify="right")
-    for name, result in results.items():
-        cells = []
+    with progress:
+        progress.add_task(what, total=None)
+        yield
+    progress_console.print(f"{what}: done in {time.monotonic() - started:.0f} s")
+
+
+def _count(items: Sequence[str], noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"1 {noun}" if len(items) == 1 else f"{len(items)} {plural}"
+
+
+def results_tables(
+    results: Mapping[str, EvaluationResult], families: Sequence[str], width: int
+) -> list[Table]:
+    """Rewards (overall and per family), then losses per family: each fits `width`."""
+    from actgym.search.report import fitting, flops, reward_text
+
+    def rewards(extras: bool) -> Table:
+        table = Table(title="reward (ReLU scores 0, higher is better)")
+        table.add_column("activation", overflow="fold")
+        table.add_column("reward", justify="right", no_wrap=True)
         for family in families:
+            table.add_column(family, justify="right", no_wrap=True)
+        if extras:
+            table.add_column("OOD loss", justify="right")
+            table.add_column("FLOPs/elem", justify="right")
+        for name, result in results.items():
+            scores = [result.families.get(family) for family in families]
+            cells = [f"{score.reward:+.3f}" if score else "-" for score in scores]
+            if extras:
+                ood = "-" if result.ood_loss is None else f"{result.ood_loss:.4g}"
+                cells += [ood, flops(result.flops_per_element)]
+            table.add_row(name, reward_text(result.reward, result.reward_stderr), *cells)
+        return table
+
+    losses = Table(title="MSE per family: seed mean, geometric mean over instances")
+    for column in ("family", "activation", "ID (validation)", "OOD (test)"):
+        losses.add_column(column, justify="left" if column in ("family", "activation") else "right")
+    for family in families:
+        for name, result in results.items():
             score = result.families.get(family)
-            cells += [_geomean(score.id_loss), _geomean(score.ood_loss)] if score else ["-", "-"]
-        table.add_row(name, *cells, f"{result.reward:+.4f}")
-    console.print(table)
+            cells = [_geomean(score.id_loss), _geomean(score.ood_loss)] if score else ["-", "-"]
+            losses.add_row(family, name, *cells)
+    return [fitting([rewards(True), rewards(False)], width), losses]
 
 
 def _geomean(losses: list[list[float]]) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
+from rich.console import Console
 from sources import GELU_SINE
 from typer.testing import CliRunner
 
-from actgym.cli import app
+from actgym.cli import app, results_tables
+from actgym.result import EvaluationResult, FamilyScore
+from actgym.tasks import SUITE
 
 runner = CliRunner()
 
@@ -40,7 +44,7 @@ def test_eval_prints_candidate_against_relu_and_gelu(tmp_path: Path) -> None:
     source.write_text(GELU_SINE)
     result = runner.invoke(app, ["eval", str(source), "--task", "harmonics", "--fast"])
     assert result.exit_code == 0, result.output
-    for label in ("my_act.py", "relu", "gelu", "Harmonics OOD", "+0.0000"):
+    for label in ("my_act.py", "relu", "gelu", "Harmonics", "OOD (test)", "+0.000", "training"):
         assert label in result.output
 
 
@@ -56,3 +60,31 @@ def test_eval_of_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(tmp_path / "missing.py")])
     assert result.exit_code == 2
     assert "cannot read" in result.output
+
+
+def _result(reward: float, flops: float) -> EvaluationResult:
+    scores = {
+        family: FamilyScore(reward + index / 10, ("a",), [[1.0]], [[0.5]], [[2.0]])
+        for index, family in enumerate(SUITE)
+    }
+    return EvaluationResult(
+        "ok", "", reward, 0.045, ood_loss=0.01, flops_per_element=flops, families=scores
+    )
+
+
+def _render(width: int) -> str:
+    results = {"candidate_with_a_long_name.py": _result(0.123, 16.015625), "relu": _result(0, 1)}
+    console = Console(width=width, file=StringIO(), record=True)
+    for table in results_tables(results, SUITE, width):
+        console.print(table)
+    return console.export_text()
+
+
+def test_eval_tables_fit_80_columns_with_the_reward_in_full() -> None:
+    text = _render(80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "+0.123 ± 0.045" in text and "…" not in text
+    assert all(family in text for family in SUITE) and "+0.423" in text  # per-family rewards
+    assert "FLOPs/elem" not in text, "the less important columns go at narrow widths"
+    wide = _render(160)
+    assert "FLOPs/elem" in wide and " 16.0 " in wide and " 1.0 " in wide
