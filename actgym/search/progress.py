@@ -63,7 +63,7 @@ class SearchProgress:
             self.best = evaluation.reward
             self._say(
                 f"new best [bold green]{evaluation.reward:+.4f}[/] at evaluation "
-                f"{evaluation.id} (OOD loss {evaluation.ood_loss:.4g})"
+                f"{evaluation.id + 1} (OOD loss {evaluation.ood_loss:.4g})"
             )
         self.session_done += 1
         self.remaining -= 1

@@ -5,6 +5,8 @@ Reads a run store (also while the search is still writing it) and writes, next t
   best_functions.png/.svg  the top distinct functions and their derivatives
   best.py                  the best candidate's source, ready for `actgym eval`
   summary.json             the numbers behind the table and the curve
+Evaluations are numbered from 1 in text and plots (evaluation n is stored id n - 1);
+summary.json keeps the stored ids.
 Functions are plotted from the validated program JSON the search stored, through
 `load_program` (allow-listed primitives bound to data): candidate source is never run
 in the reporting process.
@@ -54,12 +56,12 @@ def write_report(directory: Path | str, *, top: int = 4, console: Console | None
     leaders = top_distinct(rows, top)
     console.print(summary_table(run, rows))
     if leaders:
-        console.print(leaders_table(leaders))
+        console.print(leaders_table(leaders, _families(run, leaders), console.width))
         best = leaders[0]
         console.print(
             Panel(
                 Syntax(best["source"], "python"),
-                title=f"best function: evaluation {best['id']}, reward {best['reward']:+.4f}",
+                title=f"best function: evaluation {best['id'] + 1}, reward {best['reward']:+.4f}",
             )
         )
     files = [
@@ -76,7 +78,7 @@ def write_report(directory: Path | str, *, top: int = 4, console: Console | None
 
 
 def best_so_far(rows: Sequence[Row]) -> list[float]:
-    """The best reward among evaluations 0..i, for each i (PENALTY until one is accepted)."""
+    """The best reward among the first i + 1 evaluations, for each i (PENALTY before any)."""
     curve, best = [], PENALTY
     for row in rows:
         if row["status"] == "ok":
@@ -113,7 +115,9 @@ def summary_table(run: Row, rows: Sequence[Row]) -> Table:
         "evaluations": f"{len(rows)} of {run['budget']}"
         + ("" if run["finished_at"] else " (unfinished)"),
         "statuses": ", ".join(f"{name} {count}" for name, count in statuses.most_common()),
-        "best reward": f"{best[0]['reward']:+.4f} (evaluation {best[0]['id']})" if best else "-",
+        "best reward": f"{best[0]['reward']:+.4f} (evaluation {best[0]['id'] + 1})"
+        if best
+        else "-",
         "evaluation time": f"{sum(row['wall_s'] for row in rows):.0f} s",
     }
     for key, value in entries.items():
@@ -121,21 +125,72 @@ def summary_table(run: Row, rows: Sequence[Row]) -> Table:
     return table
 
 
-def leaders_table(leaders: Sequence[Row]) -> Table:
-    table = Table(title="best distinct functions (ReLU scores 0)")
-    for column in ("rank", "id", "reward", "OOD loss", "ID loss", "FLOPs/elem", "hash"):
-        table.add_column(column, justify="right")
-    for rank, row in enumerate(leaders, start=1):
-        table.add_row(
-            str(rank),
-            str(row["id"]),
-            f"{row['reward']:+.4f}",
-            f"{row['ood_loss']:.4g}",
-            f"{row['id_loss']:.4g}",
-            f"{row['flops_per_element']:.1f}",
-            row["program_hash"][:10],
-        )
-    return table
+def leaders_table(leaders: Sequence[Row], families: Sequence[str], width: int = 80) -> Table:
+    """Reward overall and per family; losses and hash only where `width` leaves room."""
+
+    def build(extras: bool) -> Table:
+        table = Table(title="best distinct functions (ReLU scores 0)")
+        table.add_column("rank", justify="right")
+        table.add_column("evaluation", justify="right")
+        table.add_column("reward", justify="right", no_wrap=True)
+        for family in families:
+            table.add_column(family, justify="right", no_wrap=True)
+        table.add_column("FLOPs/elem", justify="right")
+        if extras:
+            for column in ("OOD loss", "ID loss", "hash"):
+                table.add_column(column, justify="right")
+        for rank, row in enumerate(leaders, start=1):
+            scores = json.loads(row["families"])
+            cells = [
+                f"{scores[family]['reward']:+.3f}" if family in scores else "-"
+                for family in families
+            ]
+            cells.append(flops(row["flops_per_element"]))
+            if extras:
+                cells += [
+                    f"{row['ood_loss']:.4g}",
+                    f"{row['id_loss']:.4g}",
+                    (row["program_hash"] or "")[:10],
+                ]
+            table.add_row(
+                str(rank),
+                str(row["id"] + 1),
+                reward_text(row["reward"], row["reward_stderr"]),
+                *cells,
+            )
+        return table
+
+    return fitting([build(True), build(False)], width)
+
+
+def reward_text(reward: float, stderr: float | None) -> str:
+    """The reward with its standard error, three decimals: the precision that matters."""
+    return f"{reward:+.3f}" if stderr is None else f"{reward:+.3f} ± {stderr:.3f}"
+
+
+def flops(value: float | None) -> str:
+    """FLOPs per element, one decimal for every row so columns compare at a glance."""
+    return "-" if value is None else f"{value:.1f}"
+
+
+def fitting(tables: Sequence[Table], width: int) -> Table:
+    """The first table (fullest first) whose natural width fits `width`, else the last."""
+    measuring = Console(width=10_000)
+    for table in tables:
+        if measuring.measure(table).maximum <= width:
+            return table
+    return tables[-1]
+
+
+def _families(run: Row, leaders: Sequence[Row]) -> list[str]:
+    """The run's families in suite order (as stored rows name them if the env is unknown)."""
+    from actgym import ENV_IDS
+    from actgym.tasks import families_of
+
+    task = ENV_IDS.get(run["env_id"])
+    if task is not None:
+        return list(families_of(task))
+    return sorted({name for row in leaders for name in json.loads(row["families"])})
 
 
 # -- plots -----------------------------------------------------------------------------
@@ -144,6 +199,7 @@ def leaders_table(leaders: Sequence[Row]) -> Table:
 def plot_best_so_far(rows: Sequence[Row], stem: Path) -> list[Path]:
     """Best-so-far steps over every accepted reward; far-off low rewards sit on the floor."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(7, 4), layout="constrained")
     axes = figure.add_subplot()
@@ -156,21 +212,23 @@ def plot_best_so_far(rows: Sequence[Row], stem: Path) -> list[Path]:
         rewards = np.maximum(accepted[:, 1], floor)
         below = accepted[:, 1] < floor
         axes.scatter(accepted[~below, 0], rewards[~below], s=12, alpha=0.4, label="candidate")
-        axes.scatter(
-            accepted[below, 0],
-            rewards[below],
-            s=12,
-            marker="v",
-            alpha=0.4,
-            color="tab:blue",
-            label=f"{below.sum()} lower, drawn at the floor",
-        )
+        if below.any():  # rewards far below the rest, drawn at the floor to keep the scale
+            axes.scatter(
+                accepted[below, 0],
+                rewards[below],
+                s=12,
+                marker="v",
+                alpha=0.4,
+                color="tab:blue",
+                label=f"{below.sum()} lower, drawn at the floor",
+            )
         steps = np.arange(start + 1, len(curve) + 1)
         axes.step(steps, curve[start:], where="post", color="tab:red", label="best so far")
         axes.set_ylim(floor - 0.05 * (high - floor), high + 0.1 * (high - floor))
     axes.axhline(0.0, color="grey", linestyle="--", linewidth=1, label="ReLU")
-    axes.set(xlabel="evaluations", ylabel="reward (higher is better)", title="best so far")
-    axes.set_xlim(0, len(rows) + 1)
+    axes.set(xlabel="evaluation", ylabel="reward (higher is better)", title="best so far")
+    axes.set_xlim(0.5, len(rows) + 0.5)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(loc="best", fontsize="small")
     return _save(figure, stem)
 
@@ -189,7 +247,7 @@ def plot_functions(leaders: Sequence[Row], stem: Path) -> list[Path]:
         curves = _curves(row, x)
         if curves is None:
             continue
-        label = f"#{row['id']} ({row['reward']:+.3f})"
+        label = f"{function_label(row)} (evaluation {row['id'] + 1}, {row['reward']:+.3f})"
         for axes, values, seen in zip((value_axes, slope_axes), curves, drawn, strict=True):
             axes.plot(x, values, label=label)
             seen.append(values)
@@ -199,6 +257,28 @@ def plot_functions(leaders: Sequence[Row], stem: Path) -> list[Path]:
     slope_axes.set(xlabel="x", ylabel="f'(x)", title="their derivatives")
     value_axes.legend(fontsize="small")
     return _save(figure, stem)
+
+
+def function_label(row: Row, limit: int = 40) -> str:
+    """A legend name: the agent's `name` note, else the function's first expression line."""
+    try:
+        notes = json.loads(row["notes"])
+    except (KeyError, TypeError, ValueError):
+        notes = {}
+    name = notes.get("name") if isinstance(notes, dict) else None
+    text = str(name) if name else _first_expression(row["source"])
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _first_expression(source: str) -> str:
+    """The first statement of activation_function's body, read as text, never run."""
+    lines = source.splitlines()
+    start = next((i for i, line in enumerate(lines) if "def activation_function" in line), None)
+    for line in lines[start + 1 :] if start is not None else ():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", '"', "'")):  # comments, docstrings
+            return stripped.removeprefix("return ").strip()
+    return "activation_function"
 
 
 def _robust_limits(values: np.ndarray) -> tuple[float, float]:
@@ -251,7 +331,7 @@ def _save(figure: Any, stem: Path) -> list[Path]:
 def _write_best(run: Row, best: Row, path: Path) -> Path:
     header = (
         f"# Best of a {run['agent']} search on {run['env_id']} (seed {run['seed']}): "
-        f"evaluation {best['id']}, reward {best['reward']:+.4f}, "
+        f"evaluation {best['id'] + 1}, reward {best['reward']:+.4f}, "
         f"OOD loss {best['ood_loss']:.4g}.\n"
     )
     path.write_text(header + best["source"], encoding="utf-8")

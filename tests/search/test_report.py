@@ -20,7 +20,7 @@ from actgym.evaluation import EvaluationResult, Evaluator
 from actgym.references import REFERENCES
 from actgym.search import run_search
 from actgym.search.backends import Item, Outcome
-from actgym.search.report import program_values, write_report
+from actgym.search.report import function_label, plot_best_so_far, program_values, write_report
 
 THIS = Path(__file__).stem
 REFERENCE_NAMES = ("relu", "gelu", "tanh", "gelu_sine", "silu")
@@ -117,7 +117,7 @@ def test_the_report_numbers(run_dir: Path) -> None:
     assert [entry["id"] for entry in summary["top"]] == [8, 11, 10]  # 6 repeats 11, 3 is rejected
     assert report.best is not None and report.best["id"] == 8
     best = (run_dir / "best.py").read_text()
-    assert best.startswith("# Best of a") and "evaluation 8, reward +0.9800" in best
+    assert best.startswith("# Best of a") and "evaluation 9, reward +0.9800" in best
     assert best.endswith("    return x * 8\n")
 
 
@@ -125,7 +125,8 @@ def test_report_command(run_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(run_dir), "--top", "2"])
     assert result.exit_code == 0, result.output
     assert "best distinct functions" in result.output and "timeout 1" in result.output
-    assert "best function: evaluation" in result.output
+    assert "best function: evaluation 9," in result.output  # numbered from 1
+    assert "Harmonics" in result.output and "+0.980" in result.output  # per-family reward
     assert "def activation_function" in result.output
     missing = runner.invoke(app, ["report", str(tmp_path)])
     assert missing.exit_code == 2 and "no run store" in missing.output
@@ -136,3 +137,28 @@ def test_plotted_values_come_from_the_program(evaluator: Evaluator) -> None:
     values, slopes = program_values(evaluator.check(REFERENCES["relu"]).data, x)
     np.testing.assert_allclose(values, np.maximum(x, 0))
     np.testing.assert_allclose(slopes[x != 0], (x[x != 0] > 0) * 1.0)
+
+
+def _svg_text(rows: list[dict], stem: Path) -> str:
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text as text, to read it back
+        plot_best_so_far(rows, stem)
+    return stem.with_suffix(".svg").read_text()
+
+
+def test_best_so_far_counts_from_one_in_whole_evaluations(tmp_path: Path) -> None:
+    rows = [{"id": i, "status": "ok", "reward": 0.1 * i} for i in range(3)]
+    svg = _svg_text(rows, tmp_path / "close")
+    assert "lower" not in svg, "no 'lower' legend when none are lower"
+    assert ">1<" in svg and ">3<" in svg and ">0.5<" not in svg and ">1.5<" not in svg
+    rows.append({"id": 3, "status": "ok", "reward": -5.0})
+    assert "1 lower, drawn at the floor" in _svg_text(rows, tmp_path / "far")
+
+
+def test_function_labels_name_the_expression() -> None:
+    source = (
+        "import jax.numpy as jnp\n\n\ndef activation_function(x):\n    return x * jnp.tanh(x)\n"
+    )
+    assert function_label({"notes": "{}", "source": source}) == "x * jnp.tanh(x)"
+    assert function_label({"notes": '{"name": "swish-ish"}', "source": source}) == "swish-ish"
