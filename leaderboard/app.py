@@ -3,7 +3,9 @@
 Requests are validated by pydantic models with maximum lengths, behind a limit on the
 body size, and every refusal is a 4xx with a message saying what to change. Submitting
 needs an author token (`Authorization: Bearer` for the API, a field of the form, which
-is also CSRF-protected) and the entry carries the token's name. Submitting only queues:
+is also CSRF-protected) and the entry carries the token's name. A function the board
+already has is answered at once (409, "duplicate of #N (name)") and not stored; see
+`duplicates`. Otherwise submitting only queues:
 the verifier runs on a background thread of this process (or in a separate
 `actgym leaderboard verify`), so a slow or hostile submission never blocks a request.
 """
@@ -17,15 +19,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from actgym.leaderboard import views
+from actgym.leaderboard import duplicates, views
 from actgym.leaderboard.csrf import COOKIE, FIELD, REFUSED, CsrfGuard
+from actgym.leaderboard.duplicates import ProgramHasher
 from actgym.leaderboard.models import OpenSubmissionIn, SubmissionIn, describe_errors
 from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.plots import function_plot
 from actgym.leaderboard.profiles import Profile, env_version
 from actgym.leaderboard.ranking import Leaderboard
 from actgym.leaderboard.seeds import load_secret
-from actgym.leaderboard.store import Board, InvalidToken, RateLimit, RateLimited, Store
+from actgym.leaderboard.store import (
+    Board,
+    Duplicate,
+    InvalidToken,
+    RateLimit,
+    RateLimited,
+    Store,
+)
 from actgym.leaderboard.verifier import BackgroundVerifier, Scorer, Verifier
 from fastapi import FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
@@ -70,11 +80,17 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
     links = Links()
     rankings = views.CachedRanking(store, board, settings.profile)
     csrf = CsrfGuard()
+    hasher = ProgramHasher(
+        settings.profile,
+        sandbox=scorer.sandbox if scorer else None,
+        required_layers=settings.required_layers,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.verify:
             yield
+            hasher.close()
             return
         active = scorer or Scorer.from_secret(
             settings.profile,
@@ -89,6 +105,7 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
             yield
         finally:
             background.stop(timeout=settings.stop_timeout_s)
+            hasher.close()
             if active is not scorer:
                 active.close()
 
@@ -106,13 +123,16 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
         return store.token_author(token)
 
     def submit(data: object, author: str | None) -> int:
-        """Validate and queue a submission by `author` (None: the submission names it)."""
+        """Validate and queue a submission by `author` (None: the submission names it);
+        raise Duplicate if the board already has the function."""
         if author is None:
             named = OpenSubmissionIn.model_validate(data)
             new = named.new_submission(named.author)
         else:
             new = SubmissionIn.model_validate(data).new_submission(author)
-        submission_id = store.submit(new, rate_limit=settings.rate_limit)
+        submission_id, _ = duplicates.submit(
+            store, board, hasher, new, rate_limit=settings.rate_limit
+        )
         if app.state.verifier is not None:
             app.state.verifier.wake()
         return submission_id
@@ -178,6 +198,9 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
             return form(request, 422, data, describe_errors(error.errors()))
         except RateLimited as error:
             return form(request, 429, data, str(error), _retry_after(error))
+        except Duplicate as duplicate:
+            message = f"Not submitted: this function is already on the board, {duplicate}."
+            return form(request, 409, data, message)
         return RedirectResponse(links.submission(submission_id), status_code=303)
 
     @app.post(
@@ -198,6 +221,8 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
             raise RequestValidationError(error.errors()) from None
         except RateLimited as error:
             return JSONResponse({"detail": str(error)}, 429, headers=_retry_after(error))
+        except Duplicate as duplicate:
+            return JSONResponse({"detail": str(duplicate), "duplicate_of": duplicate.of}, 409)
         return JSONResponse(
             {
                 "id": submission_id,

@@ -47,6 +47,7 @@ __all__ = [
     "REFERENCE_AUTHOR",
     "Board",
     "Claim",
+    "Duplicate",
     "InvalidToken",
     "NewSubmission",
     "RateLimit",
@@ -64,6 +65,15 @@ LEASE_S = 3600.0
 """A verification still running this long after its claim is taken over by another verifier."""
 MAX_STORED_MESSAGE_CHARS = 2_000
 """Messages are public: stored sanitised, so no candidate-chosen text can fail a write."""
+
+
+class Duplicate(Exception):
+    """The submitted function is already on the board, as submission `of`."""
+
+    def __init__(self, of: int, name: str) -> None:
+        self.of = of
+        self.name = name
+        super().__init__(f"duplicate of #{of} ({name})")
 
 
 class Store:
@@ -89,12 +99,24 @@ class Store:
     # -- submissions ---------------------------------------------------------------------
 
     def submit(
-        self, new: NewSubmission, *, rate_limit: RateLimit | None = None, now: float | None = None
+        self,
+        new: NewSubmission,
+        *,
+        rate_limit: RateLimit | None = None,
+        now: float | None = None,
+        program: tuple[Board, str] | None = None,
     ) -> int:
-        """Insert a submission; raise RateLimited if its author is over the limit."""
+        """Insert a submission; raise RateLimited if its author is over the limit.
+
+        With `program` (a board and the source's canonical hash there), a program the board
+        already knows raises Duplicate and nothing is stored; a new one is claimed for this
+        submission in the same transaction, so two copies sent at once cannot both enter.
+        """
         now = time.time() if now is None else now
         author_key = _author_key(new.author)
         with self._transaction() as connection:
+            if program is not None:
+                _refuse_duplicate(connection, *program)
             if rate_limit is not None:
                 enforce_rate_limit(connection, new.author, author_key, rate_limit, now)
             cursor = connection.execute(
@@ -112,7 +134,32 @@ class Store:
                     now,
                 ),
             )
-            return int(cursor.lastrowid or 0)
+            submission_id = int(cursor.lastrowid or 0)
+            if program is not None:
+                board, program_hash = program
+                connection.execute(
+                    "INSERT INTO programs (version, profile, program_hash, submission_id)"
+                    " VALUES (?, ?, ?, ?)",
+                    (board.version, board.profile, program_hash, submission_id),
+                )
+            return submission_id
+
+    def references(self) -> dict[int, str]:
+        """The seeded reference activations: submission id -> source."""
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute(
+                "SELECT id, source FROM submissions WHERE reference IS NOT NULL ORDER BY id"
+            ).fetchall()
+        return {int(row["id"]): str(row["source"]) for row in rows}
+
+    def program_owners(self, board: Board) -> set[int]:
+        """Submissions that own a canonical program on `board`."""
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute(
+                "SELECT submission_id FROM programs WHERE version = ? AND profile = ?",
+                (board.version, board.profile),
+            ).fetchall()
+        return {int(row["submission_id"]) for row in rows}
 
     def submission(self, submission_id: int) -> dict[str, Any] | None:
         with self._transaction("DEFERRED") as connection:
@@ -345,6 +392,18 @@ class Store:
             ).fetchall()
         return [dict(row) for row in rows]
 
+    def waiting(self, board: Board) -> list[dict[str, Any]]:
+        """Submissions a verifier of `board` has still to finish (references first)."""
+        with self._transaction("DEFERRED") as connection:
+            rows = connection.execute(
+                "SELECT s.id, s.name, s.reference FROM submissions AS s"
+                " LEFT JOIN verifications AS v ON v.submission_id = s.id AND v.version = ?"
+                " AND v.profile = ? WHERE v.state IS NULL OR v.state IN ('pending', 'running')"
+                " ORDER BY s.reference IS NULL, s.id",
+                (board.version, board.profile),
+            ).fetchall()
+        return [dict(row) for row in rows]
+
     # -- environments and results ----------------------------------------------------------
 
     def record_environment(
@@ -478,6 +537,16 @@ def _fail_exhausted(
             for submission_id in submission_ids
         ],
     )
+
+
+def _refuse_duplicate(connection: sqlite3.Connection, board: Board, program_hash: str) -> None:
+    row = connection.execute(
+        "SELECT s.id, s.name FROM programs AS p JOIN submissions AS s ON s.id = p.submission_id"
+        " WHERE p.version = ? AND p.profile = ? AND p.program_hash = ?",
+        (board.version, board.profile, program_hash),
+    ).fetchone()
+    if row is not None:
+        raise Duplicate(int(row["id"]), str(row["name"]))
 
 
 def _author_key(author: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from actgym.leaderboard import environment
@@ -89,6 +89,11 @@ class Scorer:
         return cls(profile, seeds, required_layers=required_layers)
 
     @property
+    def sandbox(self) -> Sandbox:
+        """The strict sandbox every check runs in; submit-time hashing can share it."""
+        return self._public.sandbox
+
+    @property
     def required_layers(self) -> frozenset[str]:
         return self._public.sandbox.required_layers
 
@@ -116,8 +121,11 @@ class Verifier:
         """Call once at start: rows a crashed verifier left `running` go back to pending."""
         return self.store.reset_running(self.board)
 
-    def step(self) -> int | None:
-        """Verify the next queued submission; None when the queue is empty."""
+    def step(self, on_claim: Callable[[Claim], None] | None = None) -> int | None:
+        """Verify the next queued submission; None when the queue is empty.
+
+        `on_claim` hears of the submission before its scoring starts (progress reports).
+        """
         if self._environment_id is None:
             self._environment_id = self.store.record_environment(
                 self.board, self.scorer.profile.summary(), environment.describe()
@@ -125,6 +133,8 @@ class Verifier:
         claim = self.store.claim(self.board, self._environment_id)
         if claim is None:
             return None
+        if on_claim is not None:
+            on_claim(claim)
         try:
             outcome = self.verify(claim)
         except ConfinementMissing:
@@ -133,9 +143,9 @@ class Verifier:
         self.store.finish(self.board, claim.submission_id, outcome)
         return claim.submission_id
 
-    def drain(self) -> list[int]:
+    def drain(self, on_claim: Callable[[Claim], None] | None = None) -> list[int]:
         verified = []
-        while (submission_id := self.step()) is not None:
+        while (submission_id := self.step(on_claim)) is not None:
             verified.append(submission_id)
         return verified
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from actgym.leaderboard.profiles import env_version
-from actgym.leaderboard.store import Board, RateLimit, Store
+from actgym.leaderboard.store import Board, NewSubmission, RateLimit, Store
 from fastapi.testclient import TestClient
 from leaderboard_support import (
     PROFILE,
@@ -81,20 +81,43 @@ def test_submit_verify_and_rank(client: TestClient) -> None:
     assert f'id="entry-{submission_id}"' in client.get("/").text
 
 
-def test_duplicates_point_to_the_existing_entry(client: TestClient) -> None:
-    relu_again = _submit(client, activation("y = jnp.maximum(x, 0.0)\nreturn y"), "my relu")
-    first = _submit(client, activation("return jnp.tanh(x) + 0.3 * x"), "first")
-    second = _submit(client, activation("t = jnp.tanh(x)\nreturn t + 0.3 * x"), "second")
-    relu_id = next(i for i, key in enumerate(REFERENCES, start=1) if key == "relu")
-    for submission_id, owner in ((relu_again, relu_id), (second, first)):
-        details = _verified(client, submission_id)
-        assert (details["state"], details["reason"]) == ("failed", "duplicate"), (
-            details,
-            client.get("/api/submissions/1").json(),
+def test_duplicates_are_answered_at_submit_and_not_stored(tmp_path: Path) -> None:
+    db = tmp_path / "lb.db"
+    store = Store(db)
+    with TestClient(make_app(db), headers=bearer(token_for(db, "tester"))) as client:
+        first = _submit(client, activation("return jnp.tanh(x) + 0.3 * x"), "first")
+        relu_id = next(i for i, key in enumerate(REFERENCES, start=1) if key == "relu")
+        copies = {
+            activation("y = jnp.maximum(x, 0.0)\nreturn y"): (relu_id, "ReLU"),
+            activation("t = jnp.tanh(x)\nreturn t + 0.3 * x"): (first, "first"),
+        }
+        for source, (owner, name) in copies.items():
+            response = client.post("/api/submissions", json={"name": "copy", "source": source})
+            assert response.status_code == 409, response.text
+            assert response.json() == {
+                "detail": f"duplicate of #{owner} ({name})",
+                "duplicate_of": owner,
+            }
+        form = client.post(
+            "/submit",
+            data={"name": "copy", "source": activation("return jnp.tanh(x) + 0.3 * x  # again")}
+            | form_secrets(client, client.headers["Authorization"].split()[1]),
         )
-        assert details["duplicate_of"] == owner
-        assert details["entry"] is None
-    assert _verified(client, first)["state"] == "done"
+        assert form.status_code == 409 and f"duplicate of #{first} (first)" in form.text
+        assert store.submission_count() == len(REFERENCES) + 1
+
+        # A copy that entered without the submit-time check still ends as a duplicate.
+        backstop = store.submit(
+            NewSubmission(
+                name="late copy",
+                author="tester",
+                source=activation("z = jnp.tanh(x)\nreturn z + 0.3 * x"),
+            )
+        )
+        details = _verified(client, backstop)
+        assert (details["state"], details["reason"]) == ("failed", "duplicate")
+        assert details["duplicate_of"] == first and details["entry"] is None
+        assert _verified(client, first)["state"] == "done"
 
 
 HOSTILE = {

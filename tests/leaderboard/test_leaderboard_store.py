@@ -10,6 +10,7 @@ import pytest
 from actgym.leaderboard.store import (
     MAX_ATTEMPTS,
     Board,
+    Duplicate,
     NewSubmission,
     RateLimit,
     RateLimited,
@@ -155,6 +156,18 @@ def test_the_first_claim_owns_a_program_hash(tmp_path: Path) -> None:
     assert len(owners) == 1
     other_board = Board(version="test-version", profile="fast")
     assert store.claim_program(other_board, "hash", 9) == 9
+
+
+def test_a_known_program_is_refused_at_submit_and_not_stored(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    first = store.submit(_new(1), program=(BOARD, "hash"))
+    with pytest.raises(Duplicate) as refused:
+        store.submit(_new(2, author="another"), program=(BOARD, "hash"))
+    assert (refused.value.of, str(refused.value)) == (first, f"duplicate of #{first} (f1)")
+    assert store.submission_count() == len(REFERENCES) + 1
+    assert store.claim_program(BOARD, "hash", 99) == first  # the verifier's backstop agrees
+    other_board = Board(version="test-version", profile="fast")
+    assert store.submit(_new(3), program=(other_board, "hash")) == first + 1
 
 
 def test_finishing_twice_replaces_results_and_exports_as_json(tmp_path: Path) -> None:
