@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from candidates import expressions, jax_source, torch_function
 from rich.console import Console
+from rich.progress import Progress, TimeElapsedColumn
 from rich.table import Table
 
 from actgym.cache import JsonCache
@@ -62,9 +63,13 @@ def main() -> None:
     trainer = TrainerConfig.preset(fast=arguments.fast)
     sources = [jax_source(expression) for expression in expressions(arguments.candidates)]
     throughput = matmul_flops_per_second()
-    rows = [
-        measure(family, trainer, sources, arguments, throughput) for family in arguments.families
-    ]
+    with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("families measured", total=len(arguments.families))
+        rows = []
+        for family in arguments.families:
+            bar.update(task, description=f"{family}: single, batched, torch")
+            rows.append(measure(family, trainer, sources, arguments, throughput))
+            bar.advance(task)
     report(rows, trainer, arguments, throughput)
 
 

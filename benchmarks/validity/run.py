@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.progress import Progress, TimeElapsedColumn
 from rich.table import Table
 from scipy.stats import kendalltau
 
@@ -55,8 +56,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     arguments = parser.parse_args()
     trainer = TrainerConfig.preset(fast=arguments.fast)
-    with tempfile.TemporaryDirectory() as cache:
-        scored = {seed: score_all(seed, trainer, Path(cache)) for seed in arguments.task_seeds}
+    with (
+        tempfile.TemporaryDirectory() as cache,
+        Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar,
+    ):
+        task = bar.add_task("task seeds scored", total=len(arguments.task_seeds))
+        scored = {}
+        for seed in arguments.task_seeds:
+            bar.update(task, description=f"task seed {seed}: {len(CANDIDATES)} on the Suite")
+            scored[seed] = score_all(seed, trainer, Path(cache))
+            bar.advance(task)
     report = {env: summarise(env, scored) for env in ENVS}
     for env, summary in report.items():
         show(env, summary, arguments.task_seeds)
