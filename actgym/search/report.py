@@ -237,7 +237,7 @@ def plot_functions(leaders: Sequence[Row], stem: Path) -> list[Path]:
     """f and f' of the leaders beside ReLU; y-limits leave out the sharpest spikes."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(10, 4), layout="constrained")
+    figure = Figure(figsize=(10, 5), layout="constrained")
     value_axes, slope_axes = figure.subplots(1, 2)
     x = np.linspace(*X_RANGE, POINTS, dtype=np.float32)
     drawn: list[list[np.ndarray]] = [[np.maximum(x, 0)], [(x > 0) * 1.0]]
@@ -255,30 +255,39 @@ def plot_functions(leaders: Sequence[Row], stem: Path) -> list[Path]:
         axes.set_ylim(*_robust_limits(np.concatenate(seen)))
     value_axes.set(xlabel="x", ylabel="f(x)", title="best functions")
     slope_axes.set(xlabel="x", ylabel="f'(x)", title="their derivatives")
-    value_axes.legend(fontsize="small")
+    handles, labels = value_axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small")
     return _save(figure, stem)
 
 
 def function_label(row: Row, limit: int = 40) -> str:
-    """A legend name: the agent's `name` note, else the function's first expression line."""
+    """A legend name: the agent's `name` note, else the formula the function returns."""
     try:
         notes = json.loads(row["notes"])
     except (KeyError, TypeError, ValueError):
         notes = {}
     name = notes.get("name") if isinstance(notes, dict) else None
-    text = str(name) if name else _first_expression(row["source"])
+    text = str(name) if name else _returned_formula(row["source"])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _first_expression(source: str) -> str:
-    """The first statement of activation_function's body, read as text, never run."""
-    lines = source.splitlines()
-    start = next((i for i, line in enumerate(lines) if "def activation_function" in line), None)
-    for line in lines[start + 1 :] if start is not None else ():
-        stripped = line.strip()
-        if stripped and not stripped.startswith(("#", '"', "'")):  # comments, docstrings
-            return stripped.removeprefix("return ").strip()
-    return "activation_function"
+def _returned_formula(source: str) -> str:
+    """What activation_function returns, read as text, never run.
+
+    A returned name is followed back to its definition: the `# name = formula` comment
+    the grammar writes, else the assignment `name = ...`.
+    """
+    lines = [line.strip() for line in source.splitlines()]
+    returns = [line.removeprefix("return ").strip() for line in lines if line.startswith("return ")]
+    if not returns:
+        return "activation_function"
+    formula = returns[-1]
+    if formula.isidentifier():
+        for prefix in (f"# {formula} = ", f"{formula} = "):
+            for line in reversed(lines):
+                if line.startswith(prefix):
+                    return line.removeprefix(prefix)
+    return formula
 
 
 def _robust_limits(values: np.ndarray) -> tuple[float, float]:

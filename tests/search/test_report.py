@@ -162,3 +162,8 @@ def test_function_labels_name_the_expression() -> None:
     )
     assert function_label({"notes": "{}", "source": source}) == "x * jnp.tanh(x)"
     assert function_label({"notes": '{"name": "swish-ish"}', "source": source}) == "swish-ish"
+    grammar = (
+        "def activation_function(x):\n    x = jnp.clip(x, -1e4, 1e4)\n"
+        "    # b1 = exp(-x^2)\n    b1 = jnp.exp(-jnp.square(x))\n    return b1\n"
+    )
+    assert function_label({"notes": "{}", "source": grammar}) == "exp(-x^2)"
