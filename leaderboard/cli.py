@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -22,6 +24,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     from actgym.leaderboard.models import SubmissionIn
     from actgym.leaderboard.profiles import Profile
+    from actgym.leaderboard.store import Claim, Store
+    from actgym.leaderboard.verifier import Verifier
 
 SubmissionInT = TypeVar("SubmissionInT", bound="SubmissionIn")
 
@@ -76,8 +80,15 @@ def submit(
         str | None,
         typer.Option(envvar="ACTGYM_LEADERBOARD_TOKEN", help="Your author token (with --url)"),
     ] = None,
+    profile: ProfileName = "official",
+    allow_missing_layer: AllowMissingLayer = None,
 ) -> None:
-    """Queue a function for verification; it is scored by the verifier, never by you."""
+    """Queue a function for verification; it is scored by the verifier, never by you.
+
+    A function the board already has (the same canonical program, under any name or
+    formatting) is not queued: it is named as a duplicate in yellow and the exit status
+    is 1, as for every submission that was not queued.
+    """
     from actgym.leaderboard.models import OpenSubmissionIn, SubmissionIn
 
     try:
@@ -97,13 +108,42 @@ def submit(
         return
     if author is None:
         raise typer.BadParameter("a local submission (--db) needs --author")
-    from actgym.leaderboard.store import Store
+    from actgym.leaderboard import duplicates
+    from actgym.leaderboard.profiles import env_version
+    from actgym.leaderboard.store import Board, Duplicate, Store
 
     body = _validated(OpenSubmissionIn, {**payload, "author": author})
-    submission_id = Store(db).submit(body.new_submission(body.author))
+    chosen = _profile(profile)
+    hasher = duplicates.ProgramHasher(chosen, required_layers=_required_layers(allow_missing_layer))
+    try:
+        board = Board(env_version(), chosen.name)
+        submission_id, refused = duplicates.submit(
+            Store(db), board, hasher, body.new_submission(body.author)
+        )
+    except Duplicate as duplicate:
+        _print_duplicate(str(duplicate))
+        raise typer.Exit(code=1) from None
+    finally:
+        hasher.close()
+    if refused is not None:
+        console.print(
+            f"[yellow]Not checked for duplicates here[/yellow]: {escape(refused.describe())} "
+            "It is queued; the verifier records what it finds.",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"Submitted #{submission_id} to {db} (pending). "
         f"Score it with: actgym leaderboard verify --db {db}"
+    )
+
+
+def _print_duplicate(detail: str) -> None:
+    console.print(
+        f"[yellow]{escape(detail)}[/yellow]: the board has this function already; "
+        "nothing was queued.",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -130,6 +170,9 @@ def _submit_remote(url: str, token: str, payload: dict[str, Any]) -> None:
     except httpx.HTTPError as error:
         console.print(f"[red]could not reach {url}[/red]: {error}")
         raise typer.Exit(code=1) from None
+    if response.status_code == 409:
+        _print_duplicate(_detail(response))
+        raise typer.Exit(code=1)
     if response.status_code != 202:
         console.print(f"[red]{response.status_code}[/red]: {_detail(response)}")
         raise typer.Exit(code=1)
@@ -169,18 +212,68 @@ def verify(
     verifier = Verifier(store, scorer, version)
     try:
         resumed = verifier.resume()
-        with console.status("verifying..."):
-            verified = verifier.drain()
+        verified = _drain_with_progress(verifier, chosen)
     except ConfinementMissing as error:
         console.print(f"[red]nothing verified[/red]: {error}", highlight=False, soft_wrap=True)
         console.print("The queue is unchanged; see --allow-missing-layer in --help.")
         raise typer.Exit(code=1) from None
     finally:
         scorer.close()
-    console.print(f"Resumed {resumed}, verified {len(verified)} on {version} ({chosen.name}).")
-    for submission_id in verified:
-        row = store.verification(verifier.board, submission_id)
-        console.print(f"  #{submission_id}: {row['state']} ({row['reason']})")
+    console.print(f"Resumed {resumed}, verified {verified} on {version} ({chosen.name}).")
+
+
+def _drain_with_progress(verifier: Verifier, profile: Profile) -> int:
+    """Verify until the queue is empty, saying what runs and how each ended: a first
+    run scores the references for many minutes before any submission."""
+    from actgym.leaderboard.verifier import DUPLICATE
+
+    store, board = verifier.store, verifier.board
+    waiting = store.waiting(board)
+    references = sum(1 for row in waiting if row["reference"] is not None)
+    if references:
+        console.print(
+            f"Scoring the {references} reference activations first: once per board "
+            f"(version, profile {profile.name}); every score is normalised by them.",
+            highlight=False,
+        )
+    if not waiting:
+        console.print("The queue is empty.")
+    names = {row["id"]: row["name"] for row in waiting}
+    total, count, started = len(waiting), 0, 0.0
+
+    def announce(claim: Claim) -> None:
+        nonlocal count, total, started
+        count += 1
+        total = max(total, count)
+        started = time.monotonic()
+        name = names.get(claim.submission_id) or _name(store, claim.submission_id)
+        console.print(
+            f"verifying #{claim.submission_id} {escape(name)} ({count} of {total})...",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    while (submission_id := verifier.step(announce)) is not None:
+        row = store.verification(board, submission_id)
+        colour = {"done": "green", "failed": "red"}.get(row["state"], "yellow")
+        if row["reason"] == DUPLICATE:
+            colour = "yellow"
+        console.print(
+            f"  #{submission_id} [{colour}]{row['state']}[/{colour}] ({row['reason']}) "
+            f"in {_duration(time.monotonic() - started)}",
+            highlight=False,
+        )
+    return count
+
+
+def _name(store: Store, submission_id: int) -> str:
+    submission = store.submission(submission_id)
+    return str(submission["name"]) if submission else "?"
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m {rest:02d}s" if minutes else f"{seconds:.1f}s"
 
 
 @app.command()
@@ -259,9 +352,17 @@ def show(db: Db = DEFAULT_DB, profile: ProfileName = "official") -> None:
 
     chosen = _profile(profile)
     ranking = views.leaderboard(Store(db), Board(env_version(), chosen.name), chosen)
-    table = Table(title=f"actgym leaderboard {ranking.version}, profile {chosen.name}")
-    for column in ("#", "name", "author", "score [95% CI]", "public", "avg rank", "FLOPs"):
-        table.add_column(column)
+    table = Table(
+        title=f"actgym leaderboard {ranking.version}, profile {chosen.name}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    # Numbers never wrap or shrink; names and authors wrap to fit 80 columns.
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("name", overflow="fold", ratio=3)
+    table.add_column("author", overflow="fold", ratio=2)
+    for numeric in ("score [95% CI]", "public", "avg rank", "FLOPs"):
+        table.add_column(numeric, justify="right", no_wrap=True)
     for e in ranking.entries:
         table.add_row(
             str(e.rank),
@@ -270,7 +371,7 @@ def show(db: Db = DEFAULT_DB, profile: ProfileName = "official") -> None:
             f"{e.score.value:+.2f} [{e.score.low:+.2f}, {e.score.high:+.2f}]",
             f"{e.public_score.value:+.2f}",
             f"{e.average_rank:.2f}",
-            f"{e.flops_per_element:g}",
+            views.flops(e.flops_per_element),
         )
     console.print(table)
     if ranking.note:

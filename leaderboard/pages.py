@@ -14,6 +14,7 @@ from typing import Any
 
 from actgym.leaderboard.profiles import Profile
 from actgym.leaderboard.ranking import RULE, Leaderboard
+from actgym.leaderboard.views import flops
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
@@ -53,7 +54,7 @@ class Pages:
         self.environment = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
         )
-        self.environment.filters.update(score=_score, loss=_loss, when=_when, flops=_flops)
+        self.environment.filters.update(score=_score, loss=_loss, when=_when, flops=flops)
 
     def index(self, ranking: Leaderboard, queue: list[dict[str, Any]], links: Links) -> str:
         return self._render("index.html", links, ranking=ranking, queue=queue, rule=RULE)
@@ -100,10 +101,6 @@ def _score(value: float) -> str:
 
 def _loss(value: float) -> str:
     return f"{value:.4g}"
-
-
-def _flops(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
 
 
 def _when(timestamp: float | None) -> str:

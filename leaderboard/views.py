@@ -28,6 +28,11 @@ _VERIFICATION_FIELDS = (
 )
 
 
+def flops(value: float | None) -> str:
+    """FLOPs per element, one decimal for every entry, so a column reads evenly."""
+    return "-" if value is None else f"{value:.1f}"
+
+
 def leaderboard(store: Store, board: Board, profile: Profile) -> Leaderboard:
     ranking = build_leaderboard(
         board.version, profile.summary(), store.done_entries(board), store.results(board)

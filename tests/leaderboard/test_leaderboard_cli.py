@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from leaderboard_support import (
     SECRET,
     activation,
     allow_missing_layers,
+    layers_here,
     make_app,
     serve,
 )
@@ -24,6 +26,7 @@ from actgym.references import REFERENCES
 
 runner = CliRunner()
 MINE = len(REFERENCES) + 1
+SCORE = re.compile(r"[+-]\d\.\d\d \[[+-]\d\.\d\d, [+-]\d\.\d\d\]")
 
 
 def _source(tmp_path: Path, body: str) -> Path:
@@ -32,8 +35,8 @@ def _source(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def _run(*args: str) -> str:
-    result = runner.invoke(app, ["leaderboard", *args])
+def _run(*args: str, env: dict[str, str] | None = None) -> str:
+    result = runner.invoke(app, ["leaderboard", *args], env=env)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -45,13 +48,50 @@ def test_local_submit_verify_show_export_and_build(
     db = str(tmp_path / "lb.db")
     source = _source(tmp_path, "return jax.nn.gelu(x) + 0.1 * jnp.cos(x)")
     author = "[b]me"  # markup in a name is printed, not interpreted
-    submitted = _run("submit", str(source), "--name", "cosine", "--author", author, "--db", db)
+    name = "cosine ripple on GELU, found by a long-named agent run"  # wraps at 80 columns
+    local = ["--db", db, "--profile", PROFILE.name, *allow_missing_layers()]
+    submitted = _run("submit", str(source), "--name", name, "--author", author, *local)
     assert f"Submitted #{MINE}" in submitted
 
-    verified = _run("verify", "--db", db, "--profile", PROFILE.name, *allow_missing_layers())
-    assert f"#{MINE}: done (ok)" in verified
-    shown = _run("show", "--db", db, "--profile", PROFILE.name)
+    reformatted = _source(
+        tmp_path, "y = jax.nn.gelu(x)  # the same function\nreturn y + 0.1 * jnp.cos(x)"
+    )
+    again = runner.invoke(
+        app, ["leaderboard", "submit", str(reformatted), "--name", "copy", "--author", "b", *local]
+    )
+    assert again.exit_code == 1, again.output
+    assert f"duplicate of #{MINE} ({name})" in again.output and "nothing was queued" in again.output
+    gelu = runner.invoke(
+        app,
+        [
+            "leaderboard",
+            "submit",
+            str(_source(tmp_path, "return jax.nn.gelu(x)")),
+            "--name",
+            "g",
+            "--author",
+            "b",
+            *local,
+        ],
+    )
+    assert gelu.exit_code == 1 and "duplicate of #2 (GELU)" in gelu.output
+    assert Store(db).submission_count() == MINE
+
+    verified = _run("verify", *local)
+    assert f"Scoring the {len(REFERENCES)} reference activations first" in verified
+    for submission_id, submitted_name in [(1, "ReLU"), (2, "GELU"), (MINE, name)]:
+        line = f"verifying #{submission_id} {submitted_name} ({submission_id} of {MINE})"
+        assert line in verified, verified
+    assert f"#{MINE} done (ok) in " in verified
+    again_verified = _run("verify", *local)
+    assert "The queue is empty." in again_verified and "Scoring" not in again_verified
+
+    shown = _run("show", "--db", db, "--profile", PROFILE.name, env={"COLUMNS": "80"})
     assert "cosine" in shown and "[b]me" in shown
+    assert max(len(line) for line in shown.splitlines()) <= 80, shown
+    assert len(SCORE.findall(shown)) == MINE, shown  # every score whole, none cut or wrapped
+    flops = [line.split()[-1] for line in shown.splitlines() if SCORE.search(line)]
+    assert all(re.fullmatch(r"\d+\.\d", value) for value in flops), flops  # one decimal each
 
     exported = tmp_path / "export.json"
     _run("export", "--db", db, "--profile", PROFILE.name, "--out", str(exported))
@@ -68,18 +108,20 @@ def test_local_submit_verify_show_export_and_build(
     assert f'src="../submissions/{MINE}.png"' in page
     assert (site / "submissions" / f"{MINE}.png").read_bytes()[:4] == b"\x89PNG"
     board = json.loads((site / "leaderboard.json").read_text())
-    assert any(entry["name"] == "cosine" for entry in board["entries"])
+    assert any(entry["name"] == name for entry in board["entries"])
 
 
 def test_submit_to_a_server_and_refusals(tmp_path: Path) -> None:
-    source = _source(tmp_path, "return jnp.tanh(x)")
+    source = _source(tmp_path, "return jnp.tanh(x) + 0.5 * x")
     db = tmp_path / "lb.db"
     issued = _run("token", "add", "Ann Example", "--db", str(db))
     token = issued.strip().splitlines()[-1]
     submit = ["leaderboard", "submit", str(source), "--name", "t"]
-    with serve(make_app(db, verify=False)) as url:
+    with serve(make_app(db, verify=False, required_layers=layers_here())) as url:
         sent = _run(*submit[1:], "--url", url, "--token", token)
         assert f"Submitted #{MINE} (pending): {url}/submissions/{MINE}" in sent
+        copy = runner.invoke(app, [*submit, "--url", url, "--token", token])
+        assert copy.exit_code == 1 and f"duplicate of #{MINE} (t)" in copy.output
         forged = runner.invoke(app, [*submit, "--url", url, "--token", token[:-1] + "x"])
         assert forged.exit_code == 1 and "401" in forged.output
         assert "The author token is not valid" in forged.output
