@@ -125,11 +125,11 @@ class TrainingPool:
     def probe(self, program: Program, limits: CandidateLimits) -> dict[str, float]:
         """The probe's descriptors; raise CandidateRejected (NaN, crash, deadline)."""
         request = {"kind": "probe", "program": program.data, "limits": dataclasses.asdict(limits)}
-        with self._child() as child:
-            try:
+        try:  # a process that fails to start is stopped too
+            with self._child() as child:
                 reply = child.call(request, [("probed", self.bounds.probe_s)])
-            except _Stopped as stopped:
-                raise stopped.rejection() from None
+        except _Stopped as stopped:
+            raise stopped.rejection() from None
         if "rejected" in reply:
             raise _rejection(reply["rejected"])
         return reply["descriptors"]
@@ -154,11 +154,11 @@ class TrainingPool:
             "families": list(families),
             "setup": setup.to_json(),
         }
-        with self._child() as child:
-            try:
+        try:
+            with self._child() as child:
                 reply = child.call(request, stages)
-            except _Stopped as stopped:
-                raise BatchFailed(stopped.rejection()) from None
+        except _Stopped as stopped:
+            raise BatchFailed(stopped.rejection()) from None
         if "rejected" in reply:
             raise BatchFailed(_rejection(reply["rejected"]))
         return [

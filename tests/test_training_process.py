@@ -15,7 +15,7 @@ from sources import GELU_SINE, RELU
 
 from actgym.cache import JsonCache
 from actgym.candidate.limits import CandidateLimits
-from actgym.candidate.reasons import Reason
+from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.evaluation import EvaluationConfig, Evaluator
 from actgym.training_process import (
     BatchFailed,
@@ -118,3 +118,19 @@ def test_a_compile_bomb_past_the_static_bounds_costs_only_its_own_result(
     assert "10 s bound" in results[1].message
     assert results[0].reward == evaluator.evaluate(GELU_SINE).reward
     assert results[2].reward == 0.0
+
+
+def test_a_process_that_does_not_start_in_time_is_a_rejection_not_a_crash(
+    evaluator: Evaluator, fast_config: EvaluationConfig
+) -> None:
+    program = evaluator.check(RELU).program
+    pool = TrainingPool(TrainingBounds(startup_s=0.01))
+    try:
+        with pytest.raises(CandidateRejected) as rejected:
+            pool.probe(program, fast_config.limits)
+        with pytest.raises(BatchFailed):
+            pool.train([program], fast_config.families, _setup(fast_config), {})
+    finally:
+        pool.close()
+    assert rejected.value.reason is Reason.RESOURCE_LIMIT
+    assert "starting a training process took longer" in rejected.value.message.lower()
