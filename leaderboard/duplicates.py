@@ -19,9 +19,7 @@ from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, Profile
 from actgym.leaderboard.store import Board, NewSubmission, RateLimit, Store
 
 from actgym.candidate import confinement
-from actgym.candidate.check import contained
-from actgym.candidate.policy import check_size
-from actgym.candidate.program import load_program
+from actgym.candidate.check import validated
 from actgym.candidate.reasons import CandidateRejected
 from actgym.candidate.sandbox import Sandbox
 
@@ -49,14 +47,7 @@ class ProgramHasher:
 
     def digest(self, source: str) -> str:
         """The source's canonical program hash; raise CandidateRejected if the check fails."""
-        check_size(source, self.limits)
-        reply = self.sandbox.analyse(source, self.width)
-        try:
-            return load_program(reply, width=self.width, limits=self.limits).digest
-        except CandidateRejected:
-            raise
-        except Exception as error:
-            raise contained(error, "validating the traced program") from None
+        return validated(source, self.sandbox, self.width, self.limits).digest
 
     def seed_references(self, store: Store, board: Board) -> None:
         """Claim the references' programs on `board`, once, so copies of them are caught."""

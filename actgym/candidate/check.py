@@ -64,15 +64,7 @@ class Checker:
 
     def check(self, source: object) -> CheckedProgram:
         """Raise CandidateRejected, with its reason, at the first check the source fails."""
-        text = _as_text(source)
-        check_size(text, self.limits)
-        reply = self.sandbox.analyse(text, self.width)
-        try:
-            program = load_program(reply, width=self.width, limits=self.limits)
-        except CandidateRejected:
-            raise
-        except Exception as error:
-            raise contained(error, "validating the traced program") from None
+        program = validated(source, self.sandbox, self.width, self.limits)
         if program.flops_per_element > self.limits.flops_budget:
             raise CandidateRejected(
                 Reason.COST_OVER_BUDGET,
@@ -104,6 +96,19 @@ class Checker:
 
     def close(self) -> None:
         self.sandbox.close()
+
+
+def validated(source: object, sandbox: Sandbox, width: int, limits: CandidateLimits) -> Program:
+    """The first half of the stage: size, sandbox and validation, which give the hash."""
+    text = _as_text(source)
+    check_size(text, limits)
+    reply = sandbox.analyse(text, width)
+    try:
+        return load_program(reply, width=width, limits=limits)
+    except CandidateRejected:
+        raise
+    except Exception as error:
+        raise contained(error, "validating the traced program") from None
 
 
 def contained(error: Exception, stage: str) -> CandidateRejected:
