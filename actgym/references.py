@@ -4,7 +4,9 @@ ReLU anchors the reward (it scores 0); the others are the usual comparisons and 
 functions found in "Mining Generalizable Activation Functions" (arXiv 2602.05688). The
 validity panel adds more well-known activations, so that rank agreement across task seeds
 is measured on a panel of 13; the learn-nothing functions are what a benchmark must never
-reward (networks built from them cannot fit the training region).
+reward (networks built from them cannot fit the training region). `PAPER` holds the
+paper's functions under the paper's names, as the paper wrote them (docs/evaluation.md,
+"Reference activations"); `NAMED` is every name `actgym eval --reference` accepts.
 """
 
 from __future__ import annotations
@@ -55,5 +57,33 @@ PANEL: dict[str, str] = {
 LEARN_NOTHING: dict[str, str] = {
     name: as_source(expression) for name, expression in LEARN_NOTHING_EXPRESSIONS.items()
 }
+
+PAPER: dict[str, str] = {
+    "gelusine": as_source("jax.nn.gelu(x) + 0.1 * jnp.sin(x)"),
+    "gelu_sinc": as_source("jax.nn.gelu(x) * (1.0 + 0.5 * jnp.sinc(x))"),
+    "gmtu": as_source("jnp.tanh(1.5 * x) * jnp.exp(-0.2 * x**2) + 0.1 * x"),
+    # The listing's `base` is cut off; GELU is our choice (docs/evaluation.md says why).
+    # Statistics are over the whole input the function sees: one example's hidden vector.
+    "turbulent": (
+        "import jax\n"
+        "import jax.numpy as jnp\n"
+        "\n"
+        "\n"
+        "def activation_function(x):\n"
+        "    base = jax.nn.gelu(x)\n"
+        "    z = (x - jnp.mean(x)) / (jnp.std(x) + 1e-6)\n"
+        "    return base + 0.2 * jnp.exp(-(z**2) / 2) * jnp.sin(2 * x)\n"
+    ),
+    # In the spirit of the paper's chaotic-wave listing (cut off), not its code: each unit
+    # is nudged by a discrete Laplacian over its neighbours in the hidden vector.
+    "neighbour": as_source("x + 0.1 * jnp.tanh(jnp.roll(x, 1) + jnp.roll(x, -1) - 2 * x)"),
+}
+"""The paper's functions under its names (FISG and the other listings are not here yet)."""
+
+FEATURE_COUPLED: frozenset[str] = frozenset({"turbulent", "neighbour"})
+"""References whose output at a unit depends on other units of the same example."""
+
+NAMED: dict[str, str] = {**PANEL, **PAPER}
+"""Every reference by name (`actgym eval --reference NAME`); `gelu_sine` is `gelusine`."""
 
 BASELINE = "relu"
