@@ -91,6 +91,7 @@ class Evaluation:
     train_loss: float | None = None
     flops_per_element: float | None = None
     program_hash: str | None = None
+    locality: str | None = None
     family_rewards: Mapping[str, float] = field(default_factory=dict)
     descriptors: Mapping[str, float] = field(default_factory=dict)
     seconds: float = 0.0
@@ -112,6 +113,7 @@ class Evaluation:
             train_loss=result.train_loss,
             flops_per_element=result.flops_per_element,
             program_hash=result.program_hash,
+            locality=result.locality,
             family_rewards={name: score.reward for name, score in result.families.items()},
             descriptors=dict(result.descriptors),
             seconds=seconds,

@@ -96,7 +96,8 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     the reason code), `message`, `reward`, `reward_stderr`, `fit_share`, `ood_loss`,
     `id_loss`, `train_loss`, `families` (per family: reward, standard error, instance
     rewards, fit flags and losses), `flops_per_element`, `program_hash`, `descriptors`,
-    and `timings` (a `Timings` object; the rest is JSON-ready), plus `budget_left`.
+    `locality` (`pointwise` or `feature-coupled`, measured by the probe), and `timings`
+    (a `Timings` object; the rest is JSON-ready), plus `budget_left`.
 
     ## Starting State
 

@@ -265,6 +265,7 @@ class Evaluator:
             "flops_per_element": program.flops_per_element,
             "program_hash": program.digest,
             "descriptors": dict(program.descriptors),
+            "locality": program.locality,
             "timings": timings,
         }
         if program.digest in self._failures:

@@ -61,6 +61,7 @@ class EvaluationResult:
     train_loss: float | None = None
     flops_per_element: float | None = None
     program_hash: str | None = None
+    locality: str | None = None
     descriptors: dict[str, float] = field(default_factory=dict)
     families: dict[str, FamilyScore] = field(default_factory=dict)
     timings: Timings = field(default_factory=Timings)

@@ -38,7 +38,7 @@ from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import Program, load_program
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.hardening import make_undumpable
-from actgym.probe import probe
+from actgym.probe import ProbeResult, probe
 from actgym.tasks import TaskSizes, make_family
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many
 
@@ -122,8 +122,8 @@ class TrainingPool:
         self._idle: list[_Child] = []
         self._closed = False
 
-    def probe(self, program: Program, limits: CandidateLimits) -> dict[str, float]:
-        """The probe's descriptors; raise CandidateRejected (NaN, crash, deadline)."""
+    def probe(self, program: Program, limits: CandidateLimits) -> ProbeResult:
+        """The probe's descriptors and locality; raise CandidateRejected (NaN, crash, deadline)."""
         request = {"kind": "probe", "program": program.data, "limits": dataclasses.asdict(limits)}
         try:  # a process that fails to start is stopped too
             with self._child() as child:
@@ -132,7 +132,7 @@ class TrainingPool:
             raise stopped.rejection() from None
         if "rejected" in reply:
             raise _rejection(reply["rejected"])
-        return reply["descriptors"]
+        return ProbeResult(reply["descriptors"], reply["locality"])
 
     def train(
         self,
@@ -421,7 +421,8 @@ class _Worker:
         limits = CandidateLimits(**request["limits"])
         data = request["program"]
         program = load_program(data, width=data["input"]["shape"][0], limits=limits)
-        return {"descriptors": probe(program)}
+        result = probe(program)
+        return {"descriptors": result.descriptors, "locality": result.locality}
 
     def _train(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
         setup = TrainingSetup.from_json(request["setup"])

@@ -86,7 +86,8 @@ def test_a_compile_past_its_deadline_is_stopped_and_the_pool_recovers(
         rejection = failed.value.rejection
         assert rejection.reason is Reason.COMPILE_TIMEOUT
         assert "compiling the training program took longer" in rejection.message.lower()
-        assert pool.probe(program, fast_config.limits) == evaluator.evaluate(RELU).descriptors
+        probed = pool.probe(program, fast_config.limits)
+        assert probed.descriptors == evaluator.evaluate(RELU).descriptors
     finally:
         pool.close()
 

@@ -21,12 +21,13 @@ from actgym.candidate.policy import check_size
 from actgym.candidate.program import Program, load_program
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
+from actgym.probe import ProbeResult
 
 
 class Prober(Protocol):
     """Compiles and probes a program away from the caller (actgym.training_process)."""
 
-    def probe(self, program: Program, limits: CandidateLimits) -> dict[str, float]: ...
+    def probe(self, program: Program, limits: CandidateLimits) -> ProbeResult: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,6 +36,7 @@ class CheckedProgram:
 
     program: Program
     descriptors: Mapping[str, float]
+    locality: str
 
     @property
     def digest(self) -> str:
@@ -79,7 +81,8 @@ class Checker:
             known = self._probed.get(program.digest)
         if known is None:
             try:
-                known = CheckedProgram(program, self.prober.probe(program, self.limits))
+                probed = self.prober.probe(program, self.limits)
+                known = CheckedProgram(program, probed.descriptors, probed.locality)
             except CandidateRejected as rejection:
                 known = rejection
             with self._lock:

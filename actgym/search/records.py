@@ -55,6 +55,7 @@ def evaluation_row(
         **{key: proposal[key] for key in ("id", "batch", "source", "generation", "parents")},
         "notes": proposal["notes"],
         "program_hash": result.program_hash,
+        "locality": result.locality,
         "program": to_json(outcome.program) if outcome.program is not None else None,
         "status": result.status,
         "message": result.message,
@@ -91,7 +92,7 @@ def to_result(row: Mapping[str, Any]) -> EvaluationResult:
     """The result record a row was written from (timings as stored)."""
     columns = (
         *("status", "message", "reward", "reward_stderr", "fit_share", "ood_loss", "id_loss"),
-        *("train_loss", "flops_per_element", "program_hash"),
+        *("train_loss", "flops_per_element", "program_hash", "locality"),
     )
     stored = set(row.keys())  # a schema 1 row lacks reward_stderr and fit_share
     return EvaluationResult.from_dict(

@@ -137,7 +137,7 @@ def leaders_table(leaders: Sequence[Row], families: Sequence[str], width: int = 
             table.add_column(family, justify="right", no_wrap=True)
         table.add_column("FLOPs/elem", justify="right")
         if extras:
-            for column in ("OOD loss", "ID loss", "hash"):
+            for column in ("OOD loss", "ID loss", "locality", "hash"):
                 table.add_column(column, justify="right")
         for rank, row in enumerate(leaders, start=1):
             scores = json.loads(row["families"])
@@ -150,6 +150,7 @@ def leaders_table(leaders: Sequence[Row], families: Sequence[str], width: int = 
                 cells += [
                     f"{row['ood_loss']:.4g}",
                     f"{row['id_loss']:.4g}",
+                    _stored(row, "locality") or "-",
                     (row["program_hash"] or "")[:10],
                 ]
             table.add_row(
@@ -171,6 +172,11 @@ def reward_text(reward: float, stderr: float | None) -> str:
 def flops(value: float | None) -> str:
     """FLOPs per element, one decimal for every row so columns compare at a glance."""
     return "-" if value is None else f"{value:.1f}"
+
+
+def _stored(row: Row, column: str) -> Any:
+    """A column that runs stored before it existed lack (schema 1)."""
+    return row[column] if column in set(row.keys()) else None
 
 
 def fitting(tables: Sequence[Table], width: int) -> Table:

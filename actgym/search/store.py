@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
     trainer_seeds TEXT NOT NULL,
     source TEXT NOT NULL,
     program_hash TEXT,
+    locality TEXT,
     program TEXT,
     generation INTEGER NOT NULL,
     parents TEXT NOT NULL,
@@ -284,6 +285,6 @@ def _take_lock(path: Path) -> int:
 def _add_missing_columns(connection: sqlite3.Connection) -> None:
     """Schema 1 stores (before 2026-11-29) gain the columns schema 2 added, left NULL."""
     present = {row["name"] for row in connection.execute("PRAGMA table_info(evaluations)")}
-    for column in ("reward_stderr", "fit_share"):
+    for column, kind in (("reward_stderr", "REAL"), ("fit_share", "REAL"), ("locality", "TEXT")):
         if column not in present:
-            connection.execute(f"ALTER TABLE evaluations ADD COLUMN {column} REAL")
+            connection.execute(f"ALTER TABLE evaluations ADD COLUMN {column} {kind}")
