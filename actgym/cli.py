@@ -73,28 +73,50 @@ def tasks() -> None:
 
 @app.command("eval")
 def evaluate(
-    source_file: Annotated[Path, typer.Argument(help="Python file defining activation_function")],
+    source_file: Annotated[
+        Path | None, typer.Argument(help="Python file defining activation_function")
+    ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(help="Evaluate a named reference activation instead of a file"),
+    ] = None,
     task: Annotated[str, typer.Option(help=f"One of {', '.join(TASKS)}")] = "Harmonics",
     fast: Annotated[bool, typer.Option(help="Small trainer settings (smoke tests)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
 ) -> None:
-    """Train with the candidate and with ReLU and GELU; print rewards and losses per family."""
+    """Train with the candidate and with ReLU and GELU; print rewards and losses per family.
+
+    The candidate is a file, or with --reference one of actgym's named references
+    (docs/evaluation.md lists them).
+    """
     from actgym.evaluation import EvaluationConfig, Evaluator
-    from actgym.references import REFERENCES
+    from actgym.references import NAMED, REFERENCES
     from actgym.trainer import TrainerConfig
 
     task = canonical_name(task, TASKS, "task")
-    try:
-        source = source_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
+    if source_file is not None and reference is not None:
+        raise typer.BadParameter("give a source file or --reference NAME, not both")
+    if source_file is None and reference is None:
+        raise typer.BadParameter("give a source file, or --reference NAME for a named reference")
+    if reference is not None:
+        label = canonical_name(reference, NAMED, "reference")
+        source = NAMED[label]
+    else:
+        assert source_file is not None
+        label = source_file.name
+        try:
+            source = source_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
     families = families_of(task)
     config = EvaluationConfig(families=families, trainer=TrainerConfig.preset(fast=fast))
-    names = [source_file.name, "relu", "gelu"]
+    # `--reference relu` (or gelu) is its own comparison: one row, not a repeated name.
+    names = [label, *(name for name in ("relu", "gelu") if name != label)]
+    sources = [source, *(REFERENCES[name] for name in names[1:])]
     evaluator = Evaluator(config)
     try:
         with _stage(f"training {names[0]}, ReLU and GELU on {_count(families, 'family')}"):
-            outcomes = evaluator.evaluate_many([source, REFERENCES["relu"], REFERENCES["gelu"]])
+            outcomes = evaluator.evaluate_many(sources)
     finally:
         evaluator.close()
     results = dict(zip(names, outcomes, strict=True))
@@ -103,7 +125,7 @@ def evaluate(
         return
     for table in results_tables(results, families, console.width):
         console.print(table)
-    candidate = results[source_file.name]
+    candidate = results[label]
     if not candidate.ok:
         console.print(f"[red]{candidate.status}[/red]: {escape(candidate.message)}")
         raise typer.Exit(code=1)

@@ -62,6 +62,30 @@ def test_eval_of_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert "cannot read" in result.output
 
 
+def test_eval_of_a_named_reference_prints_it_against_relu_and_gelu() -> None:
+    result = runner.invoke(app, ["eval", "--reference", "Turbulent", "--task", "Poly1D", "--fast"])
+    assert result.exit_code == 0, result.output
+    for label in ("turbulent", "relu", "gelu", "Poly1D", "OOD (test)", "+0.000", "training"):
+        assert label in result.output
+
+
+def test_an_unknown_reference_lists_the_names() -> None:
+    result = runner.invoke(app, ["eval", "--reference", "nope"])
+    assert result.exit_code == 2
+    assert "unknown reference 'nope'" in result.output
+    for name in ("gelusine", "gelu_sinc", "gmtu", "turbulent", "neighbour", "relu"):
+        assert name in result.output
+
+
+def test_eval_takes_a_file_or_a_reference_not_both(tmp_path: Path) -> None:
+    source = tmp_path / "my_act.py"
+    source.write_text(GELU_SINE)
+    both = runner.invoke(app, ["eval", str(source), "--reference", "gmtu"])
+    assert both.exit_code == 2 and "not both" in both.output
+    neither = runner.invoke(app, ["eval"])
+    assert neither.exit_code == 2 and "--reference NAME" in neither.output
+
+
 def _result(reward: float, flops: float) -> EvaluationResult:
     scores = {
         family: FamilyScore(reward + index / 10, ("a",), [[1.0]], [[0.5]], [[2.0]])
