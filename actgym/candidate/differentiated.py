@@ -85,7 +85,8 @@ def size(jaxpr: jex_core.Jaxpr) -> tuple[int, int]:
 
 
 def _is_float(dtype: str) -> bool:
-    return jnp.issubdtype(jnp.dtype(dtype), jnp.floating)
+    """Differentiable: floating or complex (an `fft`'s result carries the input's gradient)."""
+    return jnp.issubdtype(jnp.dtype(dtype), jnp.inexact)
 
 
 @functools.lru_cache(maxsize=4096)

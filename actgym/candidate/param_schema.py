@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 from jax import lax
 
-from actgym.candidate.primitives import ALLOWED_DTYPES, MAX_RANK
+from actgym.candidate.primitives import (
+    ALLOWED_DTYPES,
+    COMPLEX_DTYPES,
+    INTERMEDIATE_DTYPES,
+    MAX_RANK,
+)
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.untrusted_text import sanitise
 
@@ -186,6 +191,41 @@ def _rounding_method(value: Any, shapes: Sequence[Shape], params: Mapping[str, A
     return f"must be a RoundingMethod, got {_describe(value)}"
 
 
+def _fft_type(value: Any, shapes: Sequence[Shape], params: Mapping[str, Any]) -> str | None:
+    if isinstance(value, lax.FftType):
+        return None
+    return f"must be an FftType, got {_describe(value)}"
+
+
+def _fft_lengths(value: Any, shapes: Sequence[Shape], params: Mapping[str, Any]) -> str | None:
+    """One length (transforms along the last axis only) that fits the operand's last axis."""
+    if _ints(value, 1, 1, 2**31) or _rank(shapes, 0) < 1:
+        return f"must be a tuple of one length for the last axis, got {_describe(value)}"
+    (n,) = value
+    last = shapes[0][-1]
+    expected = n // 2 + 1 if params.get("fft_type") == lax.FftType.IRFFT else n
+    if last != expected:
+        return f"does not fit an operand whose last axis has {last} elements, got {value!r}"
+    return None
+
+
+def _padding_config(value: Any, shapes: Sequence[Shape], params: Mapping[str, Any]) -> str | None:
+    """(low, high, interior) per axis of the operand; the padding value is a scalar."""
+    rank = _rank(shapes, 0)
+    if (
+        not isinstance(value, tuple)
+        or len(value) != rank
+        or any(
+            _ints(triple, 3, -(2**31), 2**31) or triple[2] < 0 or triple[2] >= 2**31
+            for triple in value
+        )
+    ):
+        return f"must be a (low, high, interior >= 0) triple per axis, got {_describe(value)}"
+    if len(shapes) != 2 or shapes[1] != ():
+        return "must come with a scalar padding value"
+    return None
+
+
 _ACCURACY = {"accuracy": _none}
 _CUMULATIVE = {"axis": _axis, "reverse": _bool}
 _REDUCTION = {"axes": _axes()}
@@ -238,6 +278,9 @@ SCHEMAS: dict[str, dict[str, Check]] = {
             "pow",
             "lgamma",
             "digamma",
+            "real",
+            "imag",
+            "complex",
         ]
     },
     **{
@@ -262,7 +305,7 @@ SCHEMAS: dict[str, dict[str, Check]] = {
     "round": {"rounding_method": _rounding_method},
     "integer_pow": {"y": _int},
     "convert_element_type": {
-        "new_dtype": _dtype(ALLOWED_DTYPES),
+        "new_dtype": _dtype(INTERMEDIATE_DTYPES),
         "weak_type": _bool,
         "sharding": _none,
     },
@@ -297,6 +340,9 @@ SCHEMAS: dict[str, dict[str, Check]] = {
         "preferred_element_type": _optional(_dtype(NUMERIC_DTYPES)),
         "out_sharding": _none,
     },
+    "pad": {"padding_config": _padding_config},
+    "conj": {"input_dtype": _dtype(COMPLEX_DTYPES)},
+    "fft": {"fft_type": _fft_type, "fft_lengths": _fft_lengths},
 }
 
 

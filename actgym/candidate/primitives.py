@@ -8,6 +8,13 @@ input element); transcendental functions count as several FLOPs because that is 
 they cost a CPU or GPU, and the budget is meant to rule out expensive activations.
 Primitives that take any number of operands (`select_n`, `sort`) are charged for every
 operand, since compile time and memory grow with all of them.
+
+Complex intermediates (`complex64` only, for spectral functions such as FISG) are allowed
+between an `fft` and the float32 output. An `fft` of length n costs 5 n log2 n per
+transform (the classic radix-2 count; real transforms are charged the same), and any other
+operation that reads or writes a complex value costs `COMPLEX_FACTOR` times its real
+counterpart (a complex multiply is four real ones and two adds; a complex `exp` an `exp`,
+a `sin` and a `cos`): see `cost_of`.
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ from jax.extend.core import Primitive
 
 Shape = tuple[int, ...]
 ALLOWED_DTYPES = frozenset({"float32", "float16", "bfloat16", "int32", "bool"})
+"""Dtypes of constants, literals and intermediates (complex intermediates are below)."""
+COMPLEX_DTYPES = frozenset({"complex64"})
+"""Allowed for intermediates and scalar literals only; never complex128 or float64."""
+INTERMEDIATE_DTYPES = ALLOWED_DTYPES | COMPLEX_DTYPES
+COMPLEX_FACTOR = 4.0
 MAX_RANK = 4
 CostFn = Callable[[Sequence[Shape], Sequence[Shape], dict[str, Any]], float]
 
@@ -74,6 +86,13 @@ def _dot_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -
     return 2.0 * contracted * _numel(outputs[0])
 
 
+def _fft_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -> float:
+    """5 n log2 n per transform of length n = `fft_lengths[-1]`, one per leading index."""
+    n = int(params["fft_lengths"][-1])
+    transforms = math.prod(inputs[0][:-1])
+    return 5.0 * transforms * n * max(1.0, math.log2(max(n, 2)))
+
+
 _CHEAP = 1.0
 _DIVIDE = 4.0
 _TRANSCENDENTAL = 10.0
@@ -119,6 +138,11 @@ _COSTS: dict[str, CostFn] = {
             "iota",
             "transpose",
             "stop_gradient",
+            "pad",
+            "real",
+            "imag",
+            "complex",
+            "conj",
         ]
     },
     "clamp": per_output(2.0),
@@ -171,7 +195,9 @@ _COSTS: dict[str, CostFn] = {
     "select_n": _select_n_cost,
     "sort": _sort_cost,
     "dot_general": _dot_cost,
+    "fft": _fft_cost,
 }
+_NOT_SCALED = frozenset({"fft"})  # its cost already counts complex arithmetic
 
 
 def _lookup(name: str) -> Primitive | None:
@@ -183,6 +209,21 @@ ALLOWED_PRIMITIVES: dict[str, PrimitiveRule] = {
     for name, cost in _COSTS.items()
     if (primitive := _lookup(name)) is not None
 }
+
+
+def cost_of(
+    rule: PrimitiveRule,
+    inputs: Sequence[tuple[Shape, str]],
+    outputs: Sequence[tuple[Shape, str]],
+    params: dict[str, Any],
+) -> float:
+    """The FLOPs of one equation: its rule, times COMPLEX_FACTOR if it touches a complex value."""
+    flops = rule.cost([shape for shape, _ in inputs], [shape for shape, _ in outputs], params)
+    touches_complex = any(dtype in COMPLEX_DTYPES for _, dtype in [*inputs, *outputs])
+    if touches_complex and rule.primitive.name not in _NOT_SCALED:
+        flops *= COMPLEX_FACTOR
+    return flops
+
 
 # Call-like primitives whose body is inlined; their custom differentiation rules are
 # replaced by differentiating the inlined body (documented in docs/candidates.md).

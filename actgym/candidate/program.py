@@ -11,7 +11,10 @@ Format `actgym.program/1`, variables numbered in order of definition:
   0                the input (float32 vector of the layer width)
   1 .. k           constants (`consts`, raw little-endian bytes in base64)
   k+1 ..           the outputs of each equation, in order
-An atom is `{"v": id}` or a scalar literal `{"lit": value, "dtype": name}`.
+An atom is `{"v": id}` or a scalar literal `{"lit": value, "dtype": name}`; a complex64
+literal's value is `{"complex": [real, imaginary]}`, each part a float in hex.
+Intermediates may be complex64 (spectral functions); constants, the input and the output
+are real.
 """
 
 from __future__ import annotations
@@ -36,16 +39,22 @@ from actgym.candidate.param_schema import check_params
 from actgym.candidate.primitives import (
     ALLOWED_DTYPES,
     ALLOWED_PRIMITIVES,
+    COMPLEX_DTYPES,
     INLINED_CALLS,
+    INTERMEDIATE_DTYPES,
     MAX_RANK,
     PrimitiveRule,
+    cost_of,
 )
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.versions import PROGRAM_FORMAT
 
 FORMAT = PROGRAM_FORMAT
 INPUT_DTYPE = "float32"
-ENUMS: dict[str, type[enum.Enum]] = {"RoundingMethod": lax.RoundingMethod}
+ENUMS: dict[str, type[enum.Enum]] = {
+    "RoundingMethod": lax.RoundingMethod,
+    "FftType": lax.FftType,
+}
 MAX_ABS_INT = 2**31
 # Operands of one operation (concatenate, select_n...); a forged reply with 10**6 of them
 # would cost the trainer seconds of shape checking.
@@ -184,8 +193,11 @@ def _literal_atom(value: Any, dtype: str) -> JSON:
     array = np.asarray(value)
     if array.shape != ():
         raise CandidateRejected(Reason.INVALID_PROGRAM, "A literal is not a scalar.")
-    if dtype not in ALLOWED_DTYPES:
+    if dtype not in ALLOWED_DTYPES | COMPLEX_DTYPES:
         raise CandidateRejected(Reason.BAD_OUTPUT, f"A literal has unsupported dtype {dtype}.")
+    if dtype in COMPLEX_DTYPES:
+        value = complex(array.item())
+        return {"lit": {"complex": [value.real.hex(), value.imag.hex()]}, "dtype": dtype}
     return {"lit": _encode_param("literal", "value", array.item()), "dtype": dtype}
 
 
@@ -213,10 +225,10 @@ def _encode_param(primitive: str, key: str, value: Any) -> JSON:
 
 
 def _check_intermediate(shape: tuple[int, ...], dtype: str, limits: CandidateLimits) -> None:
-    if dtype not in ALLOWED_DTYPES:
+    if dtype not in INTERMEDIATE_DTYPES:
         raise CandidateRejected(
             Reason.BAD_OUTPUT,
-            f"An intermediate has dtype {dtype}; only {sorted(ALLOWED_DTYPES)} are supported.",
+            f"An intermediate has dtype {dtype}; only {sorted(INTERMEDIATE_DTYPES)} are supported.",
         )
     if math.prod(shape) > limits.max_intermediate_elements:
         raise CandidateRejected(
@@ -368,8 +380,8 @@ def _load(data: JSON, width: int, limits: CandidateLimits) -> Program:
         ]
         input_shapes = [shape for shape, _ in inputs]
         check_params(equation.rule.primitive.name, equation.params, input_shapes)
-        output_shapes = [shape for shape, _ in equation.outputs]
-        flops += equation.rule.cost(input_shapes, output_shapes, equation.params)
+        _check_operand_dtypes(equation, [dtype for _, dtype in inputs])
+        flops += cost_of(equation.rule, inputs, equation.outputs, equation.params)
         depends = [isinstance(atom, int) and depends_on_input[atom] for atom in equation.inputs]
         operations.append(
             differentiated.Operation(
@@ -397,6 +409,29 @@ def _load(data: JSON, width: int, limits: CandidateLimits) -> Program:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise CandidateRejected(Reason.INVALID_PROGRAM, f"Invalid program: {message}.")
+
+
+_FFT_INPUT_DTYPES = {
+    lax.FftType.FFT: "complex64",
+    lax.FftType.IFFT: "complex64",
+    lax.FftType.RFFT: "float32",
+    lax.FftType.IRFFT: "complex64",
+}
+
+
+def _check_operand_dtypes(equation: Equation, dtypes: Sequence[str]) -> None:
+    """Parameters that restate an operand's dtype must agree with it (the schema sees shapes)."""
+    name = equation.rule.primitive.name
+    if name == "conj":
+        _require(
+            dtypes == [str(equation.params["input_dtype"])],
+            "`conj` parameter `input_dtype` must be its operand's dtype",
+        )
+    if name == "fft":
+        _require(
+            dtypes == [_FFT_INPUT_DTYPES[equation.params["fft_type"]]],
+            "`fft` parameter `fft_type` does not fit its operand's dtype",
+        )
 
 
 def _decode_constant(item: JSON, limits: CandidateLimits) -> np.ndarray:
@@ -441,10 +476,23 @@ def _decode_atom(atom: JSON, defined: int) -> Any:
         _require(type(var) is int and 0 <= var < defined, "reference to an undefined value")
         return var
     dtype = atom["dtype"]
-    _require(dtype in ALLOWED_DTYPES, f"literal dtype {dtype!r} is not allowed")
+    _require(dtype in ALLOWED_DTYPES | COMPLEX_DTYPES, f"literal dtype {dtype!r} is not allowed")
+    if dtype in COMPLEX_DTYPES:
+        return np.asarray(_decode_complex(atom["lit"]), dtype=_numpy_dtype(dtype))
     value = _decode_param(atom["lit"])
     _require(isinstance(value, bool | int | float), "a literal must be a number")
     return np.asarray(value, dtype=_numpy_dtype(dtype))
+
+
+def _decode_complex(value: JSON) -> complex:
+    _require(isinstance(value, dict) and list(value) == ["complex"], "bad complex literal")
+    parts = value["complex"]
+    _require(
+        isinstance(parts, list) and len(parts) == 2 and all(isinstance(p, str) for p in parts),
+        "a complex literal must be two floats in hex",
+    )
+    _require(all(len(part) <= 32 for part in parts), "bad complex literal")
+    return complex(float.fromhex(parts[0]), float.fromhex(parts[1]))
 
 
 def _decode_param(value: JSON) -> Any:
@@ -460,7 +508,7 @@ def _decode_param(value: JSON) -> Any:
         _require(len(value["tuple"]) <= 8, "parameter tuple too long")
         return tuple(_decode_param(item) for item in value["tuple"])
     if "dtype" in value:
-        _require(value["dtype"] in ALLOWED_DTYPES, f"dtype {value['dtype']!r} is not allowed")
+        _require(value["dtype"] in INTERMEDIATE_DTYPES, f"dtype {value['dtype']!r} is not allowed")
         return _numpy_dtype(value["dtype"])
     if "enum" in value:
         return ENUMS[value["enum"]][value["value"]]

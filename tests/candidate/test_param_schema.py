@@ -48,6 +48,11 @@ SAMPLES: list[Callable[[jax.Array], jax.Array]] = [
     lambda x: jnp.sort(x) + x * (x @ x) + jnp.broadcast_to(x[0], x.shape) + x[::-1],
     lambda x: jnp.concatenate([x[:8], x[8:]]) + jnp.arange(x.shape[0]),
     lambda x: x.reshape(4, -1).T.reshape(1, -1).squeeze(0),
+    lambda x: (
+        jnp.fft.irfft(jnp.conj(jnp.fft.rfft(x)), n=x.shape[0])
+        + jnp.real(jnp.fft.ifft(jnp.fft.fft(x)))
+        + jnp.imag(lax.complex(x, x))
+    ),
 ]
 
 
@@ -92,6 +97,8 @@ def tup(*items: Any) -> dict[str, Any]:
 
 UNSET = object()
 """As a forged value: delete the key."""
+
+RFFT = "jnp.fft.irfft(jnp.fft.rfft(x) * 0.5, n=16)"
 
 # (expression traced, primitive edited, parameter, forged value as JSON)
 FORGERIES: dict[str, tuple[str, str, str, Any]] = {
@@ -197,6 +204,36 @@ FORGERIES: dict[str, tuple[str, str, str, Any]] = {
     "iota dtype bool": ("x + jnp.arange(x.shape[0])", "iota", "dtype", {"dtype": "bool"}),
     "slice zero stride": ("jnp.concatenate([x[:8], x[8:]])", "slice", "strides", tup(0)),
     "slice negative start": ("jnp.concatenate([x[:8], x[8:]])", "slice", "start_indices", tup(-1)),
+    "fft type an int": (RFFT, "fft", "fft_type", 2),
+    "fft type a string": (RFFT, "fft", "fft_type", "RFFT"),
+    "fft type another enum": (
+        RFFT,
+        "fft",
+        "fft_type",
+        {"enum": "RoundingMethod", "value": "TO_NEAREST_EVEN"},
+    ),
+    "fft type complex on a real operand": (
+        RFFT,
+        "fft",
+        "fft_type",
+        {"enum": "FftType", "value": "FFT"},
+    ),
+    "fft length not the operand's": (RFFT, "fft", "fft_lengths", tup(17)),
+    "fft length huge": (RFFT, "fft", "fft_lengths", tup(2**30)),
+    "fft length zero": (RFFT, "fft", "fft_lengths", tup(0)),
+    "fft two dimensional": (RFFT, "fft", "fft_lengths", tup(4, 4)),
+    "fft lengths an int": (RFFT, "fft", "fft_lengths", 16),
+    "fft lengths missing": (RFFT, "fft", "fft_lengths", UNSET),
+    "fft extra key": (RFFT, "fft", "norm", "ortho"),
+    "pad negative interior": (RFFT, "pad", "padding_config", tup(tup(0, 0, -1))),
+    "pad wrong rank": (RFFT, "pad", "padding_config", tup(tup(0, 0, 0), tup(0, 0, 0))),
+    "pad not triples": (RFFT, "pad", "padding_config", tup(tup(0, 0))),
+    "conj input_dtype real": (
+        "jnp.fft.irfft(jnp.conj(jnp.fft.rfft(x)), n=16)",
+        "conj",
+        "input_dtype",
+        {"dtype": "float32"},
+    ),
     "concatenate dimension out of range": (
         "jnp.concatenate([x[:8], x[8:]])",
         "concatenate",
