@@ -29,8 +29,11 @@ PAPER_FLOPS = {
 
 
 def test_every_paper_reference_passes_the_check_stage(evaluator: Evaluator) -> None:
-    flops = {name: evaluator.check(source).flops_per_element for name, source in PAPER.items()}
+    checked = {name: evaluator.check(source) for name, source in PAPER.items()}
+    flops = {name: program.flops_per_element for name, program in checked.items()}
     assert flops == pytest.approx(PAPER_FLOPS)
+    coupled = {name for name, program in checked.items() if program.locality != "pointwise"}
+    assert coupled == FEATURE_COUPLED  # the probe's label agrees with ours
 
 
 def test_the_seeded_references_and_the_panel_are_unchanged() -> None:
