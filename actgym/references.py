@@ -77,10 +77,27 @@ PAPER: dict[str, str] = {
     # In the spirit of the paper's chaotic-wave listing (cut off), not its code: each unit
     # is nudged by a discrete Laplacian over its neighbours in the hidden vector.
     "neighbour": as_source("x + 0.1 * jnp.tanh(jnp.roll(x, 1) + jnp.roll(x, -1) - 2 * x)"),
+    # Fourier-Informed Spectral Gating as the appendix describes it; the listing names no
+    # frequency split or k: the upper half of the rfft bins is "high", and k = 4.
+    "fisg": (
+        "import jax\n"
+        "import jax.numpy as jnp\n"
+        "\n"
+        "\n"
+        "def activation_function(x):\n"
+        "    spectrum = jnp.fft.rfft(x)\n"
+        "    cut = spectrum.shape[-1] // 2\n"
+        "    power = jnp.abs(spectrum) ** 2\n"
+        "    imbalance = jax.lax.stop_gradient(jnp.sum(power[cut:]) / (jnp.sum(power) + 1e-6))\n"
+        "    gate = jnp.exp(-4.0 * imbalance)\n"
+        "    modified = jnp.concatenate([spectrum[:cut], jnp.conj(spectrum[cut:])])\n"
+        "    modified_x = jnp.fft.irfft(modified, n=x.shape[-1])\n"
+        "    return gate * x + (1 - gate) * modified_x\n"
+    ),
 }
-"""The paper's functions under its names (FISG and the other listings are not here yet)."""
+"""The paper's functions under its names (its other listings, cut off, are not here)."""
 
-FEATURE_COUPLED: frozenset[str] = frozenset({"turbulent", "neighbour"})
+FEATURE_COUPLED: frozenset[str] = frozenset({"turbulent", "neighbour", "fisg"})
 """References whose output at a unit depends on other units of the same example."""
 
 NAMED: dict[str, str] = {**PANEL, **PAPER}

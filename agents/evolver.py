@@ -37,7 +37,7 @@ from actgym.agents.prompts import (
 )
 
 from actgym.agent import Agent, AgentContext, Evaluation, History, Proposal
-from actgym.references import REFERENCES
+from actgym.references import NAMED
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ class EvolverAgent(Agent):
         self.diff_fraction = float(options.get("diff_fraction", 0.5))
         self.inspiration_count = int(options.get("inspirations", 3))
         self.pending_seeds = [str(name) for name in options.get("seeds", DEFAULT_SEEDS)]
-        unknown = sorted(set(self.pending_seeds) - set(REFERENCES))
+        unknown = sorted(set(self.pending_seeds) - set(NAMED))
         if unknown:
-            choices = sorted(REFERENCES)
+            choices = sorted(NAMED)
             raise ValueError(f"unknown seed activations {unknown}; choose from {choices}")
         self.next_island = 0
         self.replies = 0
@@ -211,7 +211,7 @@ class EvolverAgent(Agent):
 
     def _seed(self, index: int, name: str) -> Proposal:
         island = index % self.database.num_islands
-        return Proposal(REFERENCES[name], notes={"island": island, "seed": name})
+        return Proposal(NAMED[name], notes={"island": island, "seed": name})
 
 
 class LocalMutatorAgent(EvolverAgent):
