@@ -37,7 +37,7 @@ from actgym.leaderboard.store import (
     Store,
 )
 from actgym.leaderboard.verifier import BackgroundVerifier, Scorer, Verifier
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -47,6 +47,14 @@ from starlette.concurrency import run_in_threadpool
 from actgym.candidate.confinement import ALL_LAYERS
 
 SubmissionId = Annotated[int, PathParam(ge=1, le=2**62)]
+LocalityFilter = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="List only entries of this locality: pointwise or feature-coupled "
+        "(each keeps its rank on the whole board); an unknown value is a 422.",
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -161,8 +169,8 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
         return response
 
     @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        ranking = rankings.get()
+    def index(locality: LocalityFilter = None) -> str:
+        ranking = _filtered(rankings.get(), locality)
         return pages.index(ranking, store.queue(board), links)
 
     @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
@@ -239,10 +247,17 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
         return _details(store, board, ranking, submission_id)
 
     @app.get("/api/leaderboard")
-    def get_leaderboard() -> dict[str, Any]:
-        return rankings.get().to_dict()
+    def get_leaderboard(locality: LocalityFilter = None) -> dict[str, Any]:
+        return _filtered(rankings.get(), locality).to_dict()
 
     return app
+
+
+def _filtered(ranking: Leaderboard, locality: str | None) -> Leaderboard:
+    try:
+        return ranking.only(locality)
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from None
 
 
 def _details(

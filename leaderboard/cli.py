@@ -343,26 +343,45 @@ def export(
         console.print(f"Exported to {out}.")
 
 
+SHOWN_LOCALITY = {"pointwise": "point", "feature-coupled": "coupled"}
+LOCALITY_LEGEND = "loc.: point = pointwise, coupled = feature-coupled (measured by the probe)"
+
+
 @app.command()
-def show(db: Db = DEFAULT_DB, profile: ProfileName = "official") -> None:
-    """Print the ranked table."""
+def show(
+    db: Db = DEFAULT_DB,
+    profile: ProfileName = "official",
+    locality: Annotated[
+        str | None,
+        typer.Option(help="Only entries of this locality: pointwise or feature-coupled"),
+    ] = None,
+) -> None:
+    """Print the ranked table (ranks are on the whole board, also when filtered)."""
     from actgym.leaderboard import views
     from actgym.leaderboard.profiles import env_version
     from actgym.leaderboard.store import Board, Store
 
     chosen = _profile(profile)
     ranking = views.leaderboard(Store(db), Board(env_version(), chosen.name), chosen)
+    try:
+        ranking = ranking.only(locality)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--locality") from None
+    only = f", {locality} only" if locality else ""
     table = Table(
-        title=f"actgym leaderboard {ranking.version}, profile {chosen.name}",
+        title=f"actgym leaderboard {ranking.version}, profile {chosen.name}{only}",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        padding=(0, 1, 0, 0),  # one space between columns leaves names room at 80 columns
     )
     # Numbers never wrap or shrink; names and authors wrap to fit 80 columns.
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("name", overflow="fold", ratio=3)
     table.add_column("author", overflow="fold", ratio=2)
-    for numeric in ("score [95% CI]", "public", "avg rank", "FLOPs"):
+    for numeric in ("score [95% CI]", "public", "avg rank"):
         table.add_column(numeric, justify="right", no_wrap=True)
+    table.add_column("loc.", no_wrap=True)
+    table.add_column("FLOPs", justify="right", no_wrap=True)
     for e in ranking.entries:
         table.add_row(
             str(e.rank),
@@ -371,9 +390,11 @@ def show(db: Db = DEFAULT_DB, profile: ProfileName = "official") -> None:
             f"{e.score.value:+.2f} [{e.score.low:+.2f}, {e.score.high:+.2f}]",
             f"{e.public_score.value:+.2f}",
             f"{e.average_rank:.2f}",
+            SHOWN_LOCALITY.get(e.locality or "", "-"),
             views.flops(e.flops_per_element),
         )
     console.print(table)
+    console.print(LOCALITY_LEGEND, highlight=False)
     if ranking.note:
         console.print(ranking.note)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from actgym.leaderboard.profiles import Profile
-from actgym.leaderboard.ranking import RULE, Leaderboard
-from actgym.leaderboard.views import flops
+from actgym.leaderboard.ranking import LOCALITIES, RULE, Leaderboard
+from actgym.leaderboard.views import flops, locality
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
@@ -30,8 +30,11 @@ class Links:
     root: str = "/"
     static: bool = False
 
-    def home(self) -> str:
-        return f"{self.root}index.html" if self.static else self.root
+    def home(self, locality: str | None = None) -> str:
+        """The ranked table, or only the entries of one locality."""
+        if self.static:
+            return f"{self.root}index{'-' + locality if locality else ''}.html"
+        return f"{self.root}?locality={locality}" if locality else self.root
 
     def submission(self, submission_id: int) -> str:
         suffix = ".html" if self.static else ""
@@ -54,10 +57,14 @@ class Pages:
         self.environment = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
         )
-        self.environment.filters.update(score=_score, loss=_loss, when=_when, flops=flops)
+        self.environment.filters.update(
+            score=_score, loss=_loss, when=_when, flops=flops, locality=locality
+        )
 
     def index(self, ranking: Leaderboard, queue: list[dict[str, Any]], links: Links) -> str:
-        return self._render("index.html", links, ranking=ranking, queue=queue, rule=RULE)
+        return self._render(
+            "index.html", links, ranking=ranking, queue=queue, rule=RULE, localities=LOCALITIES
+        )
 
     def submission(self, details: dict[str, Any], ranking: Leaderboard, links: Links) -> str:
         waiting = details["state"] in ("pending", "running") and not links.static

@@ -34,6 +34,9 @@ BOOTSTRAP_SEED = 0
 RANKED_SEED_SET = "hidden"
 _TINY_LOSS = 1e-30
 
+LOCALITIES = ("pointwise", "feature-coupled")
+"""The labels actgym.probe measures (spelled out here, so ranking never imports JAX)."""
+
 RULE = (
     "Ranked by the interquartile mean of per-task scores on the hidden task seeds "
     "(ReLU = 0, GELU = 1 on each task's log OOD loss), higher first; ties by average rank."
@@ -73,6 +76,7 @@ class Entry:
     author: str
     reference: str | None
     flops_per_element: float
+    locality: str | None
     score: Interval
     public_score: Interval
     average_rank: float
@@ -92,9 +96,26 @@ class Leaderboard:
     entries: tuple[Entry, ...]
     task_counts: dict[str, int]
     note: str | None = None
+    locality: str | None = None
+    """The filter applied, if any: only entries of this locality are listed."""
 
     def entry(self, submission_id: int) -> Entry | None:
         return next((e for e in self.entries if e.submission_id == submission_id), None)
+
+    def only(self, locality: str | None) -> Leaderboard:
+        """The entries of one locality (all when None), each keeping its rank on the board.
+
+        Ranks are not recomputed: a score is already relative to ReLU and GELU, and rank 3
+        stays rank 3 whichever filter lists it. Raises ValueError for an unknown label.
+        """
+        if locality is None:
+            return self
+        if locality not in LOCALITIES:
+            raise ValueError(
+                f"Unknown locality {locality!r}: use {' or '.join(map(repr, LOCALITIES))}."
+            )
+        kept = tuple(e for e in self.entries if e.locality == locality)
+        return dataclasses.replace(self, entries=kept, locality=locality)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +131,7 @@ class Leaderboard:
             },
             "tasks": self.task_counts,
             "note": self.note,
+            "locality": self.locality,
             "entries": [entry.to_dict() for entry in self.entries],
         }
 
@@ -179,6 +201,7 @@ def build_leaderboard(
             author=entry["author"],
             reference=entry["reference"],
             flops_per_element=entry["flops_per_element"],
+            locality=entry.get("locality"),
             score=hidden.summaries[entry["id"]],
             public_score=public.summaries[entry["id"]],
             average_rank=ranks[entry["id"]],

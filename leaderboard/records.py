@@ -58,6 +58,8 @@ class Verdict:
     flops_per_element: float | None = None
     duplicate_of: int | None = None
     rows: tuple[ResultRow, ...] = field(default=(), repr=False)
+    locality: str | None = None
+    """`pointwise` or `feature-coupled`, as the probe measured it (None before the check)."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What a leaderboard file holds before its first submission: the tables and the references.
 
-Opening a store brings any file to the current layout (one migration so far) and refuses
+Opening a store brings any file to the current layout (added columns, older rows NULL) and refuses
 one written under another schema version. The reference activations of
 `actgym.references` are seeded as submissions, so they are queued and scored like any.
 """
@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS verifications (
     program_hash TEXT,
     program_json TEXT,
     flops_per_element REAL,
+    locality TEXT,
     duplicate_of INTEGER REFERENCES submissions (id),
     environment_id INTEGER REFERENCES environments (id),
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -115,6 +116,8 @@ def prepare(connection: sqlite3.Connection) -> None:
     columns = {row["name"] for row in connection.execute("PRAGMA table_info(verifications)")}
     if "owner" not in columns:  # stores made before verifiers could share a database
         connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
+    if "locality" not in columns:  # stores made before the probe measured locality: NULL
+        connection.execute("ALTER TABLE verifications ADD COLUMN locality TEXT")
     connection.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
         (LEADERBOARD_SCHEMA,),

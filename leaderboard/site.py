@@ -14,19 +14,26 @@ from actgym.leaderboard import views
 from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.plots import function_plot
 from actgym.leaderboard.profiles import Profile, env_version
+from actgym.leaderboard.ranking import LOCALITIES
 from actgym.leaderboard.store import Board, Store
 
 
 def build_site(store: Store, profile: Profile, out: Path) -> list[Path]:
-    """Write index.html, leaderboard.json and submissions/<id>.{html,json,png}; return them."""
+    """Write index[-<locality>].html, leaderboard[-<locality>].json and
+    submissions/<id>.{html,json,png}; return them."""
     board = Board(version=env_version(), profile=profile.name)
     pages = Pages(profile)
     ranking = views.leaderboard(store, board, profile)
     (out / "submissions").mkdir(parents=True, exist_ok=True)
+    queue, home = store.queue(board), Links("", True)
     written = [
-        _write(out / "index.html", pages.index(ranking, store.queue(board), Links("", True))),
+        _write(out / "index.html", pages.index(ranking, queue, home)),
         _write(out / "leaderboard.json", json.dumps(ranking.to_dict(), indent=1)),
     ]
+    for locality in LOCALITIES:  # a static host takes no query: one page per filter
+        only = ranking.only(locality)
+        written.append(_write(out / f"index-{locality}.html", pages.index(only, queue, home)))
+        written.append(_write(out / f"leaderboard-{locality}.json", json.dumps(only.to_dict())))
     links = Links("../", True)
     for submission_id in store.submission_ids():
         details = views.submission_details(store, board, ranking, submission_id)

@@ -174,6 +174,7 @@ class Verifier:
             "program_hash": program.digest,
             "program_json": canonical_json(program.data),
             "flops_per_element": program.flops_per_element,
+            "locality": program.locality,
         }
         owner = self.store.claim_program(self.board, program.digest, claim.submission_id)
         if owner != claim.submission_id:

@@ -21,6 +21,7 @@ _VERIFICATION_FIELDS = (
     "duplicate_of",
     "program_hash",
     "flops_per_element",
+    "locality",
     "attempts",
     "queued_at",
     "started_at",
@@ -31,6 +32,11 @@ _VERIFICATION_FIELDS = (
 def flops(value: float | None) -> str:
     """FLOPs per element, one decimal for every entry, so a column reads evenly."""
     return "-" if value is None else f"{value:.1f}"
+
+
+def locality(value: str | None) -> str:
+    """The probe's label, or "-" for an entry verified before the label was stored."""
+    return value or "-"
 
 
 def leaderboard(store: Store, board: Board, profile: Profile) -> Leaderboard:

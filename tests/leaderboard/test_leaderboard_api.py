@@ -29,6 +29,7 @@ from leaderboard_support import (
 
 from actgym.references import REFERENCES
 
+COUPLED = activation("return x + 0.1 * jnp.tanh(jnp.roll(x, 1) - x)")
 GELU_SINE_TWEAK = activation("return jax.nn.gelu(x) + 0.2 * jnp.sin(x)  # <script>x</script>")
 
 
@@ -79,6 +80,34 @@ def test_submit_verify_and_rank(client: TestClient) -> None:
     plot = client.get(f"/submissions/{submission_id}/plot.png")
     assert plot.headers["content-type"] == "image/png" and plot.content[:4] == b"\x89PNG"
     assert f'id="entry-{submission_id}"' in client.get("/").text
+
+
+def test_the_locality_is_measured_shown_and_filtered(client: TestClient) -> None:
+    coupled = _submit(client, COUPLED, "rolled")
+    details = _verified(client, coupled)
+    assert (details["state"], details["locality"]) == ("done", "feature-coupled"), details
+    assert details["entry"]["locality"] == "feature-coupled"
+    assert 'id="locality">feature-coupled<' in client.get(f"/submissions/{coupled}").text
+    board = client.get("/api/leaderboard").json()
+    relu = next(entry for entry in board["entries"] if entry["reference"] == "relu")
+    assert relu["locality"] == "pointwise"
+    ranks = {entry["submission_id"]: entry["rank"] for entry in board["entries"]}
+
+    for locality in ("pointwise", "feature-coupled"):
+        only = client.get("/api/leaderboard", params={"locality": locality}).json()
+        assert only["locality"] == locality and only["entries"], only
+        assert all(entry["locality"] == locality for entry in only["entries"])
+        assert all(ranks[entry["submission_id"]] == entry["rank"] for entry in only["entries"])
+    assert [e["submission_id"] for e in only["entries"]] == [coupled]  # no reference couples
+
+    page = client.get("/", params={"locality": "feature-coupled"}).text
+    assert f'id="entry-{coupled}"' in page and f'id="entry-{relu["submission_id"]}"' not in page
+    assert 'href="/?locality=pointwise"' in page and "<b>feature-coupled</b>" in page
+    assert '<td class="locality">pointwise</td>' in client.get("/").text
+    for path in ("/", "/api/leaderboard"):
+        refused = client.get(path, params={"locality": "local"})
+        assert refused.status_code == 422
+        assert "'pointwise' or 'feature-coupled'" in refused.json()["detail"]
 
 
 def test_duplicates_are_answered_at_submit_and_not_stored(tmp_path: Path) -> None:

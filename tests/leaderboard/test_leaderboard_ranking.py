@@ -9,8 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, env_version, get_profile
-from actgym.leaderboard.ranking import MIN_GAP, build_leaderboard, interquartile_mean, normalise
+from actgym.leaderboard.ranking import (
+    LOCALITIES,
+    MIN_GAP,
+    build_leaderboard,
+    interquartile_mean,
+    normalise,
+)
 from actgym.leaderboard.seeds import SECRET_ENV, hidden_task_seeds, load_secret
+
+from actgym.probe import FEATURE_COUPLED, POINTWISE
 
 FITTED_ID_LOSS = 1e-4
 
@@ -147,3 +155,26 @@ def test_env_version_names_the_environments_and_scoring() -> None:
     assert env_version().startswith("ActSearch-v0+scoring.")
     with pytest.raises(ValueError, match="official"):
         get_profile("nonsense")
+
+
+def test_a_locality_filter_lists_only_matching_entries_with_their_board_ranks() -> None:
+    relu = np.random.default_rng(2).uniform(1.0, 2.0, size=(8, 3))
+    losses = {1: relu, 2: relu / 2.0, 3: relu / 4.0, 4: relu * 2.0}
+    entries = _entries([1, 2, 3, 4])
+    for entry in entries:
+        entry["locality"] = "feature-coupled" if entry["id"] == 3 else "pointwise"
+    entries[3]["locality"] = None  # verified before the label was stored
+    board = build_leaderboard("v", {}, entries, _rows(losses))
+    assert board.entry(3).locality == "feature-coupled" and board.locality is None
+    coupled = board.only("feature-coupled")
+    assert [(e.submission_id, e.rank) for e in coupled.entries] == [(3, 1)]
+    pointwise = board.only("pointwise")
+    assert [(e.submission_id, e.rank) for e in pointwise.entries] == [(2, 2), (1, 3)]
+    assert pointwise.to_dict()["locality"] == "pointwise"
+    assert board.only(None) is board
+    with pytest.raises(ValueError, match="'pointwise' or 'feature-coupled'"):
+        board.only("local")
+
+
+def test_the_locality_labels_are_the_probes() -> None:
+    assert LOCALITIES == (POINTWISE, FEATURE_COUPLED)

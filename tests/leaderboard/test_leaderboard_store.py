@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,30 @@ def test_finishing_twice_replaces_results_and_exports_as_json(tmp_path: Path) ->
     assert len(exported["results"]) == 1
     assert exported["verifications"][0]["program"] == {"format": "x"}
     assert {"submissions", "environments", "verifications"} <= set(exported)
+
+
+def test_the_locality_is_stored_ranked_and_exported(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    claim = store.claim(BOARD, None)
+    outcome = Verdict("done", "ok", "fine", "abc", "{}", 1.0, locality="feature-coupled")
+    store.finish(BOARD, claim.submission_id, outcome)
+    assert store.verification(BOARD, claim.submission_id)["locality"] == "feature-coupled"
+    (entry,) = store.done_entries(BOARD)
+    assert entry["locality"] == "feature-coupled"
+    assert store.export(BOARD)["verifications"][0]["locality"] == "feature-coupled"
+
+
+def test_a_store_from_before_the_locality_column_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "lb.db"
+    store = Store(path)
+    claim = store.claim(BOARD, None)
+    store.finish(BOARD, claim.submission_id, Verdict("done", "ok", "fine", "abc", "{}", 1.0))
+    with closing(sqlite3.connect(path)) as old:  # the layout before the column existed
+        old.execute("ALTER TABLE verifications DROP COLUMN locality")
+        old.commit()
+    reopened = Store(path)
+    (entry,) = reopened.done_entries(BOARD)
+    assert "locality" in entry and entry["locality"] is None  # shown as "-"
+    later = reopened.claim(BOARD, None)
+    reopened.finish(BOARD, later.submission_id, Verdict("done", "ok", "", locality="pointwise"))
+    assert reopened.verification(BOARD, later.submission_id)["locality"] == "pointwise"
