@@ -1,6 +1,6 @@
-# expect: bad_output
+# expect: nonfinite_gradient
 # class: numerical
-# threat: a complex intermediate, real output
+# threat: a complex intermediate (allowed since FFTs are), real output; sqrt's derivative at 0 is infinite
 import jax
 import jax.numpy as jnp
 
