@@ -1,20 +1,24 @@
-"""Evaluation throughput: actgym against a PyTorch eager loop and the FLOP-bound floor.
+"""Evaluation throughput: actgym against PyTorch eager loops and the FLOP-bound floor.
 
     python benchmarks/perf/run.py                 # default settings, whole suite
     python benchmarks/perf/run.py --fast --families Harmonics
 
-For each family it evaluates a fixed, seeded set of distinct candidates three ways in
-one invocation: one at a time, in batches (compiled together), and, for a sample of the
-(instance, seed) models, with the PyTorch eager reference. It prints candidates per
-minute, the compile / run / overhead split, peak memory, the speed-up over PyTorch, and
-how far the compiled run is from the FLOP-bound floor of this machine.
+For each family it evaluates a fixed, seeded set of distinct candidates in one
+invocation: one at a time, in batches (compiled together), and with two PyTorch eager
+references of the same protocol (torch_reference.py): one model at a time, and every
+model of the family at once in batched matmuls with one Adam. It prints candidates per
+minute, the compile / run / overhead split, the speed-ups over both references, how far
+ReLU's compiled run is from the FLOP-bound floor of this machine, and what sin/cos cost.
 
 Columns (seconds are per candidate): check = sandbox + validation + probe; compile and
 run = compiling and running one candidate's training alone (all instances and seeds);
 wall = wall time per candidate when the set is evaluated in batches (everything
-included); wall/run = wall over the compiled run alone; torch = the PyTorch eager loop
-(all seeds of the first instance timed, scaled to the family's instance count); floor =
-training FLOPs / measured matmul throughput.
+included); overhead = the share of that wall time spent outside training (checks,
+probe, sandbox, Python); torch 1 = the one-model-at-a-time loop (all seeds of the first
+instance timed, scaled to the family's instance count); torch B = the batched loop (all
+models); floor = ReLU's training FLOPs / measured matmul throughput; relu/floor = ReLU's
+compiled run alone over it; trig/relu = the run of candidates using sin or cos over
+ReLU's.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ import os
 import resource
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import psutil
 from candidates import expressions, jax_source, torch_function
 from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
@@ -41,7 +46,7 @@ from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 from actgym.tasks import SUITE
 from actgym.trainer import TrainerConfig
 
-console = Console(width=160)
+console = Console(width=200)
 
 
 @dataclass
@@ -50,12 +55,30 @@ class Row:
     models: int
     single_s: float
     batched_s: float
+    overhead_s: float
     check_s: float
     compile_s: float
     run_s: float
-    torch_s: float
-    floor_s: float
+    torch_one_s: float
+    torch_batched_s: float
+    relu_run_s: float
+    relu_floor_s: float
+    trig_run_s: float
     server_rss_mb: float
+    training_rss_mb: float
+
+
+class SpanTimedEvaluator(Evaluator):
+    """Records the time spent getting losses, so the rest of the wall time is overhead."""
+
+    training_s = 0.0
+
+    def _ensure_losses(self, programs: list) -> dict:
+        started = time.perf_counter()
+        try:
+            return super()._ensure_losses(programs)
+        finally:
+            self.training_s += time.perf_counter() - started
 
 
 def main() -> None:
@@ -67,7 +90,7 @@ def main() -> None:
         task = bar.add_task("families measured", total=len(arguments.families))
         rows = []
         for family in arguments.families:
-            bar.update(task, description=f"{family}: single, batched, torch")
+            bar.update(task, description=f"{family}: single, batched, torch (2 ways)")
             rows.append(measure(family, trainer, sources, arguments, throughput))
             bar.advance(task)
     report(rows, trainer, arguments, throughput)
@@ -92,47 +115,68 @@ def measure(
 ) -> Row:
     config = EvaluationConfig(families=(family,), trainer=trainer)
     with tempfile.TemporaryDirectory() as directory:
-        single, single_results, _ = timed_evaluation(config, sources, Path(directory, "a"), 1)
-        batched, batched_results, server_rss = timed_evaluation(
-            config, sources, Path(directory, "b"), arguments.batch_size
-        )
-    assert single_results == batched_results, "batched results must equal single results"
-    ok = [result for result in single_results if result.ok]
+        single = timed_evaluation(config, sources, Path(directory, "a"), 1)
+        batched = timed_evaluation(config, sources, Path(directory, "b"), arguments.batch_size)
+    assert single.results == batched.results, "batched results must equal single results"
+    ok = [result for result in single.results if result.ok]
+    trig = [
+        result.timings.train_s
+        for result, expression in zip(single.results, expressions(len(sources)), strict=True)
+        if result.ok and ("sin(" in expression or "cos(" in expression)
+    ]
     evaluator = Evaluator(config, cache=JsonCache(tempfile.mkdtemp()))
     data = evaluator.family_data(family)
-    models = len(data.instance_names) * len(trainer.seeds)
-    torch_s = torch_seconds_per_candidate(arguments, data, trainer)
-    flops = np.mean([result.flops_per_element for result in ok])
     evaluator.close()
+    torch_one, torch_batched = torch_seconds_per_candidate(arguments, data, trainer)
+    relu = single.baseline
     return Row(
         family=family,
-        models=models,
-        single_s=single / len(sources),
-        batched_s=batched / len(sources),
-        check_s=np.mean([result.timings.check_s for result in batched_results]),
+        models=len(data.instance_names) * len(trainer.seeds),
+        single_s=single.wall_s / len(sources),
+        batched_s=batched.wall_s / len(sources),
+        overhead_s=(batched.wall_s - batched.training_s) / len(sources),
+        check_s=np.mean([result.timings.check_s for result in batched.results]),
         compile_s=np.mean([result.timings.compile_s for result in ok]),
         run_s=np.mean([result.timings.train_s for result in ok]),
-        torch_s=torch_s,
-        floor_s=training_flops(data, trainer, flops) / throughput,
-        server_rss_mb=server_rss,
+        torch_one_s=torch_one,
+        torch_batched_s=torch_batched,
+        relu_run_s=relu.timings.train_s,
+        relu_floor_s=training_flops(data, trainer, relu.flops_per_element) / throughput,
+        trig_run_s=float(np.mean(trig)) if trig else math.nan,
+        server_rss_mb=max(single.server_rss_mb, batched.server_rss_mb),
+        training_rss_mb=max(single.training_rss_mb, batched.training_rss_mb),
     )
+
+
+@dataclass
+class Evaluation:
+    wall_s: float
+    training_s: float
+    results: list[EvaluationResult]
+    baseline: EvaluationResult
+    server_rss_mb: float
+    training_rss_mb: float
 
 
 def timed_evaluation(
     config: EvaluationConfig, sources: list[str], cache: Path, batch_size: int
-) -> tuple[float, list[EvaluationResult], float]:
-    """Seconds to score every source from cold (baseline and data preparation excluded)."""
-    evaluator = Evaluator(config, cache=JsonCache(cache), batch_size=batch_size)
-    evaluator.evaluate(evaluator_reference_source())
+) -> Evaluation:
+    """Score every source from cold (baseline and data preparation excluded from wall_s)."""
+    evaluator = SpanTimedEvaluator(config, cache=JsonCache(cache), batch_size=batch_size)
+    baseline = evaluator.evaluate(evaluator_reference_source())
+    evaluator.training_s = 0.0
     started = time.perf_counter()
     if batch_size == 1:
         results = [evaluator.evaluate(source) for source in sources]
     else:
         results = evaluator.evaluate_many(sources)
     elapsed = time.perf_counter() - started
-    server_rss = server_peak_rss_mb(evaluator)
+    server = getattr(evaluator.sandbox, "_server", None)
+    server_pid = None if server is None else server.pid
+    server_rss = math.nan if server_pid is None else peak_rss_mb(server_pid)
+    training_rss = training_peak_rss_mb(exclude=server_pid)
     evaluator.close()
-    return elapsed, results, server_rss
+    return Evaluation(elapsed, evaluator.training_s, results, baseline, server_rss, training_rss)
 
 
 def evaluator_reference_source() -> str:
@@ -143,20 +187,25 @@ def evaluator_reference_source() -> str:
 
 def torch_seconds_per_candidate(
     arguments: argparse.Namespace, data: object, trainer: TrainerConfig
-) -> float:
-    """Time all seeds of the first instance and scale to the family's instance count."""
+) -> tuple[float, float]:
+    """Both references' seconds per candidate: one model at a time, and batched.
+
+    One at a time: all seeds of the first instance, scaled to the family's instance
+    count (eager time is linear in the number of models). Batched: every model.
+    """
     import torch
-    from torch_reference import train_one
+    from torch_reference import train_family, train_one
 
     torch.set_num_threads(os.cpu_count() or 1)
-    per_candidate = []
+    one, batched = [], []
     for expression in expressions(arguments.torch_candidates):
         activation = torch_function(expression)
         seconds = [
             train_one(activation, data, trainer, 0, seed)[1] for seed in range(len(trainer.seeds))
         ]
-        per_candidate.append(sum(seconds) * len(data.instance_names))
-    return float(np.mean(per_candidate))
+        one.append(sum(seconds) * len(data.instance_names))
+        batched.append(train_family(activation, data, trainer)[1])
+    return float(np.mean(one)), float(np.mean(batched))
 
 
 def training_flops(data: object, trainer: TrainerConfig, activation_flops: float) -> float:
@@ -179,12 +228,17 @@ def matmul_flops_per_second(size: int = 512, repeats: int = 50) -> float:
     return 2.0 * size**3 * repeats / (time.perf_counter() - started)
 
 
-def server_peak_rss_mb(evaluator: Evaluator) -> float:
-    server = getattr(evaluator.sandbox, "_server", None)
-    if server is None:
-        return math.nan
+def training_peak_rss_mb(exclude: int | None) -> float:
+    """Peak RSS of the largest training process: live children (but the sandbox server),
+    and reaped ones."""
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    live = [peak_rss_mb(child.pid) for child in psutil.Process().children() if child.pid != exclude]
+    return max([reaped, *live])
+
+
+def peak_rss_mb(pid: int) -> float:
     try:
-        status = Path(f"/proc/{server.pid}/status").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return math.nan
     for line in status.splitlines():
@@ -206,11 +260,15 @@ def report(
         "compile s",
         "run s",
         "wall s",
-        "wall/run",
-        "torch s",
-        "x torch",
+        "overhead",
+        "torch 1 s",
+        "x torch 1",
+        "torch B s",
+        "x torch B",
+        "relu run s",
         "floor s",
-        "run/floor",
+        "relu/floor",
+        "trig/relu",
     )
     for column in columns:
         table.add_column(column, justify="right")
@@ -224,37 +282,40 @@ def report(
             f"{row.compile_s:.2f}",
             f"{row.run_s:.2f}",
             f"{row.batched_s:.2f}",
-            f"{row.batched_s / row.run_s:.2f}",
-            f"{row.torch_s:.1f}",
-            f"{row.torch_s / row.batched_s:.1f}",
-            f"{row.floor_s:.3f}",
-            f"{row.run_s / row.floor_s:.0f}",
+            f"{row.overhead_s / row.batched_s:.1%}",
+            f"{row.torch_one_s:.1f}",
+            f"{row.torch_one_s / row.batched_s:.1f}",
+            f"{row.torch_batched_s:.2f}",
+            f"{row.torch_batched_s / row.batched_s:.2f}",
+            f"{row.relu_run_s:.2f}",
+            f"{row.relu_floor_s:.2f}",
+            f"{row.relu_run_s / row.relu_floor_s:.2f}",
+            f"{row.trig_run_s / row.relu_run_s:.2f}",
         )
     console.print(table)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    servers = max(row.server_rss_mb for row in rows)
     console.print(
         f"trainer {trainer}; {arguments.candidates} candidates, batches of "
         f"{arguments.batch_size}; matmul {throughput / 1e9:.1f} GFLOP/s; peak RSS: "
-        f"trainer {peak:.0f} MiB, sandbox server {servers:.0f} MiB; jax {jax.__version__} "
-        f"on {jax.default_backend()} with {os.cpu_count()} CPUs"
+        f"evaluating process {peak:.0f} MiB, largest training process "
+        f"{max(row.training_rss_mb for row in rows):.0f} MiB, sandbox server "
+        f"{max(row.server_rss_mb for row in rows):.0f} MiB; jax {jax.__version__} on "
+        f"{jax.default_backend()} with {os.cpu_count()} CPUs"
     )
 
 
 def suite_row(rows: list[Row]) -> Row:
-    """A Suite candidate is scored on every family: its times are the families' sums."""
-    return Row(
-        family="Suite",
-        models=sum(row.models for row in rows),
-        single_s=sum(row.single_s for row in rows),
-        batched_s=sum(row.batched_s for row in rows),
-        check_s=sum(row.check_s for row in rows),
-        compile_s=sum(row.compile_s for row in rows),
-        run_s=sum(row.run_s for row in rows),
-        torch_s=sum(row.torch_s for row in rows),
-        floor_s=sum(row.floor_s for row in rows),
-        server_rss_mb=max(row.server_rss_mb for row in rows),
-    )
+    """A Suite candidate is scored on every family: its times are the families' sums.
+
+    Checks run once per family here, so the Suite's overhead is an upper bound.
+    """
+    values: dict[str, float] = {}
+    for field in fields(Row):
+        if field.name.endswith("_mb"):
+            values[field.name] = max(getattr(row, field.name) for row in rows)
+        elif field.name != "family":
+            values[field.name] = sum(getattr(row, field.name) for row in rows)
+    return Row(family="Suite", **values)
 
 
 if __name__ == "__main__":
