@@ -96,7 +96,8 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     the reason code), `message`, `reward`, `reward_stderr`, `fit_share`, `ood_loss`,
     `id_loss`, `train_loss`, `families` (per family: reward, standard error, instance
     rewards, fit flags and losses), `flops_per_element`, `program_hash`, `descriptors`,
-    `locality` (`pointwise` or `feature-coupled`, measured by the probe), and `timings`
+    `locality` (`pointwise`, `feature-coupled` or `batch-coupled`, measured by the
+    probe), and `timings`
     (a `Timings` object; the rest is JSON-ready), plus `budget_left`.
 
     ## Starting State
@@ -138,7 +139,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     - `sizes` (`TaskSizes`, default `TaskSizes()`): samples per split, 4096 training,
       1024 validation and 1024 test.
     - `trainer` (`TrainerConfig | None`, default `None`): the whole trainer; when given,
-      `fast`, `seeds`, `steps`, `width` and `depth` are ignored.
+      `fast`, `seeds`, `steps`, `width`, `depth` and `scope` are ignored.
     - `fast` (`bool`, default `False`): start from the fast preset (`TrainerConfig.fast()`:
       width 32, 600 steps of batch 64, learning rate 1e-2) instead of the default (depth
       2, width 64, 1000 steps of batch 128, learning rate 3e-3).
@@ -146,6 +147,10 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
       preset's `(0, 1)`.
     - `steps`, `width`, `depth` (`int | None`, default `None`): training steps, hidden
       width and hidden layers; None keeps the preset's.
+    - `scope` (`str | None`, default `None`): what one call of the activation sees,
+      `"example"` (one example's hidden vector, the default) or `"batch"` (the
+      `(batch, width)` hidden tensor, as in the paper's code; validation and test data
+      are then fed in consecutive batches, docs/evaluation.md). None keeps `"example"`.
     - `render_mode` (`str | None`, default `None`): `"ansi"` makes `render()` return the
       evaluations used, the last result and the best source as text.
     - `evaluator` (`Evaluator | None`, default `None`): an Evaluator to share (its config
@@ -193,6 +198,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         steps: int | None = None,
         width: int | None = None,
         depth: int | None = None,
+        scope: str | None = None,
         render_mode: str | None = None,
         evaluator: Evaluator | None = None,
     ) -> None:
@@ -202,7 +208,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         trainer = trainer or TrainerConfig.preset(
-            fast=fast, seeds=seeds, steps=steps, width=width, depth=depth
+            fast=fast, seeds=seeds, steps=steps, width=width, depth=depth, scope=scope
         )
         config = EvaluationConfig(
             families=families,

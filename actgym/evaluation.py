@@ -124,7 +124,7 @@ class Evaluator:
         self.training = shared_pool(bounds or TrainingBounds())
         self.checker = Checker(
             self.config.limits,
-            self.config.trainer.width,
+            self.config.trainer.activation_shape,
             sandbox or Sandbox(self.config.limits),
             self.training,
         )

@@ -8,13 +8,14 @@ process that drives evaluation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from actgym.candidate.program import Program
+from actgym.candidate.program import Program, as_calls
 from actgym.candidate.reasons import CandidateRejected, Reason
 
 PROBE_RANGE = 50.0
@@ -25,19 +26,22 @@ _ANCHOR_RANGES = ((-20.0, -15.0), (-12.0, -10.0), (10.0, 12.0), (15.0, 20.0))
 
 POINTWISE = "pointwise"
 FEATURE_COUPLED = "feature-coupled"
-_COUPLING_ROWS = 8
-_COUPLING_UNITS = 4
+BATCH_COUPLED = "batch-coupled"
+LOCALITIES = (POINTWISE, FEATURE_COUPLED, BATCH_COUPLED)
+_COUPLING_INPUTS = 8
+_COUPLING_CHANGES = 4
 
 
 @dataclass(frozen=True)
 class ProbeResult:
     """The shape descriptors and the locality label of a function that passed the probe.
 
-    `locality` is `pointwise` when each output unit depends on its own input unit only,
-    `feature-coupled` when it also depends on other units of the same example (batch
-    statistics cannot occur: the function sees one example at a time). It is measured,
-    never read from the source: changing one input unit must leave every other output
-    unit bit-identical, on random rows drawn from the program's hash.
+    `locality` is measured, never read from the source: one input element is changed at
+    a time, on random inputs drawn from the program's hash, and every other output
+    element is compared bit for bit. It is `pointwise` when none moves,
+    `feature-coupled` when only other units of the same example move, and
+    `batch-coupled` when units of other examples in the batch move (only a program that
+    sees the batch, TrainerConfig.scope `batch`, can be).
     """
 
     descriptors: dict[str, float]
@@ -52,29 +56,30 @@ def probe(program: Program) -> ProbeResult:
     in [10, 20], and `oscillation`, the number of sign changes of the derivative on
     [-10, 10]. The grid's offset and the slope points are drawn from the program's own
     hash: the same program always gets the same points, and no candidate can know them in
-    advance to fake its descriptors.
+    advance to fake its descriptors. The grid is fed in whole calls of the program's
+    input shape, in order.
     """
-    width = program.input_shape[0]
+    shape = program.input_shape
     rng = np.random.default_rng(int(program.digest[:16], 16))
     step = 2.0 * PROBE_RANGE / (_PROBE_POINTS - 1)
     grid = np.linspace(-PROBE_RANGE, PROBE_RANGE, _PROBE_POINTS) + rng.uniform(-step, step) / 2
     grid = grid.astype(np.float32)
     anchors = np.float32([rng.uniform(low, high) for low, high in _ANCHOR_RANGES])
     points = np.concatenate([grid, _EDGE_POINTS, anchors])
-    padded = np.resize(points, (-(-points.size // width)) * width).reshape(-1, width)
-    rows, perturbed, units = _coupling_rows(rng, width)
+    calls = as_calls(points, shape)
+    inputs, changed_inputs, changed = _coupling_inputs(rng, shape)
     outputs, gradients = _probe_values(
-        program, jnp.asarray(np.concatenate([padded, rows, perturbed]))
+        program, jnp.asarray(np.concatenate([calls, inputs, changed_inputs]))
     )
-    coupled_outputs = outputs[len(padded) :]
-    outputs, gradients = outputs[: len(padded)], gradients[: len(padded)]
+    coupled_outputs = outputs[len(calls) :]
+    outputs, gradients = outputs[: len(calls)], gradients[: len(calls)]
     for values, reason, what in (
         (outputs, Reason.NONFINITE_OUTPUT, "output"),
         (gradients, Reason.NONFINITE_GRADIENT, "derivative"),
     ):
         bad = ~np.isfinite(values)
         if bad.any():
-            where = padded[bad][:3].tolist()
+            where = calls[bad][:3].tolist()
             raise CandidateRejected(
                 reason, f"The {what} is NaN or inf at x = {', '.join(f'{v:g}' for v in where)}."
             )
@@ -89,31 +94,34 @@ def probe(program: Program) -> ProbeResult:
         "right_slope": float((far_right - near_right) / (x[3] - x[2])),
         "oscillation": float(np.count_nonzero(np.diff(signs))),
     }
-    return ProbeResult(descriptors, _locality(coupled_outputs, len(rows), units))
+    return ProbeResult(descriptors, _locality(coupled_outputs, changed, shape))
 
 
-def _coupling_rows(
-    rng: np.random.Generator, width: int
+def _coupling_inputs(
+    rng: np.random.Generator, shape: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random rows, and copies of each with one unit changed (which unit: `units`)."""
-    rows = rng.normal(0.0, 3.0, (_COUPLING_ROWS, width)).astype(np.float32)
-    units = rng.integers(0, width, (_COUPLING_ROWS, _COUPLING_UNITS))
-    perturbed = np.repeat(rows, _COUPLING_UNITS, axis=0)
-    changed = units.reshape(-1)
-    perturbed[np.arange(perturbed.shape[0]), changed] += rng.uniform(0.5, 2.0, changed.size)
-    return rows, perturbed, units
+    """Random inputs, and copies of each with one element changed (which, flat: `changed`)."""
+    inputs = rng.normal(0.0, 3.0, (_COUPLING_INPUTS, *shape)).astype(np.float32)
+    changed = rng.integers(0, math.prod(shape), (_COUPLING_INPUTS, _COUPLING_CHANGES)).reshape(-1)
+    changed_inputs = np.repeat(inputs, _COUPLING_CHANGES, axis=0).reshape(changed.size, -1)
+    changed_inputs[np.arange(changed.size), changed] += rng.uniform(0.5, 2.0, changed.size)
+    return inputs, changed_inputs.reshape(-1, *shape), changed
 
 
-def _locality(outputs: np.ndarray, count: int, units: np.ndarray) -> str:
-    base = np.repeat(outputs[:count], _COUPLING_UNITS, axis=0)
-    after = outputs[count:]
-    others = np.ones_like(after, dtype=bool)
-    others[np.arange(after.shape[0]), units.reshape(-1)] = False
-    scale = 1e-6 * (1.0 + np.abs(base))
-    return FEATURE_COUPLED if (np.abs(after - base) > scale)[others].any() else POINTWISE
+def _locality(outputs: np.ndarray, changed: np.ndarray, shape: tuple[int, ...]) -> str:
+    before = np.repeat(outputs[:_COUPLING_INPUTS], _COUPLING_CHANGES, axis=0)
+    before = before.reshape(changed.size, -1)
+    after = outputs[_COUPLING_INPUTS:].reshape(changed.size, -1)
+    moved = np.abs(after - before) > 1e-6 * (1.0 + np.abs(before))
+    moved[np.arange(changed.size), changed] = False
+    example = np.arange(moved.shape[1]) // shape[-1]
+    same_example = example[None, :] == (changed // shape[-1])[:, None]
+    if (moved & ~same_example).any():
+        return BATCH_COUPLED
+    return FEATURE_COUPLED if moved.any() else POINTWISE
 
 
-def _probe_values(program: Program, rows: jax.Array) -> tuple[np.ndarray, np.ndarray]:
-    gradient = jax.grad(lambda row: jnp.sum(program(row)))
-    outputs, gradients = jax.jit(lambda r: (jax.vmap(program)(r), jax.vmap(gradient)(r)))(rows)
+def _probe_values(program: Program, calls: jax.Array) -> tuple[np.ndarray, np.ndarray]:
+    gradient = jax.grad(lambda call: jnp.sum(program(call)))
+    outputs, gradients = jax.jit(lambda c: (jax.vmap(program)(c), jax.vmap(gradient)(c)))(calls)
     return np.asarray(outputs), np.asarray(gradients)

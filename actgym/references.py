@@ -63,7 +63,8 @@ PAPER: dict[str, str] = {
     "gelu_sinc": as_source("jax.nn.gelu(x) * (1.0 + 0.5 * jnp.sinc(x))"),
     "gmtu": as_source("jnp.tanh(1.5 * x) * jnp.exp(-0.2 * x**2) + 0.1 * x"),
     # The listing's `base` is cut off; GELU is our choice (docs/evaluation.md says why).
-    # Statistics are over the whole input the function sees: one example's hidden vector.
+    # Statistics are over the whole input the function sees: one example's hidden vector
+    # in example scope, the (batch, width) tensor in batch scope (as in the paper's code).
     "turbulent": (
         "import jax\n"
         "import jax.numpy as jnp\n"
@@ -76,9 +77,14 @@ PAPER: dict[str, str] = {
     ),
     # In the spirit of the paper's chaotic-wave listing (cut off), not its code: each unit
     # is nudged by a discrete Laplacian over its neighbours in the hidden vector.
-    "neighbour": as_source("x + 0.1 * jnp.tanh(jnp.roll(x, 1) + jnp.roll(x, -1) - 2 * x)"),
+    "neighbour": as_source(
+        "x + 0.1 * jnp.tanh(jnp.roll(x, 1, axis=-1) + jnp.roll(x, -1, axis=-1) - 2 * x)"
+    ),
     # Fourier-Informed Spectral Gating as the appendix describes it; the listing names no
-    # frequency split or k: the upper half of the rfft bins is "high", and k = 4.
+    # frequency split or k: the upper half of the rfft bins is "high", and k = 4. The FFT
+    # runs along the feature axis; the energy share, like Turbulent's statistics, is over
+    # the whole input (in batch scope, the batch: the paper counts FISG among its
+    # batch-statistics functions).
     "fisg": (
         "import jax\n"
         "import jax.numpy as jnp\n"
@@ -88,9 +94,11 @@ PAPER: dict[str, str] = {
         "    spectrum = jnp.fft.rfft(x)\n"
         "    cut = spectrum.shape[-1] // 2\n"
         "    power = jnp.abs(spectrum) ** 2\n"
-        "    imbalance = jax.lax.stop_gradient(jnp.sum(power[cut:]) / (jnp.sum(power) + 1e-6))\n"
+        "    high = jnp.sum(power[..., cut:])\n"
+        "    imbalance = jax.lax.stop_gradient(high / (jnp.sum(power) + 1e-6))\n"
         "    gate = jnp.exp(-4.0 * imbalance)\n"
-        "    modified = jnp.concatenate([spectrum[:cut], jnp.conj(spectrum[cut:])])\n"
+        "    low, high_bins = spectrum[..., :cut], spectrum[..., cut:]\n"
+        "    modified = jnp.concatenate([low, jnp.conj(high_bins)], axis=-1)\n"
         "    modified_x = jnp.fft.irfft(modified, n=x.shape[-1])\n"
         "    return gate * x + (1 - gate) * modified_x\n"
     ),
@@ -98,7 +106,8 @@ PAPER: dict[str, str] = {
 """The paper's functions under its names (its other listings, cut off, are not here)."""
 
 FEATURE_COUPLED: frozenset[str] = frozenset({"turbulent", "neighbour", "fisg"})
-"""References whose output at a unit depends on other units of the same example."""
+"""References whose output at a unit depends on other units of the same example (in batch
+scope Turbulent and FISG also depend on the other examples: batch-coupled)."""
 
 NAMED: dict[str, str] = {**PANEL, **PAPER}
 """Every reference by name (`actgym eval --reference NAME`); `gelu_sine` is `gelusine`."""

@@ -25,12 +25,24 @@ from actgym.tasks import Split, TaskFamily
 Activation = Callable[[jax.Array], jax.Array]
 
 
+EXAMPLE_SCOPE = "example"
+BATCH_SCOPE = "batch"
+SCOPES = (EXAMPLE_SCOPE, BATCH_SCOPE)
+
+
 @dataclass(frozen=True)
 class TrainerConfig:
-    """Defaults: MLP d-64-64-1, Adam 3e-3, 1000 steps of batch 128, 2 seeds.
+    """Defaults: MLP d-64-64-1, Adam 3e-3, 1000 steps of batch 128, 2 seeds, example scope.
 
     Two training seeds per instance: across task seeds, rankings replicate better with
     more instances than with more seeds for the same compute (benchmarks/validity).
+
+    `scope` says what one call of the activation sees: `example`, one example's hidden
+    vector `(width,)`; `batch`, the minibatch's `(batch_size, width)` hidden tensor, as in
+    the paper's code, so batch statistics can enter the function. In batch scope the
+    validation and test sets are also fed in consecutive chunks of `batch_size` examples,
+    in their fixed order (a remainder smaller than a batch is left out), so an OOD score
+    uses the OOD batch's own statistics and is still deterministic.
     """
 
     depth: int = 2
@@ -39,6 +51,7 @@ class TrainerConfig:
     batch_size: int = 128
     learning_rate: float = 3e-3
     seeds: tuple[int, ...] = (0, 1)
+    scope: str = EXAMPLE_SCOPE
 
     def __post_init__(self) -> None:
         for name in ("depth", "width", "steps", "batch_size"):
@@ -48,6 +61,15 @@ class TrainerConfig:
             raise ValueError("TrainerConfig.seeds must be distinct and non-empty")
         if not self.learning_rate > 0:
             raise ValueError("TrainerConfig.learning_rate must be positive")
+        if self.scope not in SCOPES:
+            raise ValueError(f"TrainerConfig.scope must be one of {', '.join(SCOPES)}")
+
+    @property
+    def activation_shape(self) -> tuple[int, ...]:
+        """The input shape one call of the activation sees (candidates are traced at it)."""
+        if self.scope == BATCH_SCOPE:
+            return (self.batch_size, self.width)
+        return (self.width,)
 
     @classmethod
     def fast(cls) -> TrainerConfig:
@@ -69,17 +91,22 @@ class TrainerConfig:
 
 
 class MLP(nn.Module):
-    """Dense layers; the activation sees one example's hidden vector at a time."""
+    """Dense layers; the activation sees one example's hidden vector, or the whole batch's."""
 
     width: int
     depth: int
     activation: Activation
+    activation_scope: str = EXAMPLE_SCOPE  # flax modules own a `scope` attribute
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         for _ in range(self.depth):
             x = nn.Dense(self.width)(x)
-            x = jax.vmap(self.activation)(x)
+            x = (
+                self.activation(x)
+                if self.activation_scope == BATCH_SCOPE
+                else jax.vmap(self.activation)(x)
+            )
         return nn.Dense(1)(x)[..., 0]
 
 
@@ -246,11 +273,20 @@ def train_many(
 
 def _fit_all(activation: Activation, config: TrainerConfig) -> Callable[..., jax.Array]:
     """(params, batch indices, arrays) -> losses[instance, seed, split] for one activation."""
-    model = MLP(config.width, config.depth, activation=activation)
+    model = MLP(config.width, config.depth, activation=activation, activation_scope=config.scope)
     optimizer = optax.adam(config.learning_rate)
 
     def mse(params: dict, x: jax.Array, y: jax.Array) -> jax.Array:
         return jnp.mean((model.apply(params, x) - y) ** 2)
+
+    def split_mse(params: dict, x: jax.Array, y: jax.Array) -> jax.Array:
+        if config.scope == EXAMPLE_SCOPE:
+            return mse(params, x, y)
+        chunks = x.shape[0] // config.batch_size
+        used = chunks * config.batch_size
+        x = x[:used].reshape(chunks, config.batch_size, x.shape[-1])
+        predictions = jax.vmap(lambda chunk: model.apply(params, chunk))(x)
+        return jnp.mean((predictions.reshape(-1) - y[:used]) ** 2)
 
     def fit_one(params: dict, indices: jax.Array, arrays: dict[str, jax.Array]) -> jax.Array:
         def step(carry: tuple, batch: jax.Array) -> tuple:
@@ -261,7 +297,7 @@ def _fit_all(activation: Activation, config: TrainerConfig) -> Callable[..., jax
 
         (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), indices)
         return jnp.stack(
-            [mse(params, arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in _SPLITS]
+            [split_mse(params, arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in _SPLITS]
         )
 
     over_seeds = jax.vmap(fit_one, in_axes=(0, 0, None))

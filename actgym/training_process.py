@@ -420,15 +420,15 @@ class _Worker:
     def _probe(self, request: dict[str, Any]) -> dict[str, Any]:
         limits = CandidateLimits(**request["limits"])
         data = request["program"]
-        program = load_program(data, width=data["input"]["shape"][0], limits=limits)
+        program = load_program(data, shape=tuple(data["input"]["shape"]), limits=limits)
         result = probe(program)
         return {"descriptors": result.descriptors, "locality": result.locality}
 
     def _train(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
         setup = TrainingSetup.from_json(request["setup"])
-        width = setup.trainer.width
+        shape = setup.trainer.activation_shape
         programs = [
-            load_program(data, width=width, limits=setup.limits) for data in request["programs"]
+            load_program(data, shape=shape, limits=setup.limits) for data in request["programs"]
         ]
         families = request["families"]
         data = {family: self._family_data(family, setup) for family in families}

@@ -38,7 +38,7 @@ class ProgramHasher:
     ) -> None:
         """Share the verifier's `sandbox`, or start one requiring `required_layers`."""
         config = profile.config(PUBLIC_TASK_SEED)
-        self.width = config.trainer.width
+        self.shape = config.trainer.activation_shape
         self.limits = config.limits
         self._owns_sandbox = sandbox is None
         self.sandbox = sandbox or Sandbox(config.limits, required_layers=required_layers)
@@ -47,7 +47,7 @@ class ProgramHasher:
 
     def digest(self, source: str) -> str:
         """The source's canonical program hash; raise CandidateRejected if the check fails."""
-        return validated(source, self.sandbox, self.width, self.limits).digest
+        return validated(source, self.sandbox, self.shape, self.limits).digest
 
     def seed_references(self, store: Store, board: Board) -> None:
         """Claim the references' programs on `board`, once, so copies of them are caught."""

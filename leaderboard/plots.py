@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from actgym.candidate.program import load_program
+from actgym.candidate.program import as_calls, load_program
 
 X_RANGE = 6.0
 _POINTS = 601
@@ -45,12 +45,10 @@ def function_plot(program_json: str, title: str) -> bytes:
 
 def sample(program_json: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     data = json.loads(program_json)
-    width = int(data["input"]["shape"][0])
-    program = load_program(data, width=width)
+    program = load_program(data, shape=tuple(data["input"]["shape"]))
     x = np.linspace(-X_RANGE, X_RANGE, _POINTS, dtype=np.float32)
-    rows = -(-x.size // width)
-    padded = np.resize(x, rows * width).reshape(rows, width)
-    gradient = jax.grad(lambda row: jnp.sum(program(row)))
-    values, slopes = jax.jit(lambda r: (jax.vmap(program)(r), jax.vmap(gradient)(r)))(padded)
+    calls = as_calls(x, program.input_shape)
+    gradient = jax.grad(lambda call: jnp.sum(program(call)))
+    values, slopes = jax.jit(lambda c: (jax.vmap(program)(c), jax.vmap(gradient)(c)))(calls)
     flat = (np.asarray(values).reshape(-1)[: x.size], np.asarray(slopes).reshape(-1)[: x.size])
     return x, *flat

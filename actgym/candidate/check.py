@@ -52,13 +52,17 @@ class CheckedProgram:
 
 
 class Checker:
-    """Runs the check stage for one layer width and one set of limits (thread-safe)."""
+    """Runs the check stage for one activation input shape and one set of limits (thread-safe).
+
+    The shape is `(width,)` when the activation sees one example, `(batch, width)` when it
+    sees the batch (TrainerConfig.activation_shape).
+    """
 
     def __init__(
-        self, limits: CandidateLimits, width: int, sandbox: Sandbox, prober: Prober
+        self, limits: CandidateLimits, shape: tuple[int, ...], sandbox: Sandbox, prober: Prober
     ) -> None:
         self.limits = limits
-        self.width = width
+        self.shape = shape
         self.sandbox = sandbox
         self.prober = prober
         self._lock = threading.Lock()
@@ -66,7 +70,7 @@ class Checker:
 
     def check(self, source: object) -> CheckedProgram:
         """Raise CandidateRejected, with its reason, at the first check the source fails."""
-        program = validated(source, self.sandbox, self.width, self.limits)
+        program = validated(source, self.sandbox, self.shape, self.limits)
         if program.flops_per_element > self.limits.flops_budget:
             raise CandidateRejected(
                 Reason.COST_OVER_BUDGET,
@@ -101,13 +105,15 @@ class Checker:
         self.sandbox.close()
 
 
-def validated(source: object, sandbox: Sandbox, width: int, limits: CandidateLimits) -> Program:
+def validated(
+    source: object, sandbox: Sandbox, shape: tuple[int, ...], limits: CandidateLimits
+) -> Program:
     """The first half of the stage: size, sandbox and validation, which give the hash."""
     text = _as_text(source)
     check_size(text, limits)
-    reply = sandbox.analyse(text, width)
+    reply = sandbox.analyse(text, shape)
     try:
-        return load_program(reply, width=width, limits=limits)
+        return load_program(reply, shape=shape, limits=limits)
     except CandidateRejected:
         raise
     except Exception as error:

@@ -326,10 +326,22 @@ class Program:
         return env[self.output] if isinstance(self.output, int) else self.output
 
 
-def load_program(data: JSON, *, width: int, limits: CandidateLimits | None = None) -> Program:
-    """Validate untrusted program data and return a callable Program."""
+MAX_INPUT_ELEMENTS = 1 << 16
+"""The largest input a program may be traced for (a batch of 1024 at width 64)."""
+
+
+def as_calls(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Flat values, cycled to fill whole calls, as `(calls, *shape)` in order."""
+    size = math.prod(shape)
+    return np.resize(values, -(-values.size // size) * size).reshape(-1, *shape)
+
+
+def load_program(
+    data: JSON, *, shape: tuple[int, ...], limits: CandidateLimits | None = None
+) -> Program:
+    """Validate untrusted program data traced for a float32 input of `shape`."""
     try:
-        return _load(data, width, limits or CandidateLimits())
+        return _load(data, tuple(shape), limits or CandidateLimits())
     except CandidateRejected:
         raise
     except Exception as error:  # malformed data of any shape ends here, as data
@@ -338,11 +350,17 @@ def load_program(data: JSON, *, width: int, limits: CandidateLimits | None = Non
         ) from None
 
 
-def _load(data: JSON, width: int, limits: CandidateLimits) -> Program:
+def _load(data: JSON, shape: tuple[int, ...], limits: CandidateLimits) -> Program:
     _require(isinstance(data, dict) and data.get("format") == FORMAT, "unknown program format")
     _require(
-        data["input"] == {"shape": [width], "dtype": INPUT_DTYPE},
-        f"the input must be float32[{width}]",
+        len(shape) in (1, 2)
+        and all(isinstance(size, int) and size > 0 for size in shape)
+        and math.prod(shape) <= MAX_INPUT_ELEMENTS,
+        f"the input must be (width,) or (batch, width), of at most {MAX_INPUT_ELEMENTS} elements",
+    )
+    _require(
+        data["input"] == {"shape": list(shape), "dtype": INPUT_DTYPE},
+        f"the input must be float32{list(shape)}",
     )
     consts = tuple(_decode_constant(item, limits) for item in data["consts"])
     _require(
@@ -357,7 +375,7 @@ def _load(data: JSON, width: int, limits: CandidateLimits) -> Program:
         )
     defined = 1 + len(consts)
     avals: list[differentiated.Aval] = [
-        ((width,), INPUT_DTYPE),
+        (shape, INPUT_DTYPE),
         *((const.shape, str(const.dtype)) for const in consts),
     ]
     depends_on_input = [True] + [False] * len(consts)
@@ -393,12 +411,12 @@ def _load(data: JSON, width: int, limits: CandidateLimits) -> Program:
         defined += len(equation.outputs)
     output = _decode_atom(data["output"], defined)
     program = Program(
-        input_shape=(width,),
+        input_shape=shape,
         consts=consts,
         equations=tuple(equations),
         output=output,
         digest=program_digest(data),
-        flops_per_element=flops / width,
+        flops_per_element=flops / math.prod(shape),
         data=data,
     )
     _verify_abstract(program)

@@ -28,13 +28,13 @@ _REASON_CODES = frozenset(reason.value for reason in Reason)
 
 @dataclass(frozen=True)
 class Request:
-    """One candidate to check: its source, the input width and the bounds it runs under.
+    """One candidate to check: its source, the input shape and the bounds it runs under.
 
     `required_layers` names the OS layers that must hold in the child, else it runs nothing.
     """
 
     source: str
-    width: int
+    shape: tuple[int, ...]
     limits: CandidateLimits
     required_layers: frozenset[str] = frozenset()
 
@@ -43,7 +43,7 @@ class Request:
         """The request in `message`, a decoded line; its id is the envelope's, not read here."""
         return cls(
             source=message["source"],
-            width=message["width"],
+            shape=tuple(int(size) for size in message["shape"]),
             limits=CandidateLimits(**message["limits"]),
             required_layers=frozenset(str(name) for name in message.get("required_layers", ())),
         )
@@ -73,7 +73,7 @@ def encode_request(request_id: int, request: Request) -> bytes:
     message = {
         "id": request_id,
         "source": request.source,
-        "width": request.width,
+        "shape": list(request.shape),
         "limits": dataclasses.asdict(request.limits),
         "required_layers": sorted(request.required_layers),
     }

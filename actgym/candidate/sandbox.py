@@ -58,10 +58,10 @@ class Sandbox:
         self._served = 0
         self._next_id = 0
 
-    def analyse(self, source: str, width: int) -> dict[str, Any]:
+    def analyse(self, source: str, shape: tuple[int, ...]) -> dict[str, Any]:
         """Return the untrusted program JSON; raise CandidateRejected for any failure."""
         with self._lock:
-            reply = self._request(Request(source, width, self.limits, self.required_layers))
+            reply = self._request(Request(source, shape, self.limits, self.required_layers))
         return unpack(reply)
 
     @property

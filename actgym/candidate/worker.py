@@ -28,7 +28,7 @@ from actgym.candidate.protocol import Reply, Request, encode_reply, failure, ok
 from actgym.candidate.reasons import CandidateRejected, Reason
 
 
-def analyse_source(source: str, width: int, limits: CandidateLimits) -> Reply:
+def analyse_source(source: str, shape: tuple[int, ...], limits: CandidateLimits) -> Reply:
     """Parse, police, execute and trace one candidate; never raises."""
     try:
         tree = parse_candidate(source, limits)
@@ -39,7 +39,7 @@ def analyse_source(source: str, width: int, limits: CandidateLimits) -> Reply:
             raise CandidateRejected(
                 Reason.MISSING_FUNCTION, f"`{FUNCTION_NAME}` is not a function."
             )
-        spec = jax.ShapeDtypeStruct((width,), jnp.float32)
+        spec = jax.ShapeDtypeStruct(shape, jnp.float32)
         closed = jax.make_jaxpr(function)(spec)
         return ok(program_from_jaxpr(closed, limits))
     except CandidateRejected as rejection:
@@ -91,7 +91,7 @@ def child_main(reply_fd: int, request: Request) -> None:
         reply = (
             _missing_layers(missing)
             if missing
-            else analyse_source(request.source, request.width, request.limits)
+            else analyse_source(request.source, request.shape, request.limits)
         )
         payload = encode_reply(reply)
         with os.fdopen(reply_fd, "wb") as channel:

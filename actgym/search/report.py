@@ -15,7 +15,6 @@ in the reporting process.
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -314,7 +313,7 @@ def _curves(row: Row, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def program_values(data: Mapping[str, Any], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """f(x) and f'(x) from stored program JSON, validated again, fed in rows of its width.
+    """f(x) and f'(x) from stored program JSON, validated again, fed in calls of its shape.
 
     Evaluated eagerly (nothing is compiled per program); f' is the gradient of the row's
     sum, which is the elementwise slope for the elementwise functions activations are.
@@ -322,14 +321,13 @@ def program_values(data: Mapping[str, Any], x: np.ndarray) -> tuple[np.ndarray, 
     import jax
     import jax.numpy as jnp
 
-    from actgym.candidate.program import load_program
+    from actgym.candidate.program import as_calls, load_program
 
-    width = int(data["input"]["shape"][0])
-    program = load_program(data, width=width)
-    rows = jnp.asarray(np.resize(x, math.ceil(x.size / width) * width).reshape(-1, width))
-    slope = jax.grad(lambda row: jnp.sum(program(row)))
-    values = np.asarray(jax.vmap(program)(rows)).reshape(-1)[: x.size]
-    slopes = np.asarray(jax.vmap(slope)(rows)).reshape(-1)[: x.size]
+    program = load_program(data, shape=tuple(data["input"]["shape"]))
+    calls = jnp.asarray(as_calls(x, program.input_shape))
+    slope = jax.grad(lambda call: jnp.sum(program(call)))
+    values = np.asarray(jax.vmap(program)(calls)).reshape(-1)[: x.size]
+    slopes = np.asarray(jax.vmap(slope)(calls)).reshape(-1)[: x.size]
     return values, slopes
 
 

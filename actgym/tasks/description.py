@@ -12,11 +12,18 @@ if TYPE_CHECKING:
 
 def describe_task(task: str, task_seed: int, trainer: TrainerConfig) -> str:
     """What `task` asks, under `trainer`'s protocol, in words an LLM agent can act on."""
+    if trainer.scope == "batch":
+        sees = (
+            f"x is the minibatch's float32 array of shape ({trainer.batch_size}, "
+            f"{trainer.width}): {trainer.batch_size} examples' hidden pre-activations (test "
+            "data is fed in batches of the same size)"
+        )
+    else:
+        sees = f"x is one example's float32 vector of {trainer.width} hidden pre-activations"
     parts = [
         f"Task {task} (task seed {task_seed}). Write Python source defining "
-        "`def activation_function(x):` with jax.numpy; x is one example's float32 "
-        f"vector of {trainer.width} hidden pre-activations and the result must have its "
-        f"shape and dtype. MLPs of depth {trainer.depth} and width {trainer.width} are "
+        f"`def activation_function(x):` with jax.numpy; {sees} and the result must have "
+        f"its shape and dtype. MLPs of depth {trainer.depth} and width {trainer.width} are "
         f"trained with Adam for {trainer.steps} steps on {len(trainer.seeds)} seeds; the "
         "reward is the mean log-ratio of ReLU's out-of-distribution loss to yours "
         "(ReLU = 0, higher is better), counted only on task instances where your network "

@@ -52,19 +52,19 @@ REFERENCE_FLOPS = {
 
 
 def traced(source: str) -> dict[str, Any]:
-    reply = analyse_source(source, WIDTH, LIMITS)
+    reply = analyse_source(source, (WIDTH,), LIMITS)
     assert reply["status"] == "ok", reply
     return reply["program"]
 
 
 def loaded(body: str, limits: CandidateLimits = LIMITS) -> Program:
-    return load_program(traced(activation(body)), width=WIDTH, limits=limits)
+    return load_program(traced(activation(body)), shape=(WIDTH,), limits=limits)
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE_FLOPS))
 def test_reference_flops_are_unchanged(name: str) -> None:
     source = {**PANEL, **LEARN_NOTHING}[name]
-    program = load_program(traced(source), width=WIDTH)
+    program = load_program(traced(source), shape=(WIDTH,))
     assert program.flops_per_element == REFERENCE_FLOPS[name]
 
 
@@ -112,13 +112,13 @@ HONEST = {
 def test_the_estimate_bounds_the_whole_vjp(name: str) -> None:
     """Honest programs load, and any limit their real VJP exceeds refuses them."""
     data = traced(HONEST[name])
-    equations, operands = whole_vjp_size(load_program(data, width=WIDTH))
+    equations, operands = whole_vjp_size(load_program(data, shape=(WIDTH,)))
     for tighter in (
         dataclasses.replace(LIMITS, max_differentiated_equations=equations - 1),
         dataclasses.replace(LIMITS, max_differentiated_operands=operands - 1),
     ):
         with pytest.raises(CandidateRejected) as error:
-            load_program(data, width=WIDTH, limits=tighter)
+            load_program(data, shape=(WIDTH,), limits=tighter)
         assert error.value.reason is Reason.PROGRAM_TOO_LARGE
 
 
@@ -154,7 +154,7 @@ def test_compile_bombs_are_refused_within_seconds(name: str) -> None:
     data = traced(header + BOMBS[name])
     started = time.perf_counter()
     try:
-        program = load_program(data, width=WIDTH)
+        program = load_program(data, shape=(WIDTH,))
     except CandidateRejected as error:
         assert error.reason is Reason.PROGRAM_TOO_LARGE
     else:

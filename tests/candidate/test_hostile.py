@@ -207,8 +207,8 @@ def test_hostile_program(
     assert not traps.marker.exists(), "a candidate wrote a file"
     assert traps.connections == 0, "a candidate reached the network"
     assert stray_processes() == [], "a candidate left a process behind"
-    width = hostile_evaluator.config.trainer.width
-    relu = load_program(hostile_evaluator.sandbox.analyse(RELU, width), width=width)
+    shape = hostile_evaluator.config.trainer.activation_shape
+    relu = load_program(hostile_evaluator.sandbox.analyse(RELU, shape), shape=shape)
     assert relu.digest == scores_before["relu"].program_hash, "the next candidate changed"
 
 

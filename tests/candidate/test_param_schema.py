@@ -82,7 +82,7 @@ def test_schema_keys_are_those_jax_emits() -> None:
 
 
 def traced(expression: str) -> dict[str, Any]:
-    reply = analyse_source(activation(expression), WIDTH, CandidateLimits())
+    reply = analyse_source(activation(expression), (WIDTH,), CandidateLimits())
     assert reply["status"] == "ok", reply
     return reply["program"]
 
@@ -257,18 +257,18 @@ def forged(expression: str, primitive: str, key: str, value: Any) -> dict[str, A
 def test_forged_parameter_is_rejected(case: str) -> None:
     expression, primitive, key, value = FORGERIES[case]
     with pytest.raises(CandidateRejected) as error:
-        load_program(forged(expression, primitive, key, value), width=WIDTH)
+        load_program(forged(expression, primitive, key, value), shape=(WIDTH,))
     assert error.value.reason is Reason.INVALID_PROGRAM
     assert f"`{primitive}` parameter `{key}`" in error.value.message
 
 
 @pytest.mark.parametrize("case", sorted({value[0] for value in FORGERIES.values()}))
 def test_the_unforged_programs_load(case: str) -> None:
-    load_program(traced(case), width=WIDTH)
+    load_program(traced(case), shape=(WIDTH,))
 
 
 def test_a_hostile_key_is_shown_sanitised() -> None:
     data = forged("jnp.sin(x) + 1.0", "add", "\x1b[2J" + "k" * 500, 1)
     with pytest.raises(CandidateRejected) as error:
-        load_program(data, width=WIDTH)
+        load_program(data, shape=(WIDTH,))
     assert "\x1b" not in error.value.message and len(error.value.message) < 200

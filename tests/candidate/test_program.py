@@ -20,13 +20,13 @@ WIDTH = 16
 
 
 def traced(source: str) -> dict[str, Any]:
-    reply = analyse_source(source, WIDTH, CandidateLimits())
+    reply = analyse_source(source, (WIDTH,), CandidateLimits())
     assert reply["status"] == "ok", reply
     return reply["program"]
 
 
 def test_round_trip_computes_the_same_values() -> None:
-    program = load_program(traced(GELU_SINE), width=WIDTH)
+    program = load_program(traced(GELU_SINE), shape=(WIDTH,))
     x = jnp.linspace(-6.0, 6.0, WIDTH, dtype=jnp.float32)
     expected = jax.nn.gelu(x) + 0.1 * jnp.sin(x)
     np.testing.assert_array_equal(np.asarray(program(x)), np.asarray(expected))
@@ -44,14 +44,14 @@ def test_equivalent_sources_share_a_hash() -> None:
     )
     assert traced(RELU) == traced(spelled_differently)
     assert (
-        load_program(traced(RELU), width=WIDTH).digest
-        != load_program(traced(GELU_SINE), width=WIDTH).digest
+        load_program(traced(RELU), shape=(WIDTH,)).digest
+        != load_program(traced(GELU_SINE), shape=(WIDTH,)).digest
     )
 
 
 def test_statistics_of_x_are_allowed() -> None:
     source = activation("(x - jnp.mean(x)) / (jnp.std(x) + 1e-3) + jnp.sort(x)")
-    program = load_program(traced(source), width=WIDTH)
+    program = load_program(traced(source), shape=(WIDTH,))
     x = jnp.arange(WIDTH, dtype=jnp.float32)
     expected = (x - x.mean()) / (x.std() + 1e-3) + jnp.sort(x)
     np.testing.assert_allclose(np.asarray(program(x)), np.asarray(expected), rtol=1e-6)
@@ -105,13 +105,13 @@ TAMPERINGS = {
 @pytest.mark.parametrize("change", sorted(TAMPERINGS))
 def test_tampered_program_data_is_rejected(change: str) -> None:
     with pytest.raises(CandidateRejected) as error:
-        load_program(tampered(change), width=WIDTH)
+        load_program(tampered(change), shape=(WIDTH,))
     assert error.value.reason is TAMPERINGS[change]
 
 
 def test_flops_count_transcendentals_more_than_arithmetic() -> None:
-    relu = load_program(traced(RELU), width=WIDTH)
-    gelu_sine = load_program(traced(GELU_SINE), width=WIDTH)
+    relu = load_program(traced(RELU), shape=(WIDTH,))
+    gelu_sine = load_program(traced(GELU_SINE), shape=(WIDTH,))
     assert relu.flops_per_element == 1.0
     assert 20.0 < gelu_sine.flops_per_element < 60.0
 

@@ -39,7 +39,7 @@ HARNESS = """
 import json, sys, time
 from actgym.candidate import confinement, server, worker
 
-def unrestricted(source, width, limits):
+def unrestricted(source, shape, limits):
     scope = {}
     exec(source, scope)  # no policy, all builtins: as if every Python-level fence failed
     return scope["reply"]
@@ -51,7 +51,7 @@ for name, probe in json.loads(sys.stdin.read()).items():
     setup = {}
     exec(probe["server_setup"], setup)  # runs in the server itself, unconfined
     started = time.monotonic()
-    reply = server.handle({"source": probe["code"], "width": 8, "limits": probe["limits"]})
+    reply = server.handle({"source": probe["code"], "shape": [8], "limits": probe["limits"]})
     elapsed = time.monotonic() - started
     results[name] = {"reply": reply, "elapsed": elapsed, "after": setup["after"]()}
 results["children left"] = confinement.children_of_self()
@@ -386,7 +386,7 @@ def test_a_forged_program_is_only_data(name: str) -> None:
     data, reason = FORGED[name]
     started = time.perf_counter()
     with pytest.raises(CandidateRejected) as rejection:
-        load_program(data, width=8)
+        load_program(data, shape=(8,))
     assert rejection.value.reason is reason
     assert time.perf_counter() - started < 1.0
 

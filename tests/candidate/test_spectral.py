@@ -57,7 +57,7 @@ def fisg(x: jax.Array, k: float = 4.0) -> jax.Array:
 
 
 def analysed(source: str) -> dict[str, Any]:
-    return analyse_source(source, WIDTH, CandidateLimits())
+    return analyse_source(source, (WIDTH,), CandidateLimits())
 
 
 def traced(source: str) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def test_fisg_traces_loads_and_is_differentiable() -> None:
     data = traced(FISG)
     primitives = {eqn["primitive"] for eqn in data["eqns"]}
     assert {"fft", "conj", "abs", "pad", "stop_gradient"} <= primitives
-    program = load_program(data, width=WIDTH)  # includes the bound after differentiation
+    program = load_program(data, shape=(WIDTH,))  # includes the bound after differentiation
     assert program.flops_per_element <= CandidateLimits().flops_budget
     assert_same_function(program, fisg)
     result = probe(program)
@@ -101,7 +101,7 @@ def test_fisg_traces_loads_and_is_differentiable() -> None:
 
 
 def test_fisg_gates_on_high_frequency_energy() -> None:
-    program = load_program(traced(FISG), width=WIDTH)
+    program = load_program(traced(FISG), shape=(WIDTH,))
     smooth = jnp.linspace(0.0, 1.0, WIDTH, dtype=jnp.float32)
     rough = jnp.sin(2 * jnp.pi * 6 * jnp.arange(WIDTH, dtype=jnp.float32) / WIDTH + 0.3)
     assert np.allclose(np.asarray(program(smooth)), np.asarray(smooth), atol=0.1)
@@ -122,14 +122,14 @@ SPECTRAL = {
 @pytest.mark.parametrize("name", sorted(SPECTRAL))
 def test_spectral_programs_compute_what_jax_computes(name: str) -> None:
     source = activation(SPECTRAL[name])
-    program = load_program(traced(source), width=WIDTH)
+    program = load_program(traced(source), shape=(WIDTH,))
     namespace: dict[str, Any] = {}
     exec(source, namespace)  # the test's own source, not a candidate's
     assert_same_function(program, namespace["activation_function"])
 
 
 def test_fft_cost_is_five_n_log2_n_per_transform() -> None:
-    program = load_program(traced(activation(SPECTRAL["rfft round trip"])), width=WIDTH)
+    program = load_program(traced(activation(SPECTRAL["rfft round trip"])), shape=(WIDTH,))
     transform = 5 * WIDTH * math.log2(WIDTH)
     # irfft pads its complex input with a zero converted to complex64: copies, each 4x
     pad = 4.0 * (WIDTH // 2 + 1) + 4.0
@@ -137,17 +137,17 @@ def test_fft_cost_is_five_n_log2_n_per_transform() -> None:
 
 
 def test_complex_elementwise_costs_four_times_real() -> None:
-    real = load_program(traced(activation("x * x")), width=WIDTH)
+    real = load_program(traced(activation("x * x")), shape=(WIDTH,))
     spectrum = "jnp.fft.irfft(jnp.fft.rfft(x){}, n=16)"
-    plain = load_program(traced(activation(spectrum.format(""))), width=WIDTH)
-    scaled = load_program(traced(activation(spectrum.format(" * 0.5"))), width=WIDTH)
+    plain = load_program(traced(activation(spectrum.format(""))), shape=(WIDTH,))
+    scaled = load_program(traced(activation(spectrum.format(" * 0.5"))), shape=(WIDTH,))
     per_bin = (scaled.flops_per_element - plain.flops_per_element) * WIDTH / (WIDTH // 2 + 1)
     assert per_bin == pytest.approx(4 * real.flops_per_element)
 
 
 def test_many_large_ffts_are_over_budget() -> None:
     bomb = "sum(jnp.fft.irfft(jnp.fft.rfft(x * k, n=4096), n=4096)[:16] for k in range(8))"
-    program = load_program(traced(activation(bomb)), width=WIDTH)
+    program = load_program(traced(activation(bomb)), shape=(WIDTH,))
     assert program.flops_per_element > 100 * CandidateLimits().flops_budget
 
 
@@ -161,7 +161,7 @@ def test_a_complex_output_is_refused() -> None:
     )
     forged["output"] = {"v": 1 + len(forged["consts"]) + fft_output}
     with pytest.raises(CandidateRejected) as error:
-        load_program(forged, width=WIDTH)
+        load_program(forged, shape=(WIDTH,))
     assert error.value.reason is Reason.INVALID_PROGRAM
 
 
@@ -255,11 +255,11 @@ FORGED = {
 def test_forged_complex_data_is_refused(case: str) -> None:
     change, reason = FORGED[case]
     with pytest.raises(CandidateRejected) as error:
-        load_program(_forged(change), width=WIDTH)
+        load_program(_forged(change), shape=(WIDTH,))
     assert error.value.reason is reason, error.value.message
 
 
 def test_the_unforged_complex_literal_loads() -> None:
     data = traced(activation(SPECTRAL["complex literal"]))
     assert _complex_literal(data)["lit"] == {"complex": [(0.5).hex(), (0.25).hex()]}
-    load_program(data, width=WIDTH)
+    load_program(data, shape=(WIDTH,))

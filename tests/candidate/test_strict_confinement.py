@@ -74,13 +74,13 @@ def test_a_strict_sandbox_checks_relu_where_every_layer_holds(strict: Sandbox) -
             f"layer {name} unavailable on this machine ({state})" for name, state in missing.items()
         )
         pytest.skip(f"strict mode cannot pass here: {states}")
-    program = strict.analyse(RELU, 8)
+    program = strict.analyse(RELU, (8,))
     assert [equation["primitive"] for equation in program["eqns"]] == ["max"]
 
 
 def test_a_strict_sandbox_refuses_before_parsing(skipped_landlock: None, strict: Sandbox) -> None:
     with pytest.raises(CandidateRejected) as refused:
-        strict.analyse(UNPARSABLE, 8)  # parsed, it would be a syntax_error
+        strict.analyse(UNPARSABLE, (8,))  # parsed, it would be a syntax_error
     assert refused.value.reason is Reason.CONFINEMENT_MISSING
     assert "landlock: unavailable: skipped by ACTGYM_CONFINEMENT_SKIP" in refused.value.message
     assert "nothing was run" in refused.value.message
@@ -90,7 +90,7 @@ def test_a_lenient_sandbox_runs_without_the_layer(skipped_landlock: None) -> Non
     lenient = Sandbox()
     try:
         with pytest.raises(CandidateRejected) as refused:
-            lenient.analyse(UNPARSABLE, 8)
+            lenient.analyse(UNPARSABLE, (8,))
     finally:
         lenient.close()
     assert refused.value.reason is Reason.SYNTAX_ERROR
