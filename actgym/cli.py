@@ -82,6 +82,13 @@ def evaluate(
     ] = None,
     task: Annotated[str, typer.Option(help=f"One of {', '.join(TASKS)}")] = "Harmonics",
     fast: Annotated[bool, typer.Option(help="Small trainer settings (smoke tests)")] = False,
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="What one call of the activation sees: example (one hidden vector) "
+            "or batch (the (batch, width) tensor, as in the paper's code)"
+        ),
+    ] = "example",
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
 ) -> None:
     """Train with the candidate and with ReLU and GELU; print rewards and losses per family.
@@ -91,9 +98,10 @@ def evaluate(
     """
     from actgym.evaluation import EvaluationConfig, Evaluator
     from actgym.references import NAMED, REFERENCES
-    from actgym.trainer import TrainerConfig
+    from actgym.trainer import SCOPES, TrainerConfig
 
     task = canonical_name(task, TASKS, "task")
+    scope = canonical_name(scope, SCOPES, "scope")
     if source_file is not None and reference is not None:
         raise typer.BadParameter("give a source file or --reference NAME, not both")
     if source_file is None and reference is None:
@@ -109,7 +117,9 @@ def evaluate(
         except (OSError, UnicodeDecodeError) as error:
             raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
     families = families_of(task)
-    config = EvaluationConfig(families=families, trainer=TrainerConfig.preset(fast=fast))
+    config = EvaluationConfig(
+        families=families, trainer=TrainerConfig.preset(fast=fast, scope=scope)
+    )
     # `--reference relu` (or gelu) is its own comparison: one row, not a repeated name.
     names = [label, *(name for name in ("relu", "gelu") if name != label)]
     sources = [source, *(REFERENCES[name] for name in names[1:])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 from pathlib import Path
 
@@ -67,6 +68,23 @@ def test_eval_of_a_named_reference_prints_it_against_relu_and_gelu() -> None:
     assert result.exit_code == 0, result.output
     for label in ("turbulent", "relu", "gelu", "Poly1D", "OOD (test)", "+0.000", "training"):
         assert label in result.output
+
+
+def test_eval_in_batch_scope_scores_a_batch_statistics_function() -> None:
+    result = runner.invoke(
+        app, ["eval", "--reference", "turbulent", "--scope", "Batch", "--fast", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.stdout)
+    assert scored["turbulent"]["status"] == "ok"
+    assert scored["turbulent"]["locality"] == "batch-coupled"
+    assert scored["relu"]["locality"] == "pointwise"
+
+
+def test_an_unknown_scope_lists_the_choices() -> None:
+    result = runner.invoke(app, ["eval", "--reference", "relu", "--scope", "dataset"])
+    assert result.exit_code == 2
+    assert "unknown scope 'dataset'; choose from example, batch" in result.output
 
 
 def test_an_unknown_reference_lists_the_names() -> None:
