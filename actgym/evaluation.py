@@ -38,6 +38,7 @@ from actgym.references import BASELINE, REFERENCES
 from actgym.result import EvaluationResult, FamilyScore, Timings
 from actgym.reward import FamilyReward, family_reward, suite_reward, summary_loss
 from actgym.tasks import SUITE, TaskSizes, make_family
+from actgym.tasks.base import DEFAULT_REGION, REGIONS
 from actgym.tasks.registry import DEFAULT_SIZES
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare
 from actgym.training_process import BatchFailed, TrainingBounds, TrainingSetup, shared_pool
@@ -54,6 +55,7 @@ class EvaluationConfig:
     num_instances: int | None = None
     sizes: TaskSizes = DEFAULT_SIZES
     limits: CandidateLimits = field(default_factory=CandidateLimits)
+    region: str = DEFAULT_REGION
 
     def fingerprint(self) -> str:
         description = {
@@ -119,6 +121,8 @@ class Evaluator:
         for family in self.config.families:
             if family not in SUITE:
                 raise ValueError(f"unknown task family {family!r}; choose from {SUITE}")
+        if self.config.region not in REGIONS:
+            raise ValueError(f"unknown region {self.config.region!r}; choose from {REGIONS}")
         self.cache = cache if cache is not None else JsonCache()
         enable_compilation_cache(self.cache.directory / "xla")
         self.training = shared_pool(bounds or TrainingBounds())
@@ -382,6 +386,7 @@ class Evaluator:
             num_instances=self.config.num_instances,
             sizes=self.config.sizes,
             limits=self.config.limits,
+            region=self.config.region,
         )
         baseline = self._losses.get(self.baseline_program().digest, {})
         baseline_run_s = {family: losses.run_s for family, losses in baseline.items()}
@@ -418,6 +423,7 @@ class Evaluator:
                 seed=self.config.task_seed,
                 num_instances=self.config.num_instances,
                 sizes=self.config.sizes,
+                region=self.config.region,
             )
             self._data[family] = prepare(tasks, self.config.trainer)
         return self._data[family]

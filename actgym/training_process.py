@@ -40,6 +40,7 @@ from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.hardening import make_undumpable
 from actgym.probe import ProbeResult, probe
 from actgym.tasks import TaskSizes, make_family
+from actgym.tasks.base import DEFAULT_REGION
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many
 
 
@@ -85,6 +86,7 @@ class TrainingSetup:
     num_instances: int | None
     sizes: TaskSizes
     limits: CandidateLimits
+    region: str = DEFAULT_REGION
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -98,6 +100,7 @@ class TrainingSetup:
             num_instances=data["num_instances"],
             sizes=TaskSizes(**data["sizes"]),
             limits=CandidateLimits(**data["limits"]),
+            region=data["region"],
         )
 
 
@@ -453,7 +456,11 @@ class _Worker:
         key = (family, json.dumps(setup.to_json(), sort_keys=True))
         if key not in self._data:
             tasks = make_family(
-                family, seed=setup.task_seed, num_instances=setup.num_instances, sizes=setup.sizes
+                family,
+                seed=setup.task_seed,
+                num_instances=setup.num_instances,
+                sizes=setup.sizes,
+                region=setup.region,
             )
             self._data[key] = prepare(tasks, setup.trainer)
             while len(self._data) > _MAX_FAMILY_DATA:

@@ -15,6 +15,7 @@ hold by construction rather than by each family's care:
   function of exactly the ``x`` the model sees, and containers reject non-finite targets.
 """
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -126,7 +127,16 @@ class FamilySpec:
     description: str
     default_instances: int
     max_instances: int | None
-    build_instance: Callable[[int, Streams, TaskSizes], TaskInstance]
+    build_instance: Callable[[int, Streams, TaskSizes, str], TaskInstance]
+
+
+DEFAULT_REGION = "default"
+UNIT_HALVES = "unit-halves"
+REGIONS = (DEFAULT_REGION, UNIT_HALVES)
+"""Where instances are trained and tested. `default`: each family's own regions
+(docs/tasks.md). `unit-halves`: the paper's unverified protocol, every input variable
+trained on [0, 0.5] and tested on (0.5, 1]; Feynman keeps its equations' own ranges, whose
+lower and upper halves are already its regions."""
 
 
 def lower_half(bounds: Bounds) -> Bounds:
@@ -223,6 +233,20 @@ class TargetSpec:
             test=_make_split(streams.test, sizes.n_test, self.sample_test, self.target),
             params=self.params,
         )
+
+
+def in_region(spec: TargetSpec, region: str) -> TargetSpec:
+    """`spec` with the training and test samplers of `region` (the target is unchanged)."""
+    if region == DEFAULT_REGION:
+        return spec
+    if region != UNIT_HALVES:
+        raise ValueError(f"unknown region {region!r}; choose from {', '.join(REGIONS)}")
+    unit = ((0.0, 1.0),) * spec.input_dim
+    return dataclasses.replace(
+        spec,
+        sample_train=lambda rng, n: sample_closed_box(rng, lower_half(unit), n),
+        sample_test=lambda rng, n: sample_open_below_box(rng, upper_half(unit), n),
+    )
 
 
 def format_sum(terms: list[tuple[float, str]]) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from actgym.tasks.base import (
+    REGIONS,
     Bounds,
     FamilySpec,
     Streams,
@@ -142,8 +143,14 @@ def _spec(equation: Equation) -> TargetSpec:
     )
 
 
-def build_instance(index: int, streams: Streams, sizes: TaskSizes) -> TaskInstance:
-    """Builds equation ``index`` of EQUATIONS; its target stream is spawned but unused."""
+def build_instance(index: int, streams: Streams, sizes: TaskSizes, region: str) -> TaskInstance:
+    """Builds equation ``index`` of EQUATIONS; its target stream is spawned but unused.
+
+    Its regions are the lower and upper halves of each variable's own range under every
+    region protocol (an equation is not defined on [0, 1] for every variable).
+    """
+    if region not in REGIONS:
+        raise ValueError(f"unknown region {region!r}; choose from {', '.join(REGIONS)}")
     return _spec(EQUATIONS[index]).build(streams, sizes)
 
 

@@ -19,6 +19,7 @@ from actgym.tasks.base import (
     TaskInstance,
     TaskSizes,
     format_sum,
+    in_region,
     sample_interval,
     sample_shell,
 )
@@ -75,9 +76,9 @@ def _spec(index: int, rng: np.random.Generator) -> TargetSpec:
     )
 
 
-def build_instance(index: int, streams: Streams, sizes: TaskSizes) -> TaskInstance:
+def build_instance(index: int, streams: Streams, sizes: TaskSizes, region: str) -> TaskInstance:
     """Builds instance ``index``: constants from the target stream, then the splits."""
-    return _spec(index, streams.target).build(streams, sizes)
+    return in_region(_spec(index, streams.target), region).build(streams, sizes)
 
 
 FAMILY = FamilySpec(

@@ -19,6 +19,7 @@ from actgym.tasks.base import (
     TaskInstance,
     TaskSizes,
     format_sum,
+    in_region,
     sample_cube,
     sample_cube_shell,
     sample_interval,
@@ -141,14 +142,18 @@ def _poly20d_spec(index: int, rng: np.random.Generator) -> TargetSpec:
     )
 
 
-def build_poly1d_instance(index: int, streams: Streams, sizes: TaskSizes) -> TaskInstance:
+def build_poly1d_instance(
+    index: int, streams: Streams, sizes: TaskSizes, region: str
+) -> TaskInstance:
     """Builds Poly1D instance ``index``: constants from the target stream, then the splits."""
-    return _poly1d_spec(index, streams.target).build(streams, sizes)
+    return in_region(_poly1d_spec(index, streams.target), region).build(streams, sizes)
 
 
-def build_poly20d_instance(index: int, streams: Streams, sizes: TaskSizes) -> TaskInstance:
+def build_poly20d_instance(
+    index: int, streams: Streams, sizes: TaskSizes, region: str
+) -> TaskInstance:
     """Builds Poly20D instance ``index``: constants from the target stream, then the splits."""
-    return _poly20d_spec(index, streams.target).build(streams, sizes)
+    return in_region(_poly20d_spec(index, streams.target), region).build(streams, sizes)
 
 
 POLY1D_FAMILY = FamilySpec(

@@ -5,7 +5,7 @@ here once, with messages that list the valid choices instead of failing deep ins
 """
 
 from actgym.tasks import feynman, harmonics, polynomials
-from actgym.tasks.base import FamilySpec, TaskFamily, TaskSizes, instance_streams
+from actgym.tasks.base import DEFAULT_REGION, FamilySpec, TaskFamily, TaskSizes, instance_streams
 
 _FAMILIES: dict[str, FamilySpec] = {
     spec.name: spec
@@ -71,18 +71,19 @@ def make_family(
     seed: int = 0,
     num_instances: int | None = None,
     sizes: TaskSizes = DEFAULT_SIZES,
+    region: str = DEFAULT_REGION,
 ) -> TaskFamily:
     """Builds the first ``num_instances`` instances of family ``name`` for ``seed``.
 
-    Instance i depends only on (seed, family, i) and ``sizes``; the target functions do not
-    depend on ``sizes``.
+    Instance i depends only on (seed, family, i), ``sizes`` and ``region``
+    (actgym.tasks.base.REGIONS); the target functions depend on neither.
     """
     spec = _lookup(name)
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     count = _instance_count(spec, num_instances)
     instances = tuple(
-        spec.build_instance(index, instance_streams(seed, spec.family_id, index), sizes)
+        spec.build_instance(index, instance_streams(seed, spec.family_id, index), sizes, region)
         for index in range(count)
     )
     return TaskFamily(name=spec.name, description=spec.description, instances=instances)

@@ -17,6 +17,7 @@ from actgym.tasks import (
     make_family,
     polynomials,
 )
+from actgym.tasks.base import UNIT_HALVES
 
 SMALL = TaskSizes(n_train=64, n_validation=32, n_test=48)
 DEFAULT_COUNTS = {"Harmonics": 24, "Poly1D": 16, "Poly20D": 12, "Feynman": len(feynman.EQUATIONS)}
@@ -264,3 +265,24 @@ def test_poly20d_monomials_are_valid_and_distinct() -> None:
 def test_format_sum_uses_three_significant_digits_and_signs() -> None:
     text = base.format_sum([(-1.23456, "x**2"), (0.5, "x"), (-2.0, "")])
     assert text == "-1.23*x**2 + 0.5*x - 2"
+
+
+@pytest.mark.parametrize("name", ["Harmonics", "Poly1D", "Poly20D"])
+def test_unit_halves_trains_on_the_lower_half_and_tests_on_the_upper(name: str) -> None:
+    default = make_family(name, seed=2, sizes=SMALL)
+    halves = make_family(name, seed=2, sizes=SMALL, region=UNIT_HALVES)
+    for plain, instance in zip(default.instances, halves.instances, strict=True):
+        assert instance.formula == plain.formula  # same targets, other inputs
+        for split in (instance.train, instance.validation):
+            assert split.x.min() >= 0.0 and split.x.max() <= 0.5
+        assert instance.test.x.min() > 0.5 and instance.test.x.max() <= 1.0
+
+
+def test_unit_halves_keeps_feynmans_own_ranges_and_unknown_regions_are_refused() -> None:
+    default = make_family("Feynman", seed=2, sizes=SMALL)
+    halves = make_family("Feynman", seed=2, sizes=SMALL, region=UNIT_HALVES)
+    for plain, instance in zip(default.instances, halves.instances, strict=True):
+        np.testing.assert_array_equal(instance.test.x, plain.test.x)
+    for name in ("Harmonics", "Feynman"):
+        with pytest.raises(ValueError, match="unknown region 'nowhere'"):
+            make_family(name, sizes=SMALL, region="nowhere")
