@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -265,14 +265,15 @@ class _Child:
         self.hardening: dict[str, Any] = {}
 
     @classmethod
-    def spawn(cls, bounds: TrainingBounds) -> _Child:
+    def spawn(cls, bounds: TrainingBounds, module: str = "actgym.training_process") -> _Child:
+        """Start `python -m module`, whose `main` must serve this protocol (see `main`)."""
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         memory = bounds.memory_bytes if jax.default_backend() == "cpu" else 0
         try:
             pid = os.posix_spawn(
                 sys.executable,
-                [sys.executable, "-m", "actgym.training_process", str(memory), str(os.getpid())],
+                [sys.executable, "-m", module, str(memory), str(os.getpid())],
                 {
                     "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # several processes share a GPU
                     **os.environ,
@@ -485,7 +486,8 @@ def _contained(error: Exception) -> dict[str, str]:
     }
 
 
-def main(argv: Sequence[str]) -> None:
+def main(argv: Sequence[str], worker_type: Callable[[Any], Any] | None = None) -> None:
+    """Serve requests; `worker_type(send)` handles them (other child modules pass their own)."""
     memory_bytes, parent = int(argv[0]), int(argv[1])
     hardening = _harden(memory_bytes, parent)
     channel = os.fdopen(os.dup(1), "wb")
@@ -495,7 +497,7 @@ def main(argv: Sequence[str]) -> None:
         channel.write(json.dumps(message).encode() + b"\n")
         channel.flush()
 
-    worker = _Worker(send)
+    worker = (worker_type or _Worker)(send)
     send({"id": 0, "event": "ready", "hardening": hardening})
     for line in sys.stdin.buffer:
         worker.handle(json.loads(line))
