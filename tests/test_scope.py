@@ -13,6 +13,7 @@ from sources import activation
 
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import load_program
+from actgym.candidate.reasons import CandidateRejected
 from actgym.candidate.worker import analyse_source
 from actgym.probe import BATCH_COUPLED, FEATURE_COUPLED, POINTWISE, probe
 from actgym.references import NAMED
@@ -104,3 +105,18 @@ def test_env_in_batch_scope_labels_turbulent_batch_coupled() -> None:
         assert info["locality"] == POINTWISE
     finally:
         env.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["x.T", "jnp.sum(x)", "x[0]", "jnp.concatenate([x, x])", "x.reshape(-1)"],
+)
+def test_batch_scope_still_demands_the_input_shape(body: str) -> None:
+    """Shape tricks across the batch axis end as a rejection, never as a score."""
+    reply = analyse_source(activation(body), BATCH.activation_shape, CandidateLimits())
+    if reply["status"] == "ok":
+        with pytest.raises(CandidateRejected, match="shape"):
+            load_program(reply["program"], shape=BATCH.activation_shape)
+    else:
+        assert reply["status"] == "bad_output", reply
+        assert "must be float32[64, 32] like the input" in reply["message"]
