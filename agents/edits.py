@@ -8,6 +8,7 @@ only ever executed by the sandbox, never here.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
@@ -64,18 +65,28 @@ def apply_diff(parent_source: str, reply: str) -> str:
 
 
 def _code(reply: str) -> str:
+    """A fenced block, else the reply's text from its first line starting `def`, if it parses.
+
+    Prose that merely quotes `def activation_function(x):` inside a sentence is no
+    code: sending it to the sandbox would score the prose as a syntax error.
+    """
     blocks = [block for block in _FENCE.findall(reply) if block.strip()]
     with_function = [block for block in blocks if _DEF.search(block)]
     if with_function:
         return with_function[-1].strip() + "\n"
     if blocks:
         return blocks[-1].strip() + "\n"
-    start = reply.find("def ")
-    if start < 0:
+    start = _DEF.search(reply)
+    if start is None:
         raise ExtractionError("the reply contains no code")
-    header = reply[:start]
+    header = reply[: start.start()]
     imports = [line for line in header.splitlines() if line.startswith(("import ", "from "))]
-    return "\n".join([*imports, reply[start:].strip()]) + "\n"
+    source = "\n".join([*imports, reply[start.start() :].strip()]) + "\n"
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise ExtractionError("the reply has no code block and its text is not Python") from None
+    return source
 
 
 def _rationale(reply: str) -> str:

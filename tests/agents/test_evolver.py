@@ -49,6 +49,29 @@ def test_unusable_replies_say_why() -> None:
     assert "no parent" in extract(mismatch).reason
 
 
+def test_prose_quoting_the_signature_is_unusable_not_code() -> None:
+    prose = (
+        "To improve it, I would keep the shape of def activation_function(x): and add\n"
+        "a ripple, since smooth functions train better. Hope this helps!"
+    )
+    extraction = extract(prose)
+    assert extraction.source is None and extraction.reason == "the reply contains no code"
+    starts_with_def = "def activation_function(x): is what I would change, by adding a ripple."
+    assert "not Python" in extract(starts_with_def).reason
+
+
+def test_bare_code_after_prose_is_extracted_with_its_imports() -> None:
+    reply = "Here is my idea.\nimport jax.numpy as jnp\n" + PARENT.split("\n\n\n")[1]
+    extraction = extract(reply)
+    assert extraction.source == PARENT.replace("\n\n\n", "\n")
+    assert extraction.repairs == ()
+
+
+def test_a_fenced_block_wins_over_a_def_quoted_in_prose() -> None:
+    reply = "I rewrote def activation_function(x): as follows.\n```python\n" + PARENT + "```"
+    assert extract(reply).source == PARENT
+
+
 def test_repairs_fix_small_model_slips() -> None:
     source, repairs = repair(
         "import numpy as np\ndef act(x):\n    return np.tanh(x) + jnp.sigmoid(x)\n"
