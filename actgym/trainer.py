@@ -21,6 +21,7 @@ import numpy as np
 import optax
 
 from actgym.tasks import Split, TaskFamily
+from actgym.vector_math import with_vector_trig
 
 Activation = Callable[[jax.Array], jax.Array]
 
@@ -272,8 +273,17 @@ def train_many(
 
 
 def _fit_all(activation: Activation, config: TrainerConfig) -> Callable[..., jax.Array]:
-    """(params, batch indices, arrays) -> losses[instance, seed, split] for one activation."""
-    model = MLP(config.width, config.depth, activation=activation, activation_scope=config.scope)
+    """(params, batch indices, arrays) -> losses[instance, seed, split] for one activation.
+
+    The activation's sin and cos are the vectorised ones (actgym.vector_math): XLA's CPU
+    versions cost as much as the rest of a training step.
+    """
+    model = MLP(
+        config.width,
+        config.depth,
+        activation=with_vector_trig(activation),
+        activation_scope=config.scope,
+    )
     optimizer = optax.adam(config.learning_rate)
 
     def mse(params: dict, x: jax.Array, y: jax.Array) -> jax.Array:
