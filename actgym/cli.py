@@ -18,6 +18,7 @@ from rich.table import Table
 from actgym.leaderboard.cli import app as leaderboard_app
 from actgym.search.commands import report, search
 from actgym.tasks import SUITE, TASKS, families_of, make_family
+from actgym.transfer.cli import transfer
 
 if TYPE_CHECKING:
     from actgym.result import EvaluationResult
@@ -210,3 +211,4 @@ def _geomean(losses: list[list[float]]) -> str:
 
 app.command()(search)
 app.command()(report)
+app.command()(transfer)

@@ -1,0 +1,115 @@
+"""The downstream probes by name, and the configuration that fixes every transfer score."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from actgym.candidate.limits import CandidateLimits
+from actgym.transfer import algorithmic, structure, vision
+from actgym.transfer.fitting import Activation, Arrays
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe: what it stands in for, and its data and training functions."""
+
+    name: str
+    title: str
+    paper: str
+    shifted: str
+    make_data: Callable[[Any, int], dict[str, Arrays]]
+    accuracies: Callable[[Activation, dict[str, Arrays], Any, Sequence[int]], dict[str, np.ndarray]]
+
+
+PROBES: dict[str, Probe] = {
+    "vision": Probe(
+        "vision",
+        "CNN on 8x8 digits",
+        "CIFAR-10 / ImageNet",
+        "held-out digits rotated 25-35 degrees and shrunk to 80-90%",
+        vision.make_data,
+        vision.accuracies,
+    ),
+    "algorithmic": Probe(
+        "algorithmic",
+        "message passing, reachability",
+        "CLRS-30",
+        "graphs of 36-48 nodes after training on 6-12",
+        algorithmic.make_data,
+        algorithmic.accuracies,
+    ),
+    "structure": Probe(
+        "structure",
+        "GIN, graph property",
+        "ogbg-molhiv (scaffold split)",
+        "scaffolds never seen in training",
+        structure.make_data,
+        structure.accuracies,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Probes, training seeds, data seed and every probe's settings.
+
+    Defaults: every probe, 4 training seeds, data seed 0; `fast()` is for tests.
+    """
+
+    probes: tuple[str, ...] = tuple(PROBES)
+    seeds: tuple[int, ...] = (0, 1, 2, 3)
+    data_seed: int = 0
+    vision: vision.VisionSettings = field(default_factory=vision.VisionSettings)
+    algorithmic: algorithmic.AlgorithmicSettings = field(
+        default_factory=algorithmic.AlgorithmicSettings
+    )
+    structure: structure.StructureSettings = field(default_factory=structure.StructureSettings)
+    limits: CandidateLimits = field(default_factory=CandidateLimits)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.probes) - set(PROBES)
+        if unknown or not self.probes:
+            raise ValueError(f"probes must be some of {', '.join(PROBES)}")
+        if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("TransferConfig.seeds must be at least two distinct seeds")
+
+    @classmethod
+    def fast(cls, **changes: Any) -> TransferConfig:
+        """Tiny networks, few steps and examples, two seeds: seconds per probe."""
+        defaults = {
+            "seeds": (0, 1),
+            "vision": vision.VisionSettings.fast(),
+            "algorithmic": algorithmic.AlgorithmicSettings.fast(),
+            "structure": structure.StructureSettings.fast(),
+        }
+        return cls(**{**defaults, **changes})
+
+    def settings(self, probe: str) -> Any:
+        return getattr(self, probe)
+
+    def shape(self, probe: str) -> tuple[int, ...]:
+        """The input shape the candidate is traced at for this probe (its feature axis)."""
+        return self.settings(probe).shape
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TransferConfig:
+        def rebuild(kind: type, values: Mapping[str, Any]) -> Any:
+            return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+        return cls(
+            probes=tuple(data["probes"]),
+            seeds=tuple(data["seeds"]),
+            data_seed=data["data_seed"],
+            vision=rebuild(vision.VisionSettings, data["vision"]),
+            algorithmic=rebuild(algorithmic.AlgorithmicSettings, data["algorithmic"]),
+            structure=rebuild(structure.StructureSettings, data["structure"]),
+            limits=CandidateLimits(**data["limits"]),
+        )

@@ -1,0 +1,121 @@
+"""Run the probes in a killable, memory-limited child, as training does.
+
+The child is started like a training process (actgym.training_process: posix_spawn, own
+session, RLIMIT_AS, non-dumpable, dies with its parent, JSON-lines protocol with a
+deadline per event) but serves `transfer` requests: one activation's program data per
+probe, which it validates again with `load_program` at that probe's shape before any
+use. Events: `prepared` (the probes' data built), `trained` after each probe, then the
+final reply with the accuracies. A missed deadline or a dead child becomes a rejection.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from actgym.candidate.program import load_program
+from actgym.candidate.reasons import CandidateRejected
+from actgym.training_process import (
+    TrainingBounds,
+    _Child,
+    _contained,
+    _rejection,
+    _Stopped,
+)
+from actgym.training_process import main as serve
+from actgym.transfer.fitting import Arrays
+from actgym.transfer.probes import PROBES, TransferConfig
+
+Accuracies = dict[str, dict[str, list[float]]]
+"""probe -> split (`id`, `shifted`) -> accuracy per seed."""
+
+
+def probe_deadline(config: TransferConfig, bounds: TrainingBounds) -> float:
+    """One probe of one activation: a compile plus the run floor per seed."""
+    return bounds.compile_deadline(1) + bounds.run_floor_s * len(config.seeds)
+
+
+class ProbeRunner:
+    """One child process, reused across activations and restarted after a failure."""
+
+    def __init__(self, bounds: TrainingBounds | None = None) -> None:
+        self.bounds = bounds or TrainingBounds()
+        self._child: _Child | None = None
+
+    def accuracies(self, programs: Mapping[str, Any], config: TransferConfig) -> Accuracies:
+        """Train the probes with one activation (program data per probe).
+
+        Raises CandidateRejected when the child rejects it, misses a deadline or dies.
+        """
+        stages = [("prepared", self.bounds.startup_s)]
+        stages += [("trained", probe_deadline(config, self.bounds))] * len(config.probes)
+        stages.append(("reported", self.bounds.startup_s))
+        request = {"kind": "transfer", "programs": dict(programs), "config": config.to_json()}
+        try:
+            if self._child is None or not self._child.alive():
+                self._child = _Child.spawn(self.bounds, module=__name__)
+            reply = self._child.call(request, stages)
+        except _Stopped as stopped:
+            self.close()
+            raise stopped.rejection() from None
+        if "rejected" in reply:
+            raise _rejection(reply["rejected"])
+        return reply["accuracies"]
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.kill()
+            self._child = None
+
+
+class _TransferWorker:
+    """The child's state: probe data per configuration (the last one kept)."""
+
+    def __init__(self, send: Any) -> None:
+        self.send = send
+        self._data: tuple[str, dict[str, dict[str, Arrays]]] | None = None
+
+    def handle(self, request: dict[str, Any]) -> None:
+        request_id = request["id"]
+        try:
+            reply = self._transfer(request_id, request)
+        except CandidateRejected as rejection:
+            reply = {"rejected": {"reason": rejection.reason.value, "message": rejection.message}}
+        except Exception as error:  # a trusted-side failure caused by the program
+            reply = {"rejected": _contained(error)}
+        self.send({"id": request_id, "done": True, **reply})
+
+    def _transfer(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
+        config = TransferConfig.from_json(request["config"])
+        programs = {
+            probe: load_program(
+                request["programs"][probe], shape=config.shape(probe), limits=config.limits
+            )
+            for probe in config.probes
+        }
+        data = self._probe_data(config)
+        self.send({"id": request_id, "event": "prepared"})
+        accuracies: Accuracies = {}
+        for probe in config.probes:
+            measured = PROBES[probe].accuracies(
+                programs[probe], data[probe], config.settings(probe), config.seeds
+            )
+            accuracies[probe] = {split: values.tolist() for split, values in measured.items()}
+            self.send({"id": request_id, "event": "trained"})
+        return {"accuracies": accuracies}
+
+    def _probe_data(self, config: TransferConfig) -> dict[str, dict[str, Arrays]]:
+        key = json.dumps(config.to_json(), sort_keys=True)
+        if self._data is None or self._data[0] != key:
+            built = {
+                probe: PROBES[probe].make_data(config.settings(probe), config.data_seed)
+                for probe in config.probes
+            }
+            self._data = (key, built)
+        return self._data[1]
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1:], _TransferWorker)

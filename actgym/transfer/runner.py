@@ -1,0 +1,187 @@
+"""Source in, transfer report out: check the candidate, train the probes, compare.
+
+Candidates cross into the probes exactly as into the trainer: the source is checked by
+the check stage (sandboxed trace, `load_program` validation, cost, probe in a training
+process) at each probe's input shape, and only the validated program data reaches the
+child that trains (actgym.transfer.process). ReLU and GELU are checked and trained the
+same way, on the same seeds and data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from actgym.candidate.check import Checker
+from actgym.candidate.reasons import CandidateRejected
+from actgym.candidate.sandbox import Sandbox
+from actgym.references import BASELINE, REFERENCES
+from actgym.training_process import TrainingBounds, shared_pool
+from actgym.transfer.probes import PROBES, TransferConfig
+from actgym.transfer.process import Accuracies, ProbeRunner
+from actgym.transfer.stats import Interval, interval, log_ratio, verdict
+
+COMPARISONS = (BASELINE, "gelu")
+PRIMARY_SPLIT = "shifted"
+
+
+@dataclass(frozen=True)
+class ProbeScore:
+    """One probe: accuracies per activation and split, and the candidate's log-ratios."""
+
+    probe: str
+    accuracy: dict[str, dict[str, Interval]]
+    per_seed: dict[str, dict[str, list[float]]]
+    to_relu: Interval
+    to_gelu: Interval | None
+    verdict: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "probe": self.probe,
+            "paper": PROBES[self.probe].paper,
+            "shifted": PROBES[self.probe].shifted,
+            "accuracy": {
+                name: {split: value.to_json() for split, value in splits.items()}
+                for name, splits in self.accuracy.items()
+            },
+            "per_seed": self.per_seed,
+            "log_ratio_to_relu": self.to_relu.to_json(),
+            "log_ratio_to_gelu": None if self.to_gelu is None else self.to_gelu.to_json(),
+            "verdict": self.verdict,
+        }
+
+
+@dataclass(frozen=True)
+class TransferReport:
+    """The candidate's transfer scores (or its rejection) under one TransferConfig."""
+
+    label: str
+    status: str
+    message: str
+    config: TransferConfig
+    probes: list[ProbeScore] = field(default_factory=list)
+    suite_reward: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def mean_log_ratio(self) -> float | None:
+        """The candidate's log-ratio to ReLU averaged over probes (None if rejected)."""
+        if not self.probes:
+            return None
+        return float(np.mean([score.to_relu.mean for score in self.probes]))
+
+    def gap_line(self) -> str:
+        """The search-overfitting gap: the suite reward the search saw beside transfer."""
+        transfer = ", ".join(f"{s.probe} {s.to_relu.mean:+.3f}" for s in self.probes)
+        mean = self.mean_log_ratio
+        overall = "-" if mean is None else f"{mean:+.3f}"
+        suite = "not measured" if self.suite_reward is None else f"{self.suite_reward:+.3f}"
+        return (
+            f"search-overfitting gap: suite reward {suite} vs transfer log-ratio to ReLU "
+            f"{overall} ({transfer or 'no probe ran'})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "status": self.status,
+            "message": self.message,
+            "config": self.config.to_json(),
+            "probes": [score.to_json() for score in self.probes],
+            "mean_log_ratio_to_relu": self.mean_log_ratio,
+            "suite_reward": self.suite_reward,
+        }
+
+
+class Transfer:
+    """Runs the probes for one TransferConfig; reuse it across candidates, then `close()`.
+
+    Example:
+        transfer = Transfer(TransferConfig.fast())
+        report = transfer.run(REFERENCES["gelu"], label="gelu")
+        print([score.verdict for score in report.probes])
+        transfer.close()
+    """
+
+    def __init__(
+        self,
+        config: TransferConfig | None = None,
+        *,
+        sandbox: Sandbox | None = None,
+        bounds: TrainingBounds | None = None,
+    ) -> None:
+        self.config = config or TransferConfig()
+        bounds = bounds or TrainingBounds()
+        sandbox = sandbox or Sandbox(self.config.limits)
+        self._checkers = {
+            shape: Checker(self.config.limits, shape, sandbox, shared_pool(bounds))
+            for shape in {self.config.shape(probe) for probe in self.config.probes}
+        }
+        self._runner = ProbeRunner(bounds)
+        self._sandbox = sandbox
+        self._known: dict[str, Accuracies] = {}
+
+    def run(
+        self, source: object, *, label: str = "candidate", suite_reward: float | None = None
+    ) -> TransferReport:
+        """Check and train the candidate (and ReLU, GELU); never raises for a bad candidate."""
+        try:
+            measured = self.accuracies(source)
+        except CandidateRejected as rejection:
+            return TransferReport(
+                label, rejection.reason.value, rejection.describe(), self.config, [], suite_reward
+            )
+        references = {name: self.accuracies(REFERENCES[name]) for name in COMPARISONS}
+        scores = [self._score(probe, measured, references) for probe in self.config.probes]
+        return TransferReport(label, "ok", "", self.config, scores, suite_reward)
+
+    def accuracies(self, source: object) -> Accuracies:
+        """Per probe and split, accuracy per seed; raises CandidateRejected."""
+        checked = {
+            probe: self._checkers[self.config.shape(probe)].check(source)
+            for probe in self.config.probes
+        }
+        key = "|".join(program.digest for program in checked.values())
+        if key not in self._known:
+            programs = {probe: program.data for probe, program in checked.items()}
+            self._known[key] = self._runner.accuracies(programs, self.config)
+        return self._known[key]
+
+    def _score(
+        self, probe: str, candidate: Accuracies, references: Mapping[str, Accuracies]
+    ) -> ProbeScore:
+        runs = {"candidate": candidate[probe], **{n: r[probe] for n, r in references.items()}}
+        accuracy = {
+            name: {split: interval(values) for split, values in splits.items()}
+            for name, splits in runs.items()
+        }
+        primary = candidate[probe][PRIMARY_SPLIT]
+        to_relu = interval(log_ratio(primary, references[BASELINE][probe][PRIMARY_SPLIT]))
+        to_gelu = interval(log_ratio(primary, references["gelu"][probe][PRIMARY_SPLIT]))
+        return ProbeScore(probe, accuracy, runs, to_relu, to_gelu, verdict(to_relu, to_gelu))
+
+    def close(self) -> None:
+        self._runner.close()
+        self._sandbox.close()
+
+
+def transfer(
+    source: object,
+    config: TransferConfig | None = None,
+    *,
+    label: str = "candidate",
+    suite_reward: float | None = None,
+) -> TransferReport:
+    """Run every probe of `config` once for one source (see `Transfer` to reuse processes)."""
+    runner = Transfer(config)
+    try:
+        return runner.run(source, label=label, suite_reward=suite_reward)
+    finally:
+        runner.close()

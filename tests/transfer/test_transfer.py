@@ -1,0 +1,111 @@
+"""Candidates cross into the probes only as checked programs; runs are deterministic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sources import activation
+from typer.testing import CliRunner
+
+from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.cli import app
+from actgym.transfer import structure
+from actgym.transfer.probes import TransferConfig
+from actgym.transfer.process import ProbeRunner
+from actgym.transfer.runner import Transfer
+
+ONE_PROBE = TransferConfig.fast(probes=("structure",))
+
+
+def test_hostile_sources_are_rejected_by_the_check_stage(tmp_path: Path) -> None:
+    marker = tmp_path / "written"
+    hostile = {
+        "policy_violation": (
+            f"import os\n\ndef activation_function(x):\n    os.system('touch {marker}')\n"
+            "    return x\n"
+        ),
+        "forbidden_primitive": activation(
+            "lax.while_loop(lambda v: True, lambda v: v + 1.0, x)",
+            header="import jax\nimport jax.lax as lax\n",
+        ),
+        "nonfinite_output": activation("jnp.log(x)"),
+    }
+    runner = Transfer(ONE_PROBE)
+    try:
+        for status, source in hostile.items():
+            report = runner.run(source, label=status)
+            assert (report.status, report.probes) == (status, [])
+            assert not report.ok and report.message
+        assert runner._runner._child is None  # nothing reached the probes' process
+    finally:
+        runner.close()
+    assert not marker.exists()
+
+
+def test_forged_program_data_is_contained_in_the_probe_process() -> None:
+    runner = ProbeRunner()
+    try:
+        with pytest.raises(CandidateRejected) as raised:
+            runner.accuracies({"structure": {"format": "forged", "eqns": []}}, ONE_PROBE)
+        assert raised.value.reason is Reason.INVALID_PROGRAM
+        child = runner._child
+        assert child is not None and child.alive()  # rejected as data, the process lives on
+        assert child.hardening["undumpable"] is True
+        assert child.hardening["memory_limit_bytes"] > 0
+    finally:
+        runner.close()
+
+
+def test_a_probe_is_deterministic_given_its_seeds() -> None:
+    settings = ONE_PROBE.structure
+    data = structure.make_data(settings, 0)
+    first = structure.accuracies(jnp.tanh, data, settings, (0, 1))
+    again = structure.accuracies(jnp.tanh, data, settings, (0, 1))
+    for split in ("id", "shifted"):
+        np.testing.assert_array_equal(first[split], again[split])
+        assert first[split].shape == (2,)
+        assert ((first[split] >= 0) & (first[split] <= 1)).all()
+
+
+def test_cli_transfer_reference_fast_json(tmp_path: Path) -> None:
+    plot = tmp_path / "transfer.png"
+    result = CliRunner().invoke(
+        app,
+        [
+            "transfer",
+            "--reference",
+            "gelusine",
+            "--fast",
+            "--json",
+            "--probe",
+            "structure",
+            "--suite-reward",
+            "0.25",
+            "--plot",
+            str(plot),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["label"], report["status"], report["suite_reward"]) == ("gelusine", "ok", 0.25)
+    (score,) = report["probes"]
+    assert score["probe"] == "structure"
+    assert set(score["per_seed"]) == {"candidate", "relu", "gelu"}
+    for runs in score["per_seed"].values():
+        assert all(len(runs[split]) == 2 for split in ("id", "shifted"))
+    ratio = score["log_ratio_to_relu"]
+    assert ratio["low"] <= ratio["mean"] <= ratio["high"]
+    assert report["mean_log_ratio_to_relu"] == pytest.approx(ratio["mean"])
+    assert score["verdict"]
+    assert plot.stat().st_size > 1000
+
+
+def test_cli_refuses_an_unknown_probe_and_a_missing_candidate() -> None:
+    unknown = CliRunner().invoke(app, ["transfer", "--reference", "gelu", "--probe", "cifar"])
+    assert unknown.exit_code != 0 and "unknown probe" in unknown.output
+    missing = CliRunner().invoke(app, ["transfer"])
+    assert missing.exit_code != 0
