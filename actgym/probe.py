@@ -8,6 +8,7 @@ process that drives evaluation.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -22,6 +23,12 @@ PROBE_RANGE = 50.0
 _PROBE_POINTS = 4096
 _EDGE_POINTS = np.float32([0.0, 1e-6, -1e-6, 1e-3, -1e-3])
 _ANCHOR_RANGES = ((-20.0, -15.0), (-12.0, -10.0), (10.0, 12.0), (15.0, 20.0))
+_BEHAVIOUR_POINTS = np.concatenate(
+    [np.linspace(-PROBE_RANGE, PROBE_RANGE, 1001), np.random.default_rng(0).uniform(-5, 5, 256)]
+).astype(np.float32)
+"""The same points for every program, unlike the grid: behaviours must be comparable."""
+_BEHAVIOUR_DIGITS = 6
+_BEHAVIOUR_FLOOR = 1e-6
 
 
 POINTWISE = "pointwise"
@@ -34,7 +41,7 @@ _COUPLING_CHANGES = 4
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """The shape descriptors and the locality label of a function that passed the probe.
+    """The shape descriptors, locality label and behaviour of a function that passed the probe.
 
     `locality` is measured, never read from the source: one input element is changed at
     a time, on random inputs drawn from the program's hash, and every other output
@@ -42,10 +49,13 @@ class ProbeResult:
     `feature-coupled` when only other units of the same example move, and
     `batch-coupled` when units of other examples in the batch move (only a program that
     sees the batch, TrainerConfig.scope `batch`, can be).
+
+    `behaviour` fingerprints the function's outputs on fixed points (see `behaviour`).
     """
 
     descriptors: dict[str, float]
     locality: str
+    behaviour: str
 
 
 def probe(program: Program) -> ProbeResult:
@@ -67,11 +77,13 @@ def probe(program: Program) -> ProbeResult:
     anchors = np.float32([rng.uniform(low, high) for low, high in _ANCHOR_RANGES])
     points = np.concatenate([grid, _EDGE_POINTS, anchors])
     calls = as_calls(points, shape)
+    fixed = as_calls(_BEHAVIOUR_POINTS, shape)
     inputs, changed_inputs, changed = _coupling_inputs(rng, shape)
     outputs, gradients = _probe_values(
-        program, jnp.asarray(np.concatenate([calls, inputs, changed_inputs]))
+        program, jnp.asarray(np.concatenate([calls, fixed, inputs, changed_inputs]))
     )
-    coupled_outputs = outputs[len(calls) :]
+    fixed_outputs = outputs[len(calls) : len(calls) + len(fixed)]
+    coupled_outputs = outputs[len(calls) + len(fixed) :]
     outputs, gradients = outputs[: len(calls)], gradients[: len(calls)]
     for values, reason, what in (
         (outputs, Reason.NONFINITE_OUTPUT, "output"),
@@ -94,7 +106,22 @@ def probe(program: Program) -> ProbeResult:
         "right_slope": float((far_right - near_right) / (x[3] - x[2])),
         "oscillation": float(np.count_nonzero(np.diff(signs))),
     }
-    return ProbeResult(descriptors, _locality(coupled_outputs, changed, shape))
+    locality = _locality(coupled_outputs, changed, shape)
+    return ProbeResult(descriptors, locality, behaviour(fixed_outputs.reshape(-1)))
+
+
+def behaviour(values: np.ndarray) -> str:
+    """A hash of outputs on the fixed points, each rounded to 6 significant digits.
+
+    Two functions equal in behaviour up to float32 rounding (`x * sigmoid(x)` and
+    `jax.nn.silu`, a program and its copy with a dead branch) get the same hash, so a
+    search can tell a rewrite from a new function. Magnitudes below 1e-6 count as 0.
+    Functions that differ off these points, or by less than the rounding on them, share a
+    hash; a value on a rounding boundary can split two writings of one function.
+    """
+    flat = np.where(np.abs(values) < _BEHAVIOUR_FLOOR, 0.0, values.astype(np.float64))
+    text = ",".join(f"{value:.{_BEHAVIOUR_DIGITS - 1}e}" for value in flat + 0.0)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def _coupling_inputs(

@@ -126,7 +126,7 @@ class TrainingPool:
         self._closed = False
 
     def probe(self, program: Program, limits: CandidateLimits) -> ProbeResult:
-        """The probe's descriptors and locality; raise CandidateRejected (NaN, crash, deadline)."""
+        """Descriptors, locality and behaviour; raise CandidateRejected (NaN, crash, deadline)."""
         request = {"kind": "probe", "program": program.data, "limits": dataclasses.asdict(limits)}
         try:  # a process that fails to start is stopped too
             with self._child() as child:
@@ -135,7 +135,7 @@ class TrainingPool:
             raise stopped.rejection() from None
         if "rejected" in reply:
             raise _rejection(reply["rejected"])
-        return ProbeResult(reply["descriptors"], reply["locality"])
+        return ProbeResult(reply["descriptors"], reply["locality"], str(reply["behaviour"]))
 
     def train(
         self,
@@ -426,7 +426,11 @@ class _Worker:
         data = request["program"]
         program = load_program(data, shape=tuple(data["input"]["shape"]), limits=limits)
         result = probe(program)
-        return {"descriptors": result.descriptors, "locality": result.locality}
+        return {
+            "descriptors": result.descriptors,
+            "locality": result.locality,
+            "behaviour": result.behaviour,
+        }
 
     def _train(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
         setup = TrainingSetup.from_json(request["setup"])

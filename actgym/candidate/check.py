@@ -37,6 +37,7 @@ class CheckedProgram:
     program: Program
     descriptors: Mapping[str, float]
     locality: str
+    behaviour: str
 
     @property
     def digest(self) -> str:
@@ -86,7 +87,9 @@ class Checker:
         if known is None:
             try:
                 probed = self.prober.probe(program, self.limits)
-                known = CheckedProgram(program, probed.descriptors, probed.locality)
+                known = CheckedProgram(
+                    program, probed.descriptors, probed.locality, probed.behaviour
+                )
             except CandidateRejected as rejection:
                 known = rejection
             with self._lock:

@@ -29,12 +29,17 @@ Item = tuple[int, str]
 
 @dataclass(frozen=True)
 class Outcome:
-    """One candidate's result, its validated program (None if rejected before) and cost."""
+    """One candidate's result, its validated program (None if rejected before) and cost.
+
+    `behaviour` is the probe's fingerprint of what the program computes (None if it was
+    rejected before or by the probe): the loop finds behavioural duplicates by it.
+    """
 
     id: int
     result: EvaluationResult
     program: dict[str, Any] | None
     wall_s: float
+    behaviour: str | None = None
 
 
 class Backend(Protocol):
@@ -52,7 +57,8 @@ def evaluate_chunk(evaluator: Evaluator, items: Sequence[Item]) -> list[Outcome]
     for (identifier, _), result in zip(items, results, strict=True):
         checked = evaluator.checker.known(result.program_hash or "")
         program = checked.data if checked is not None else None
-        outcomes.append(Outcome(identifier, result, program, share))
+        behaviour = checked.behaviour if checked is not None else None
+        outcomes.append(Outcome(identifier, result, program, share, behaviour))
     return outcomes
 
 

@@ -142,8 +142,9 @@ def _summary_line(result: SearchResult) -> str:
         else "no candidate accepted"
     )
     stopped = ", the agent stopped early" if result.stopped_early else ""
+    free = f" ({result.duplicates} behavioural duplicates, free)" if result.duplicates else ""
     return (
-        f"{result.completed}/{result.config.budget} evaluations{stopped}; {best}; "
+        f"{result.completed}/{result.config.budget} evaluations{free}{stopped}; {best}; "
         f"report in {result.directory}"
     )
 

@@ -9,7 +9,13 @@ history of observed evaluations. From 'proposed', the batch's proposals without 
 are re-issued verbatim (not re-proposed), evaluated, and the whole batch is observed in
 proposal order; from 'observed', the agent proposes the next batch. The agent therefore
 sees the same calls with the same arguments as in an uninterrupted run, the run ends at
-exactly `budget` evaluations, and nothing that completed is evaluated again.
+exactly `budget` charged evaluations, and nothing that completed is evaluated again.
+
+An evaluation whose behaviour (the probe's fingerprint of the validated program's
+outputs) matches an earlier one of the run is a behavioural duplicate: marked with that
+evaluation's id when its batch is complete (in id order, so the marks never depend on
+completion order) and not charged to the budget. So that an agent proposing nothing but
+duplicates still stops, a run issues at most MAX_PROPOSALS_PER_BUDGET * budget proposals.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from actgym.search.backends import Backend
 from actgym.search.progress import SearchProgress
 from actgym.search.records import evaluation_row, proposal_row, to_evaluation, to_evaluations
 from actgym.search.store import RunStore, Snapshot
+
+MAX_PROPOSALS_PER_BUDGET = 2
 
 
 class AgentError(RuntimeError):
@@ -59,7 +67,7 @@ class SearchLoop:
     def run(self) -> bool:
         """Search until the budget is spent; False if the agent stopped proposing first."""
         batch = self._restore(self.store.snapshot())
-        while self.issued < self.budget:
+        while self._left() > 0:
             if not self._propose(batch):
                 return False
             self._complete(batch)
@@ -80,8 +88,13 @@ class SearchLoop:
             self._complete(snapshot.batch)
         return snapshot.batch + 1
 
+    def _left(self) -> int:
+        """Proposals the budget still allows: duplicates are free, up to the proposal cap."""
+        charged = self.issued - self.store.duplicate_count()
+        return min(self.budget - charged, MAX_PROPOSALS_PER_BUDGET * self.budget - self.issued)
+
     def _propose(self, batch: int) -> bool:
-        count = min(self.batch_size, self.budget - self.issued)
+        count = min(self.batch_size, self._left())
         proposals = self._checked(self.agent.propose(count, History(self.history)), count)
         if not proposals:
             return False
@@ -103,10 +116,25 @@ class SearchLoop:
             self.store.record_evaluation(row)
             done[outcome.id] = row
             self.progress.advance(to_evaluation(row))
-        evaluations = [to_evaluation(done[key]) for key in sorted(done)]
+        rows = [done[key] for key in sorted(done)]
+        evaluations = [to_evaluation(row) for row in rows]
         self.agent.observe(evaluations)
         self.history.extend(evaluations)
-        self.store.save_snapshot(self._snapshot(batch, "observed"))
+        self.store.save_snapshot(self._snapshot(batch, "observed"), self._duplicates(batch, rows))
+
+    def _duplicates(self, batch: int, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+        """Each row of the batch whose behaviour an earlier evaluation had: row id -> its id."""
+        first = self.store.first_by_behaviour(batch)
+        duplicates = {}
+        for row in rows:
+            behaviour = row["behaviour"]
+            if behaviour is None:
+                continue
+            if behaviour in first:
+                duplicates[row["id"]] = first[behaviour]
+            else:
+                first[behaviour] = row["id"]
+        return duplicates
 
     def _snapshot(self, batch: int, phase: str) -> Snapshot:
         state = self.agent.state_dict()

@@ -57,6 +57,7 @@ def evaluation_row(
         "program_hash": result.program_hash,
         "locality": result.locality,
         "program": to_json(outcome.program) if outcome.program is not None else None,
+        "behaviour": outcome.behaviour,
         "status": result.status,
         "message": result.message,
         "reward": float(result.reward),

@@ -100,6 +100,11 @@ def top_distinct(rows: Sequence[Row], k: int) -> list[Row]:
     return leaders
 
 
+def _duplicates(rows: Sequence[Row]) -> int:
+    """Rows marked as computing what an earlier evaluation did (None in older stores)."""
+    return sum(row.get("duplicate_of") is not None for row in rows)
+
+
 # -- tables ----------------------------------------------------------------------------
 
 
@@ -113,6 +118,7 @@ def summary_table(run: Row, rows: Sequence[Row]) -> Table:
         "seed / budget": f"{run['seed']} / {run['budget']}",
         "evaluations": f"{len(rows)} of {run['budget']}"
         + ("" if run["finished_at"] else " (unfinished)"),
+        "behavioural duplicates": f"{_duplicates(rows)} (not charged to the budget)",
         "statuses": ", ".join(f"{name} {count}" for name, count in statuses.most_common()),
         "best reward": f"{best[0]['reward']:+.4f} (evaluation {best[0]['id'] + 1})"
         if best
@@ -358,6 +364,7 @@ def _write_summary(run: Row, rows: Sequence[Row], leaders: Sequence[Row], path: 
         "seed": run["seed"],
         "budget": run["budget"],
         "completed": len(rows),
+        "duplicates": _duplicates(rows),
         "finished": run["finished_at"] is not None,
         "statuses": dict(Counter(row["status"] for row in rows)),
         "best_so_far": best_so_far(rows),

@@ -40,6 +40,7 @@ class SearchResult:
     completed: int
     stopped_early: bool  # the agent proposed nothing before the budget was spent
     best: Evaluation | None
+    duplicates: int = 0  # behavioural duplicates among `completed`, not charged
 
 
 def run_search(
@@ -72,8 +73,9 @@ def run_search(
 
     Returns:
         A `SearchResult`: the directory, the resolved config, the number of completed
-        evaluations, whether the agent stopped early, and the best evaluation (None if
-        none was accepted).
+        evaluations, whether the agent stopped early, the best evaluation (None if
+        none was accepted), and how many evaluations were behavioural duplicates (not
+        charged to the budget).
 
     Raises:
         StoreError: a fresh run where one exists, a resume where none does, a run
@@ -112,8 +114,14 @@ def run_search(
             agent.close()
         store.mark_finished()
         evaluations = to_evaluations(store.evaluations())
+        duplicates = store.duplicate_count()
     return SearchResult(
-        directory, config, len(evaluations), not finished, History(evaluations).best()
+        directory,
+        config,
+        len(evaluations),
+        not finished,
+        History(evaluations).best(),
+        duplicates,
     )
 
 

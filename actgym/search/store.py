@@ -76,6 +76,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
     program_hash TEXT,
     locality TEXT,
     program TEXT,
+    behaviour TEXT,
+    duplicate_of INTEGER,
     generation INTEGER NOT NULL,
     parents TEXT NOT NULL,
     notes TEXT NOT NULL,
@@ -212,8 +214,13 @@ class RunStore:
         with self.transaction() as connection:
             _insert(connection, "evaluations", row, completed_at=now())
 
-    def save_snapshot(self, snapshot: Snapshot) -> None:
+    def save_snapshot(
+        self, snapshot: Snapshot, duplicates: Mapping[int, int] | None = None
+    ) -> None:
+        """The agent's state, and which evaluations duplicate an earlier one's behaviour."""
+        marks = [(original, identifier) for identifier, original in (duplicates or {}).items()]
         with self.transaction() as connection:
+            connection.executemany("UPDATE evaluations SET duplicate_of = ? WHERE id = ?", marks)
             _save_snapshot(connection, snapshot)
 
     def snapshot(self) -> Snapshot | None:
@@ -242,6 +249,20 @@ class RunStore:
 
     def count(self) -> int:
         return int(self.connection.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0])
+
+    def duplicate_count(self) -> int:
+        """Evaluations marked as behavioural duplicates: they are not charged to the budget."""
+        query = "SELECT COUNT(*) FROM evaluations WHERE duplicate_of IS NOT NULL"
+        return int(self.connection.execute(query).fetchone()[0])
+
+    def first_by_behaviour(self, before_batch: int) -> dict[str, int]:
+        """The first evaluation id of each behaviour seen in the batches before `before_batch`."""
+        rows = self.connection.execute(
+            "SELECT behaviour, MIN(id) FROM evaluations"
+            " WHERE behaviour IS NOT NULL AND batch < ? GROUP BY behaviour",
+            (before_batch,),
+        )
+        return {row[0]: int(row[1]) for row in rows}
 
 
 def _insert(
@@ -283,8 +304,17 @@ def _take_lock(path: Path) -> int:
 
 
 def _add_missing_columns(connection: sqlite3.Connection) -> None:
-    """Schema 1 stores (before 2026-11-29) gain the columns schema 2 added, left NULL."""
+    """Older stores gain the columns added since, left NULL.
+
+    Schema 1 (before 2026-11-29) lacks reward_stderr, fit_share and locality; any store
+    before behavioural deduplication lacks behaviour and duplicate_of (an old run's
+    evaluations are then all charged, as they were).
+    """
     present = {row["name"] for row in connection.execute("PRAGMA table_info(evaluations)")}
-    for column, kind in (("reward_stderr", "REAL"), ("fit_share", "REAL"), ("locality", "TEXT")):
+    added = (
+        *(("reward_stderr", "REAL"), ("fit_share", "REAL"), ("locality", "TEXT")),
+        *(("behaviour", "TEXT"), ("duplicate_of", "INTEGER")),
+    )
+    for column, kind in added:
         if column not in present:
             connection.execute(f"ALTER TABLE evaluations ADD COLUMN {column} {kind}")

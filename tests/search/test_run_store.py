@@ -92,12 +92,13 @@ def test_schema_tables_columns_and_pragmas(store: RunStore) -> None:
 def test_a_schema_1_store_gains_the_new_columns(tmp_path: Path) -> None:
     old_schema = SCHEMA.replace("    reward_stderr REAL,\n", "")
     old_schema = old_schema.replace("    fit_share REAL,\n", "").replace("    locality TEXT,\n", "")
-    assert old_schema != SCHEMA
+    old_schema = old_schema.replace("    behaviour TEXT,\n    duplicate_of INTEGER,\n", "")
+    assert "behaviour" not in old_schema and "fit_share" not in old_schema
     with sqlite3.connect(tmp_path / FILENAME) as connection:
         connection.executescript(old_schema)
     with RunStore(tmp_path, writer=True) as store:
         columns = {row[1] for row in store.connection.execute("PRAGMA table_info(evaluations)")}
-    assert {"reward_stderr", "fit_share", "locality"} <= columns
+    assert {"reward_stderr", "fit_share", "locality", "behaviour", "duplicate_of"} <= columns
 
 
 def test_proposals_and_snapshot_commit_together_or_not_at_all(store: RunStore) -> None:
