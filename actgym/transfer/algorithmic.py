@@ -28,7 +28,7 @@ from actgym.transfer.fitting import Activation, Arrays, Optimisation, featurewis
 @dataclass(frozen=True)
 class AlgorithmicSettings:
     hidden: int = 32
-    steps: int = 500
+    steps: int = 300
     batch_size: int = 32
     learning_rate: float = 3e-3
     train_graphs: int = 1000
