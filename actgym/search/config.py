@@ -108,7 +108,9 @@ def resolve(given: Mapping[str, Any], stored: Mapping[str, Any] | None) -> Searc
     """The config of a fresh run (`stored` None) or of a resumed one.
 
     Resuming, keys not given come from the stored run, and any given key that differs
-    from it is refused: a run continues only under the config it started with.
+    from it is refused: a run continues only under the config it started with. The one
+    exception is a larger budget, which extends the run: the evaluations done stay valid,
+    since the budget decides only when the search stops.
     """
     if stored is None:
         return SearchConfig.from_mapping(given)
@@ -116,14 +118,18 @@ def resolve(given: Mapping[str, Any], stored: Mapping[str, Any] | None) -> Searc
     differences = [
         f"{key}: stored {stored.get(key)!r}, given {wanted[key]!r}"
         for key in sorted(wanted)
-        if wanted[key] != stored.get(key)
+        if wanted[key] != stored.get(key) and not (key == "budget" and _grows(wanted, stored))
     ]
     if differences:
         raise ConfigError(
-            "--resume needs the config the run started with; these differ:\n  "
-            + "\n  ".join(differences)
+            "--resume needs the config the run started with (only the budget may grow); "
+            "these differ:\n  " + "\n  ".join(differences)
         )
-    return SearchConfig.from_mapping(stored)
+    return SearchConfig.from_mapping({**stored, "budget": wanted["budget"]})
+
+
+def _grows(wanted: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
+    return isinstance(stored.get("budget"), int) and wanted["budget"] > stored["budget"]
 
 
 def _check_int(value: object, name: str, minimum: int) -> None:

@@ -1,7 +1,8 @@
 """Start or resume a search in a directory: check the config, build the pieces, run the loop.
 
 A directory holds one run. Starting a fresh run where one exists, resuming where none
-does, or resuming under a different config are refused with a message that says why;
+does, or resuming under a different config (other than a larger budget, which extends
+the run) are refused with a message that says why;
 package versions that changed since the run started only warn (each row records its own).
 """
 
@@ -63,7 +64,8 @@ def run_search(
         directory: the run's directory; it holds one run.
         given: SearchConfig keys (`agent`, `env`, `budget`, `seed`, `batch_size`, `fast`,
             `instances`, `task_seed`, `trainer`, `agent_options`); missing keys take
-            their defaults, or, when resuming, the stored run's values.
+            their defaults, or, when resuming, the stored run's values (resuming, only a
+            larger `budget` may differ from them: it extends the run).
         resume: continue the run in `directory` instead of starting a fresh one.
         workers: evaluation processes (1: evaluate in this process).
         show_progress: show the live progress bar.
@@ -80,7 +82,8 @@ def run_search(
     Raises:
         StoreError: a fresh run where one exists, a resume where none does, a run
             scored under another scoring version, or another process driving the run.
-        ConfigError: a malformed config, or one that differs from the run it resumes.
+        ConfigError: a malformed config, or one that differs from the run it resumes
+            (other than a larger budget).
         UnknownAgentError: `agent` names no known agent.
         AgentError: the agent could not start or broke the contract.
 
@@ -191,7 +194,11 @@ def _config(
         return resolve(given, None)
     _refuse_other_scoring_versions(store)
     _warn_on_new_versions(json.loads(run["versions"]), console)
-    return resolve(given, json.loads(run["config"]))
+    config = resolve(given, json.loads(run["config"]))
+    if config.budget != run["budget"]:
+        store.extend_budget(config.budget, config.to_json())
+        console.print(f"budget extended from {run['budget']} to {config.budget} evaluations")
+    return config
 
 
 def _refuse_other_scoring_versions(store: RunStore) -> None:

@@ -196,6 +196,14 @@ class RunStore:
             )
         return int(cursor.lastrowid or 0)
 
+    def extend_budget(self, budget: int, config: str) -> None:
+        """A resumed run given a larger budget: store it, and the run is unfinished again."""
+        with self.transaction() as connection:
+            connection.execute(
+                "UPDATE run SET budget = ?, config = ?, finished_at = NULL WHERE id = 1",
+                (budget, config),
+            )
+
     def mark_finished(self) -> None:
         with self.transaction() as connection:
             connection.execute("UPDATE run SET finished_at = ? WHERE id = 1", (now(),))

@@ -107,6 +107,35 @@ def test_resuming_a_finished_run_evaluates_nothing(tmp_path: Path) -> None:
     assert again.evaluated == [] and len(rows(tmp_path)) == 10
 
 
+def test_a_larger_budget_extends_a_finished_run(tmp_path: Path) -> None:
+    fake_search(tmp_path, CLIMBER, FakeBackend())
+    before = rows(tmp_path)
+    more = FakeBackend()
+    result = fake_search(tmp_path, {"budget": 14}, more, resume=True)
+    assert more.evaluated == [10, 11, 12, 13] and rows(tmp_path)[:10] == before
+    assert (result.completed, result.config.budget, result.stopped_early) == (14, 14, False)
+    with RunStore(tmp_path) as store:
+        run = store.run()
+    assert run["budget"] == 14 and run["finished_at"] is not None
+    assert '"budget":14' in run["config"]
+    again = FakeBackend()
+    fake_search(tmp_path, {}, again, resume=True)
+    assert again.evaluated == [], "the extended budget is the stored one"
+
+
+def test_random_agent_resumed_with_a_larger_budget_continues(tmp_path: Path) -> None:
+    start = ["search", "--out", str(tmp_path), "--agent", "random", "--fast", "--quiet"]
+    small = ["--budget", "2", "--batch-size", "2", "--instances", "1", "--seed", "5"]
+    first = runner.invoke(app, [*start, *small])
+    assert first.exit_code == 0 and first.output.startswith("2/2 evaluations"), first.output
+    resumed = runner.invoke(app, ["search", "--out", str(tmp_path), "--resume", "--budget", "3"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "budget extended from 2 to 3" in resumed.output
+    found = rows(tmp_path)
+    assert [row["id"] for row in found] == [0, 1, 2] and found[2]["batch"] == 1
+    assert "3/3 evaluations" in " ".join(resumed.output.split())
+
+
 def test_a_run_scored_under_another_scoring_version_is_not_resumed(tmp_path: Path) -> None:
     fake_search(tmp_path, {**CLIMBER, "budget": 4}, FakeBackend())
     with closing(sqlite3.connect(tmp_path / FILENAME)) as connection, connection:
@@ -123,7 +152,8 @@ def test_refusals_explain_themselves(tmp_path: Path) -> None:
     config = tmp_path / "other.toml"
     config.write_text('env = "ActSearch-Poly1D-v0"\nseed = 7\n')
     cases = {
-        ("--out", out, "--budget", "5", "--resume"): "budget: stored 4, given 5",
+        ("--out", out, "--budget", "3", "--resume"): "budget: stored 4, given 3",
+        ("--out", out, "--budget", "9", "--seed", "1", "--resume"): "seed: stored 7, given 1",
         ("--out", out, "--config", str(config), "--resume"): "env: stored 'ActSearch-Harm",
         ("--out", out, "--agent", "fakes:Climber"): "already holds a run",
         ("--out", str(tmp_path / "empty"), "--resume"): "nothing to resume",
