@@ -16,7 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from actgym.leaderboard.cli import app as leaderboard_app
-from actgym.search.commands import report, search
+from actgym.search.commands import export, report, search
 from actgym.tasks import SUITE, TASKS, families_of, make_family
 from actgym.transfer.cli import transfer
 
@@ -211,4 +211,5 @@ def _geomean(losses: list[list[float]]) -> str:
 
 app.command()(search)
 app.command()(report)
+app.command()(export)
 app.command()(transfer)

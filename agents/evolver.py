@@ -100,14 +100,15 @@ class EvolverAgent(Agent):
             names, self.pending_seeds = self.pending_seeds[:count], self.pending_seeds[count:]
             return [self._seed(index, name) for index, name in enumerate(names)]
         requests = [self._request() for _ in range(count)]
+        prompts = [self.prompt(request) for request in requests]
         try:
-            completions = self.backend.complete([self.prompt(request) for request in requests])
+            completions = self.backend.complete(prompts)
         except BudgetExhausted as exhausted:
             logger.warning("stopping the search: %s", exhausted)
             return []
         return [
-            self._proposal(request, completion)
-            for request, completion in zip(requests, completions, strict=True)
+            self._proposal(request, completion, prompt)
+            for request, completion, prompt in zip(requests, completions, prompts, strict=True)
         ]
 
     def observe(self, evaluations: Sequence[Evaluation]) -> None:
@@ -183,7 +184,7 @@ class EvolverAgent(Agent):
         diff = parent is not None and self.rng.random() < self.diff_fraction
         return Request(island, parent, tuple(inspirations), "diff" if diff else "rewrite")
 
-    def _proposal(self, request: Request, completion: Completion) -> Proposal:
+    def _proposal(self, request: Request, completion: Completion, prompt: Any) -> Proposal:
         self.replies += 1
         if completion.error is not None:
             extraction = Extraction(None, reason=f"the request failed: {completion.error}")
@@ -205,6 +206,7 @@ class EvolverAgent(Agent):
                 "unusable": extraction.reason or None,
                 "prompt_tokens": completion.prompt_tokens,
                 "completion_tokens": completion.completion_tokens,
+                "prompt": prompt,
                 "reply": completion.text[:2000],
             },
         )

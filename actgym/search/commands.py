@@ -1,4 +1,4 @@
-"""The `actgym search` and `actgym report` commands (registered on the app in actgym/cli.py).
+"""`actgym search`, `report` and `export` (registered on the app in actgym/cli.py).
 
 Options override the keys of `--config FILE`; on `--resume`, keys given neither way are
 taken from the stored run. Heavy imports wait until a command runs.
@@ -115,6 +115,32 @@ def report(
         _report(directory, top)
     except StoreError as error:
         _fail(error, code=2)
+
+
+def export(
+    directory: Annotated[Path, typer.Argument(help="A run directory written by actgym search")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="JSON Lines file, '-' for stdout (default: RUN/trajectories.jsonl)"),
+    ] = None,
+) -> None:
+    """Write the run's trajectories: one JSON line per evaluation (docs/agents.md)."""
+    import sys
+
+    from actgym.search import StoreError
+    from actgym.search.export import read_trajectories, write_jsonl
+
+    try:
+        records = read_trajectories(directory)
+    except StoreError as error:
+        _fail(error, code=2)
+    if out is not None and str(out) == "-":
+        write_jsonl(records, sys.stdout)
+        return
+    target = out or directory / "trajectories.jsonl"
+    with target.open("w", encoding="utf-8") as stream:
+        count = write_jsonl(records, stream)
+    console.print(f"wrote {count} evaluations to {target}")
 
 
 def _run_settings(given: dict[str, Any]) -> tuple[Path, int]:

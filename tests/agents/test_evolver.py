@@ -192,6 +192,7 @@ def test_seeds_first_then_prompts_show_parent_and_rejections() -> None:
     prompt = backend.prompts[0][1]["content"]
     assert "Parent program" in prompt and "timeout: too slow" in prompt
     assert first.source == REFERENCES["gelu_sine"] and first.notes["rationale"] == "ripple."
+    assert first.notes["prompt"] == backend.prompts[0] and second.notes["prompt"][1]["content"]
     assert first.parents in ((0,), (1,))
     assert second.source.startswith("# unusable reply: the reply contains no code")
     assert second.notes["unusable"] == "the reply contains no code"
