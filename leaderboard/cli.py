@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from actgym.leaderboard.store import Claim, Store
     from actgym.leaderboard.verifier import Verifier
 
+    from actgym.transfer.probes import TransferConfig
+
 SubmissionInT = TypeVar("SubmissionInT", bound="SubmissionIn")
 
 app = typer.Typer(
@@ -193,6 +195,12 @@ def verify(
     profile: ProfileName = "official",
     secret_file: SecretFile = None,
     allow_missing_layer: AllowMissingLayer = None,
+    transfer: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the downstream transfer probes (hidden data seed; shown, not ranked)"
+        ),
+    ] = False,
 ) -> None:
     """Drain the queue: verify every pending submission (and resume interrupted ones), then exit."""
     from actgym.leaderboard.profiles import env_version
@@ -208,7 +216,13 @@ def verify(
     store = Store(db)
     make_undumpable()  # it is about to hold the hidden-seed secret
     secret = load_secret(db, secret_file)
-    scorer = Scorer.from_secret(chosen, secret, version, required_layers=required)
+    scorer = Scorer.from_secret(
+        chosen,
+        secret,
+        version,
+        required_layers=required,
+        transfer=_transfer_config(chosen, transfer),
+    )
     verifier = Verifier(store, scorer, version)
     try:
         resumed = verifier.resume()
@@ -220,6 +234,15 @@ def verify(
     finally:
         scorer.close()
     console.print(f"Resumed {resumed}, verified {verified} on {version} ({chosen.name}).")
+
+
+def _transfer_config(profile: Profile, on: bool) -> TransferConfig | None:
+    """Default probe settings on the official profile, the fast ones elsewhere."""
+    from actgym.transfer.probes import TransferConfig
+
+    if not on:
+        return None
+    return TransferConfig() if profile.name == "official" else TransferConfig.fast()
 
 
 def _drain_with_progress(verifier: Verifier, profile: Profile) -> int:
@@ -345,6 +368,10 @@ def export(
 
 SHOWN_LOCALITY = {"pointwise": "point", "feature-coupled": "coupled"}
 LOCALITY_LEGEND = "loc.: point = pointwise, coupled = feature-coupled (measured by the probe)"
+TRANSFER_LEGEND = (
+    "vision, algori(thmic), struct(ure): transfer log-ratio to ReLU on a hidden data seed "
+    "(verify --transfer; shown, not ranked; docs/transfer.md)"
+)
 
 
 @app.command()
@@ -382,6 +409,9 @@ def show(
         table.add_column(numeric, justify="right", no_wrap=True)
     table.add_column("loc.", no_wrap=True)
     table.add_column("FLOPs", justify="right", no_wrap=True)
+    probes = views.transfer_probes(ranking.entries)
+    for probe in probes:
+        table.add_column(probe[:6], justify="right", no_wrap=True)
     for e in ranking.entries:
         table.add_row(
             str(e.rank),
@@ -392,9 +422,12 @@ def show(
             f"{e.average_rank:.2f}",
             SHOWN_LOCALITY.get(e.locality or "", "-"),
             views.flops(e.flops_per_element),
+            *(views.transfer_cell(e.transfer, probe) for probe in probes),
         )
     console.print(table)
     console.print(LOCALITY_LEGEND, highlight=False)
+    if probes:
+        console.print(TRANSFER_LEGEND, highlight=False)
     if ranking.note:
         console.print(ranking.note)
 

@@ -19,6 +19,7 @@ from a fixed RNG seed, so pages are reproducible). docs/leaderboard.md has the r
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,8 @@ class Entry:
     public_score: Interval
     average_rank: float
     tasks: tuple[TaskResult, ...]
+    transfer: dict[str, Any] | None = None
+    """Downstream transfer (log-ratios to ReLU per probe): shown beside the rank, not in it."""
 
     def to_dict(self, *, with_tasks: bool = False) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -206,6 +209,7 @@ def build_leaderboard(
             public_score=public.summaries[entry["id"]],
             average_rank=ranks[entry["id"]],
             tasks=hidden.results[entry["id"]] + public.results[entry["id"]],
+            transfer=json.loads(entry["transfer_json"]) if entry.get("transfer_json") else None,
         )
         for entry in complete
     ]

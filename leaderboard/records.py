@@ -60,6 +60,8 @@ class Verdict:
     rows: tuple[ResultRow, ...] = field(default=(), repr=False)
     locality: str | None = None
     """`pointwise` or `feature-coupled`, as the probe measured it (None before the check)."""
+    transfer_json: str | None = None
+    """Downstream transfer (actgym.transfer) on a hidden data seed: shown, never ranked."""
 
 
 @dataclass(frozen=True)
@@ -85,4 +87,6 @@ def parsed_verification(row: sqlite3.Row) -> dict[str, Any]:
     data = dict(row)
     program = data.pop("program_json")
     data["program"] = json.loads(program) if program else None
+    transfer = data.pop("transfer_json", None)
+    data["transfer"] = json.loads(transfer) if transfer else None
     return data

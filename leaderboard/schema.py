@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS verifications (
     program_json TEXT,
     flops_per_element REAL,
     locality TEXT,
+    transfer_json TEXT,
     duplicate_of INTEGER REFERENCES submissions (id),
     environment_id INTEGER REFERENCES environments (id),
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -118,6 +119,8 @@ def prepare(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
     if "locality" not in columns:  # stores made before the probe measured locality: NULL
         connection.execute("ALTER TABLE verifications ADD COLUMN locality TEXT")
+    if "transfer_json" not in columns:  # stores made before the transfer probes: NULL
+        connection.execute("ALTER TABLE verifications ADD COLUMN transfer_json TEXT")
     connection.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
         (LEADERBOARD_SCHEMA,),

@@ -354,8 +354,8 @@ class Store:
             )
             connection.execute(
                 "UPDATE verifications SET state = ?, reason = ?, message = ?, program_hash = ?,"
-                " program_json = ?, flops_per_element = ?, locality = ?, duplicate_of = ?,"
-                " finished_at = ?"
+                " program_json = ?, flops_per_element = ?, locality = ?, transfer_json = ?,"
+                " duplicate_of = ?, finished_at = ?"
                 " WHERE submission_id = ? AND version = ? AND profile = ?",
                 (
                     outcome.state,
@@ -365,6 +365,7 @@ class Store:
                     outcome.program_json,
                     outcome.flops_per_element,
                     outcome.locality,
+                    outcome.transfer_json,
                     outcome.duplicate_of,
                     time.time(),
                     *key,
@@ -437,7 +438,8 @@ class Store:
         with self._transaction("DEFERRED") as connection:
             rows = connection.execute(
                 "SELECT s.id, s.name, s.author, s.reference, v.flops_per_element,"
-                " v.locality, v.program_hash FROM verifications AS v JOIN submissions AS s"
+                " v.locality, v.transfer_json, v.program_hash FROM verifications AS v"
+                " JOIN submissions AS s"
                 " ON s.id = v.submission_id WHERE v.version = ? AND v.profile = ?"
                 " AND v.state = 'done' ORDER BY s.id",
                 (board.version, board.profile),

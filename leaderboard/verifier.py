@@ -2,7 +2,9 @@
 
 A submission is checked in the sandbox first (its canonical hash is known only then),
 de-duplicated by that hash, and trained on every family of the profile with the public
-task seed and with each hidden one. Anything that goes wrong ends as a `failed` row with
+task seed and with each hidden one. With transfer on, a verified submission is also run
+through the downstream probes (actgym.transfer) on a hidden data seed; those numbers are
+shown beside the rank and never enter it. Anything that goes wrong ends as a `failed` row with
 a reason code and a message for that one submission; the queue always moves on. The
 Evaluators are built once per process and reused, so repeats and references are cheap.
 
@@ -14,6 +16,8 @@ operator enables the layer or allows it to be missing (`--allow-missing-layer`).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -30,6 +34,8 @@ from actgym.candidate.program import canonical_json
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
 from actgym.evaluation import EvaluationResult, Evaluator
+from actgym.transfer.probes import TransferConfig
+from actgym.transfer.runner import Transfer, TransferReport
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +70,7 @@ class Scorer:
         hidden_seeds: Sequence[int],
         *,
         required_layers: frozenset[str] = confinement.ALL_LAYERS,
+        transfer: TransferConfig | None = None,
     ) -> None:
         if len(hidden_seeds) != profile.hidden_seeds:
             raise ValueError(f"profile {profile.name} needs {profile.hidden_seeds} hidden seeds")
@@ -75,6 +82,7 @@ class Scorer:
             SeedSet("hidden", index): Evaluator(profile.config(seed), sandbox=self._public.sandbox)
             for index, seed in enumerate(hidden_seeds)
         }
+        self._transfer = None if transfer is None else Transfer(transfer, sandbox=self.sandbox)
 
     @classmethod
     def from_secret(
@@ -84,9 +92,14 @@ class Scorer:
         version: str,
         *,
         required_layers: frozenset[str] = confinement.ALL_LAYERS,
+        transfer: TransferConfig | None = None,
     ) -> Scorer:
+        """`transfer`'s data seed is replaced by one hidden seed derived from the secret."""
         seeds = hidden_task_seeds(secret, version, profile.hidden_seeds)
-        return cls(profile, seeds, required_layers=required_layers)
+        if transfer is not None:
+            (data_seed,) = hidden_task_seeds(secret, f"{version}|transfer", 1)
+            transfer = dataclasses.replace(transfer, data_seed=data_seed)
+        return cls(profile, seeds, required_layers=required_layers, transfer=transfer)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -106,8 +119,31 @@ class Scorer:
             for seed_set, evaluator in self._evaluators.items()
         }
 
+    def transfer_json(self, source: str) -> str | None:
+        """The transfer columns' JSON (None when transfer is off); the data seed stays out."""
+        if self._transfer is None:
+            return None
+        return json.dumps(transfer_summary(self._transfer.run(source)), sort_keys=True)
+
     def close(self) -> None:
+        if self._transfer is not None:
+            self._transfer.close()
         self._public.close()
+
+
+def transfer_summary(report: TransferReport) -> dict[str, object]:
+    """What the board shows: per probe the log-ratio to ReLU, its interval and verdict."""
+    if not report.ok:
+        return {"status": report.status, "message": report.message, "probes": {}}
+    return {
+        "status": "ok",
+        "seeds": len(report.config.seeds),
+        "mean_log_ratio": report.mean_log_ratio,
+        "probes": {
+            score.probe: {**score.to_relu.to_json(), "verdict": score.verdict}
+            for score in report.probes
+        },
+    }
 
 
 class Verifier:
@@ -195,7 +231,15 @@ class Verifier:
             row for seed_set, result in results.items() for row in _rows(seed_set, result, seeds)
         )
         message = "Verified on the public and the hidden task seeds."
-        return Verdict(state="done", reason=Reason.OK.value, message=message, rows=rows, **known)
+        transfer = self.scorer.transfer_json(claim.source)
+        return Verdict(
+            state="done",
+            reason=Reason.OK.value,
+            message=message,
+            rows=rows,
+            transfer_json=transfer,
+            **known,
+        )
 
 
 def _rows(seed_set: SeedSet, result: EvaluationResult, seeds: Sequence[int]) -> list[ResultRow]:

@@ -6,12 +6,14 @@ The server and the static site call the same functions, so a page and its JSON a
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from actgym.leaderboard import environment
 from actgym.leaderboard.profiles import Profile
-from actgym.leaderboard.ranking import Leaderboard, build_leaderboard
+from actgym.leaderboard.ranking import Entry, Leaderboard, build_leaderboard
 from actgym.leaderboard.store import Board, Store
 
 _VERIFICATION_FIELDS = (
@@ -37,6 +39,24 @@ def flops(value: float | None) -> str:
 def locality(value: str | None) -> str:
     """The probe's label, or "-" for an entry verified before the label was stored."""
     return value or "-"
+
+
+def transfer_probes(entries: Iterable[Entry]) -> list[str]:
+    """The transfer probes any entry has numbers for, in the probes' order."""
+    from actgym.transfer.probes import PROBES
+
+    shown = {probe for e in entries if e.transfer for probe in e.transfer.get("probes", {})}
+    return [probe for probe in PROBES if probe in shown]
+
+
+def transfer_cell(transfer: dict[str, Any] | None, probe: str) -> str:
+    """One probe's log-ratio to ReLU, "-" when not run, the reason code when rejected."""
+    if not transfer:
+        return "-"
+    if transfer.get("status") != "ok":
+        return str(transfer.get("status", "-"))
+    score = transfer["probes"].get(probe)
+    return "-" if score is None else f"{score['mean']:+.2f}"
 
 
 def leaderboard(store: Store, board: Board, profile: Profile) -> Leaderboard:
@@ -89,6 +109,7 @@ def submission_details(
         "version": board.version,
         "profile": board.profile,
         **{name: verification.get(name) for name in _VERIFICATION_FIELDS},
+        "transfer": json.loads(verification.get("transfer_json") or "null"),
         "environment": _environment(store, verification.get("environment_id")),
         "entry": entry.to_dict(with_tasks=True) if entry else None,
         "has_plot": bool(verification.get("program_json")),

@@ -119,6 +119,7 @@ class Transfer:
     ) -> None:
         self.config = config or TransferConfig()
         bounds = bounds or TrainingBounds()
+        self._owns_sandbox = sandbox is None  # a shared one (the verifier's) stays open
         sandbox = sandbox or Sandbox(self.config.limits)
         self._checkers = {
             shape: Checker(self.config.limits, shape, sandbox, shared_pool(bounds))
@@ -169,7 +170,8 @@ class Transfer:
 
     def close(self) -> None:
         self._runner.close()
-        self._sandbox.close()
+        if self._owns_sandbox:
+            self._sandbox.close()
 
 
 def transfer(
