@@ -105,16 +105,35 @@ def search(
 
 
 def report(
-    directory: Annotated[Path, typer.Argument(help="A run directory written by actgym search")],
+    directories: Annotated[
+        list[Path], typer.Argument(help="Run directories written by actgym search")
+    ],
     top: Annotated[int, typer.Option(min=1, help="Functions to plot")] = 4,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="With several runs: write comparison.json/.png/.svg here"),
+    ] = None,
 ) -> None:
-    """Summarise a run: table, best-so-far and best-functions plots, best.py."""
+    """Summarise a run (table, plots, best.py), or compare several runs by agent."""
     from actgym.search import StoreError
 
     try:
-        _report(directory, top)
+        if len(directories) == 1:
+            _report(directories[0], top)
+        else:
+            _compare(directories, out)
     except StoreError as error:
         _fail(error, code=2)
+
+
+def _compare(directories: list[Path], out: Path | None) -> None:
+    from actgym.search.compare import compare, comparison_table, write_comparison
+
+    groups = compare(directories)
+    console.print(comparison_table(groups))
+    if out is not None:
+        written = write_comparison(groups, out)
+        console.print("wrote " + ", ".join(path.name for path in written) + f" in {out}")
 
 
 def export(

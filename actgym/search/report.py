@@ -241,7 +241,7 @@ def plot_best_so_far(rows: Sequence[Row], stem: Path) -> list[Path]:
     axes.set_xlim(0.5, len(rows) + 0.5)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(loc="best", fontsize="small")
-    return _save(figure, stem)
+    return save_figure(figure, stem)
 
 
 def plot_functions(leaders: Sequence[Row], stem: Path) -> list[Path]:
@@ -268,7 +268,7 @@ def plot_functions(leaders: Sequence[Row], stem: Path) -> list[Path]:
     slope_axes.set(xlabel="x", ylabel="f'(x)", title="their derivatives")
     handles, labels = value_axes.get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small")
-    return _save(figure, stem)
+    return save_figure(figure, stem)
 
 
 def function_label(row: Row, limit: int = 40) -> str:
@@ -337,7 +337,8 @@ def program_values(data: Mapping[str, Any], x: np.ndarray) -> tuple[np.ndarray, 
     return values, slopes
 
 
-def _save(figure: Any, stem: Path) -> list[Path]:
+def save_figure(figure: Any, stem: Path) -> list[Path]:
+    """PNG and SVG; the SVG without a date, so an unchanged figure writes the same file."""
     paths = [stem.with_suffix(f".{suffix}") for suffix in FORMATS]
     for path in paths:
         figure.savefig(path, dpi=120, metadata={"Date": None} if path.suffix == ".svg" else None)
