@@ -60,6 +60,9 @@ class Proposal:
 
     `parents` are ids of earlier evaluations it derives from; `generation` defaults to
     the batch number; `notes` is any JSON-serialisable dict (a rationale, parameters).
+    A non-empty `notes["unusable"]` (a reason: an LLM reply without code) marks a
+    proposal that holds no candidate: it is recorded with status `unusable_reply` and
+    the penalty reward, never evaluated, and not charged to the budget.
     """
 
     source: str

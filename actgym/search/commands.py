@@ -187,7 +187,9 @@ def _summary_line(result: SearchResult) -> str:
         else "no candidate accepted"
     )
     stopped = ", the agent stopped early" if result.stopped_early else ""
-    free = f" ({result.duplicates} behavioural duplicates, free)" if result.duplicates else ""
+    counts = {"behavioural duplicates": result.duplicates, "unusable replies": result.unusable}
+    free = ", ".join(f"{count} {what}" for what, count in counts.items() if count)
+    free = f" ({free}, free)" if free else ""
     return (
         f"{result.completed}/{result.config.budget} evaluations{free}{stopped}; {best}; "
         f"report in {result.directory}"

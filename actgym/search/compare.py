@@ -2,10 +2,10 @@
 
 Runs are grouped by agent and environment (one group per agent, seeds being its runs).
 For each group: the best reward after each charged evaluation (behavioural duplicates
-are free, so they are left out of the x-axis), averaged over the group's runs with a
-95% t-interval of that mean, and the best function's reward per family, averaged
-likewise. Curves are cut to the group's shortest run, so every point averages the same
-runs. `actgym report RUN RUN...` prints this; with `--out DIR` it also writes
+and unusable replies are free, so they are left out of the x-axis), averaged over the
+group's runs with a 95% t-interval of that mean, and the best function's reward per
+family, averaged likewise. Curves are cut to the group's shortest run, so every point
+averages the same runs. `actgym report RUN RUN...` prints this; with `--out DIR` it also writes
 comparison.json and comparison.png/.svg there.
 """
 
@@ -23,7 +23,7 @@ from rich.table import Table
 from scipy import stats
 
 from actgym.search.report import best_so_far, save_figure, top_distinct
-from actgym.search.store import RunStore, StoreError
+from actgym.search.store import UNUSABLE, RunStore, StoreError
 
 Row = Mapping[str, Any]
 CHECKPOINTS = (0.25, 0.5, 1.0)
@@ -91,7 +91,7 @@ def _group(agent: str, env_id: str, runs: list[tuple[Path, list[Row]]]) -> Group
 
 
 def _charged(row: Row) -> bool:
-    return row.get("duplicate_of") is None
+    return row.get("duplicate_of") is None and row["status"] != UNUSABLE
 
 
 def comparison_table(groups: Sequence[Group]) -> Table:

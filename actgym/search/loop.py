@@ -16,10 +16,15 @@ outputs) matches an earlier one of the run is a behavioural duplicate: marked wi
 evaluation's id when its batch is complete (in id order, so the marks never depend on
 completion order) and not charged to the budget. So that an agent proposing nothing but
 duplicates still stops, a run issues at most MAX_PROPOSALS_PER_BUDGET * budget proposals.
+
+A proposal whose notes hold an `unusable` reason (an LLM reply without code) is not sent
+for evaluation: it is recorded with status `unusable_reply`, the penalty reward and its
+reason as the message, observed like any other, and not charged either.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,10 +33,12 @@ import numpy as np
 
 from actgym.agent import Agent, Evaluation, History, Proposal
 from actgym.candidate.untrusted_text import valid_utf8
-from actgym.search.backends import Backend
+from actgym.result import EvaluationResult
+from actgym.reward import PENALTY
+from actgym.search.backends import Backend, Outcome
 from actgym.search.progress import SearchProgress
 from actgym.search.records import evaluation_row, proposal_row, to_evaluation, to_evaluations
-from actgym.search.store import RunStore, Snapshot
+from actgym.search.store import UNUSABLE, RunStore, Snapshot
 
 MAX_PROPOSALS_PER_BUDGET = 2
 
@@ -90,7 +97,7 @@ class SearchLoop:
 
     def _left(self) -> int:
         """Proposals the budget still allows: duplicates are free, up to the proposal cap."""
-        charged = self.issued - self.store.duplicate_count()
+        charged = self.issued - self.store.uncharged_count()
         return min(self.budget - charged, MAX_PROPOSALS_PER_BUDGET * self.budget - self.issued)
 
     def _propose(self, batch: int) -> bool:
@@ -111,7 +118,10 @@ class SearchLoop:
         proposals = {row["id"]: row for row in self.store.proposals(batch)}
         done = {row["id"]: row for row in self.store.evaluations(batch)}
         pending = [(key, row["source"]) for key, row in proposals.items() if key not in done]
-        for outcome in self.backend.evaluate(pending):
+        unusable = {key: _unusable(proposals[key]) for key, _ in pending}
+        skipped = [_skipped(key, reason) for key, reason in unusable.items() if reason]
+        sent = [item for item in pending if not unusable[item[0]]]
+        for outcome in itertools.chain(skipped, self.backend.evaluate(sent)):
             row = evaluation_row(proposals[outcome.id], outcome, self.constants)
             self.store.record_evaluation(row)
             done[outcome.id] = row
@@ -151,6 +161,17 @@ class SearchLoop:
         if len(proposals) > count:
             raise AgentError(f"{name} proposed {len(proposals)} candidates; {count} were asked for")
         return [_proposal(item, name, self.issued) for item in proposals]
+
+
+def _unusable(row: Mapping[str, Any]) -> str | None:
+    """The reason a proposal holds no candidate (its notes' `unusable`), if it says so."""
+    reason = json.loads(row["notes"]).get("unusable")
+    return reason if isinstance(reason, str) and reason else None
+
+
+def _skipped(identifier: int, reason: str) -> Outcome:
+    result = EvaluationResult(status=UNUSABLE, message=reason, reward=PENALTY)
+    return Outcome(identifier, result, None, 0.0)
 
 
 def _proposal(item: Proposal | str, agent: str, issued: int) -> Proposal:

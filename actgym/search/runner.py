@@ -27,7 +27,7 @@ from actgym.search.config import SearchConfig, resolve
 from actgym.search.loop import AgentError, SearchLoop
 from actgym.search.progress import SearchProgress
 from actgym.search.records import package_versions, to_evaluations
-from actgym.search.store import FILENAME, RunStore, StoreError, now, to_json
+from actgym.search.store import FILENAME, UNUSABLE, RunStore, StoreError, now, to_json
 from actgym.tasks import describe_task
 from actgym.versions import ENV_VERSION, SCORING_VERSION
 
@@ -42,6 +42,7 @@ class SearchResult:
     stopped_early: bool  # the agent proposed nothing before the budget was spent
     best: Evaluation | None
     duplicates: int = 0  # behavioural duplicates among `completed`, not charged
+    unusable: int = 0  # proposals without code among `completed`, recorded unevaluated
 
 
 def run_search(
@@ -76,8 +77,8 @@ def run_search(
     Returns:
         A `SearchResult`: the directory, the resolved config, the number of completed
         evaluations, whether the agent stopped early, the best evaluation (None if
-        none was accepted), and how many evaluations were behavioural duplicates (not
-        charged to the budget).
+        none was accepted), and how many evaluations were behavioural duplicates and
+        unusable replies (neither charged to the budget).
 
     Raises:
         StoreError: a fresh run where one exists, a resume where none does, a run
@@ -125,6 +126,7 @@ def run_search(
         not finished,
         History(evaluations).best(),
         duplicates,
+        sum(evaluation.status == UNUSABLE for evaluation in evaluations),
     )
 
 

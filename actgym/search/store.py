@@ -24,6 +24,8 @@ from typing import Any
 from actgym import sqlite
 from actgym.versions import RUN_STORE_SCHEMA
 
+UNUSABLE = "unusable_reply"
+"""The status of a proposal recorded without evaluation: its notes say it holds no code."""
 FILENAME = "run.sqlite"
 LOCKNAME = "run.lock"
 DURABILITY = sqlite.Durability.FULL
@@ -262,6 +264,11 @@ class RunStore:
         """Evaluations marked as behavioural duplicates: they are not charged to the budget."""
         query = "SELECT COUNT(*) FROM evaluations WHERE duplicate_of IS NOT NULL"
         return int(self.connection.execute(query).fetchone()[0])
+
+    def uncharged_count(self) -> int:
+        """Rows the budget does not pay for: behavioural duplicates and unusable replies."""
+        query = "SELECT COUNT(*) FROM evaluations WHERE duplicate_of IS NOT NULL OR status = ?"
+        return int(self.connection.execute(query, (UNUSABLE,)).fetchone()[0])
 
     def first_by_behaviour(self, before_batch: int) -> dict[str, int]:
         """The first evaluation id of each behaviour seen in the batches before `before_batch`."""

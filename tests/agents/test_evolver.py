@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from actgym.agents.edits import extract, repair
 from actgym.agents.evolver import EvolverAgent, LocalMutatorAgent
-from actgym.agents.llm_backends import Budget, BudgetExhausted
+from actgym.agents.llm_backends import Backend, Budget, BudgetExhausted
 from actgym.agents.program_database import ArchiveEntry, ProgramDatabase
 from actgym.agents.testing import ScriptedBackend
+from fakes import FakeBackend
 
 from actgym.agent import AgentContext, Evaluation, History, Proposal, TaskInfo
 from actgym.references import REFERENCES
+from actgym.search import RunStore, run_search
 
 PARENT = (
     "import jax.numpy as jnp\n\n\ndef activation_function(x):\n    return jnp.maximum(x, 0.0)\n"
@@ -243,3 +247,32 @@ def test_local_mutator_prompts_for_a_body_and_builds_a_program() -> None:
 def test_unknown_seed_names_are_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="unknown seed activations"):
         EvolverAgent(context(seeds=["relu", "nope"]), backend=ScriptedBackend([]))
+
+
+class ScriptedEvolver(EvolverAgent):
+    """The evolver in a real search loop, answered by `agent_options['replies']`."""
+
+    def make_backend(self, options: Mapping[str, Any]) -> Backend:
+        return ScriptedBackend(options["replies"])
+
+
+def test_prose_replies_are_recorded_unevaluated_and_uncharged(tmp_path: Path) -> None:
+    prose = "I would use def activation_function(x): with a ripple, it trains well."
+    bare = "import jax.numpy as jnp\n\ndef activation_function(x):\n    return jnp.tanh(x)\n"
+    config = {
+        "agent": f"{Path(__file__).stem}:ScriptedEvolver",
+        "budget": 2,
+        "batch_size": 2,
+        "agent_options": {"seeds": [], "diff_fraction": 0.0, "replies": [prose, RIPPLE, bare]},
+    }
+    backend = FakeBackend()
+    result = run_search(tmp_path, config, backend_factory=backend.factory(), show_progress=False)
+    assert backend.evaluated == [1, 2], "the prose reply was sent for evaluation"
+    with RunStore(tmp_path) as store:
+        first = store.evaluations()[0]
+    assert (first["status"], first["message"], first["reward"]) == (
+        "unusable_reply",
+        "the reply contains no code",
+        -10.0,
+    )
+    assert (result.completed, result.unusable, result.stopped_early) == (3, 1, False)

@@ -135,7 +135,7 @@ def search(directory: Path, agent: str, budget: int, **options: object) -> list[
         "agent_options": {"seeds": ["relu", "gelu"], **options},
     }
     result = run_search(directory, given, show_progress=False)
-    assert result.completed == budget
+    assert result.completed - result.duplicates - result.unusable == budget  # charged
     with RunStore(directory) as store:
         return store.evaluations()
 
