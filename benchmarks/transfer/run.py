@@ -62,15 +62,24 @@ def main() -> None:
             begun = time.monotonic()
             reports[name] = runner.run(NAMED[name], label=name)
             print(f"{name}: {reports[name].status} in {time.monotonic() - begun:.0f} s", flush=True)
+            write(reports, config, args, time.monotonic() - started)  # a killed run keeps these
     finally:
         runner.close()
-    seeds = len(config.seeds)
-    table = markdown(reports, config)
+    print(args.out.read_text())
+
+
+def write(
+    reports: dict[str, TransferReport],
+    config: TransferConfig,
+    args: argparse.Namespace,
+    seconds: float,
+) -> None:
+    """The Markdown table (--out) and the raw reports beside it (.json)."""
     summary = (
-        f"{'fast' if args.fast else 'default'} probe settings, {seeds} training seeds, data "
-        f"seed {config.data_seed}; {time.monotonic() - started:.0f} s in all.\n\n{table}\n"
+        f"{'fast' if args.fast else 'default'} probe settings, {len(config.seeds)} training "
+        f"seeds, data seed {config.data_seed}; {seconds:.0f} s in all.\n\n"
+        f"{markdown(reports, config)}\n"
     )
-    print(summary)
     args.out.write_text(summary)
     raw = {name: report.to_json() for name, report in reports.items()}
     args.out.with_suffix(".json").write_text(json.dumps(raw, indent=1))
