@@ -3,7 +3,8 @@
 The store is written only at these points, each one transaction:
   1. after `propose`: the batch's proposals + a snapshot of the agent (phase 'proposed');
   2. as each evaluation completes: its row;
-  3. after `observe`: a snapshot of the agent (phase 'observed').
+  3. after `observe`: a snapshot of the agent (phase 'observed') and the batch's
+     behavioural-duplicate marks.
 Resuming restores the last snapshot (the agent's generator and `state_dict`) and the
 history of observed evaluations. From 'proposed', the batch's proposals without a row
 are re-issued verbatim (not re-proposed), evaluated, and the whole batch is observed in
