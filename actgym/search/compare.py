@@ -106,13 +106,16 @@ def comparison_table(groups: Sequence[Group]) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     for group in groups:
         length = len(group.curve)
-        points = [group.curve[max(0, math.ceil(share * length) - 1)] for share in CHECKPOINTS]
+        points = [
+            group.curve[math.ceil(share * length) - 1].text() if length else "-"
+            for share in CHECKPOINTS
+        ]
         table.add_row(
             group.agent,
             group.env_id,
             str(len(group.runs)),
             str(length),
-            *[point.text() if length else "-" for point in points],
+            *points,
             *[group.families[name].text() if name in group.families else "-" for name in families],
         )
     return table

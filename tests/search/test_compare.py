@@ -97,5 +97,16 @@ def test_report_of_several_runs_prints_and_writes_the_comparison(
     assert [len(group["runs"]) for group in summary] == [3, 1]
     assert len(summary[0]["best_so_far"]) == 3
     assert (out / "comparison.png").read_bytes().startswith(b"\x89PNG")
+    empty = tmp_path / "empty"
+    run_search(
+        empty,
+        {"agent": "test_compare:Counter", "budget": 1},
+        backend_factory=FamilyBackend().factory(),
+        show_progress=False,
+    )
+    with closing(sqlite3.connect(empty / FILENAME)) as connection, connection:
+        connection.execute("DELETE FROM evaluations")
+    unfinished = runner.invoke(app, ["report", str(runs[0]), str(empty)])
+    assert unfinished.exit_code == 0, unfinished.output  # a run with no evaluations yet
     missing = runner.invoke(app, ["report", str(runs[0]), str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no run store" in missing.output
