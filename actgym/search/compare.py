@@ -23,7 +23,7 @@ from rich.table import Table
 from scipy import stats
 
 from actgym.search.report import best_so_far, save_figure, top_distinct
-from actgym.search.store import UNUSABLE, RunStore, StoreError
+from actgym.search.store import RunStore, StoreError, charged
 
 Row = Mapping[str, Any]
 CHECKPOINTS = (0.25, 0.5, 1.0)
@@ -73,7 +73,7 @@ def compare(directories: Sequence[Path]) -> list[Group]:
 
 
 def _group(agent: str, env_id: str, runs: list[tuple[Path, list[Row]]]) -> Group:
-    curves = [best_so_far([row for row in rows if _charged(row)]) for _, rows in runs]
+    curves = [best_so_far([row for row in rows if charged(row)]) for _, rows in runs]
     length = min(len(curve) for curve in curves)
     bests = [top_distinct(rows, 1) for _, rows in runs]
     scores = [json.loads(best[0]["families"]) if best else {} for best in bests]
@@ -88,10 +88,6 @@ def _group(agent: str, env_id: str, runs: list[tuple[Path, list[Row]]]) -> Group
             for name in names
         },
     )
-
-
-def _charged(row: Row) -> bool:
-    return row.get("duplicate_of") is None and row["status"] != UNUSABLE
 
 
 def comparison_table(groups: Sequence[Group]) -> Table:

@@ -118,6 +118,15 @@ CREATE TABLE IF NOT EXISTS agent_state (
 """
 
 
+def charged(row: Mapping[str, Any]) -> bool:
+    """Whether an evaluation row counts against the budget (the rule `uncharged_count` counts).
+
+    Behavioural duplicates and unusable replies are free; rows of stores from before
+    deduplication have no `duplicate_of` and are all charged, as they were.
+    """
+    return row.get("duplicate_of") is None and row["status"] != UNUSABLE
+
+
 class StoreError(RuntimeError):
     """The directory holds no usable run store, or another process is driving it."""
 

@@ -26,7 +26,7 @@ from scipy import stats
 from actgym.agents_registry import available_agents
 from actgym.search import RunStore, run_search
 from actgym.search.report import best_so_far
-from actgym.search.store import FILENAME
+from actgym.search.store import FILENAME, charged
 
 FAMILY_ENVS = (
     "ActSearch-Harmonics-v0",
@@ -104,11 +104,11 @@ def _config(
 
 
 def _run(directory: Path, config: Mapping[str, Any], workers: int) -> list[float]:
-    """The run's best-so-far curve, running or resuming it first."""
+    """The run's best-so-far curve over charged evaluations, running or resuming it first."""
     resume = (directory / FILENAME).exists() and _has_run(directory)
     run_search(directory, config, resume=resume, workers=workers, console=console)
     with RunStore(directory) as store:
-        return best_so_far(store.evaluations())
+        return best_so_far([row for row in store.evaluations() if charged(row)])
 
 
 def _has_run(directory: Path) -> bool:
