@@ -33,8 +33,12 @@ Accuracies = dict[str, dict[str, list[float]]]
 
 
 def probe_deadline(config: TransferConfig, bounds: TrainingBounds) -> float:
-    """One probe of one activation: a compile plus the run floor per seed."""
-    return bounds.compile_deadline(1) + bounds.run_floor_s * len(config.seeds)
+    """One probe of one activation: building the data, a compile, the run floor per seed.
+
+    Generous (470 s with 4 seeds by default): a loaded 2-core machine runs a probe several
+    times slower than an idle one, and the check stage has already bounded the program.
+    """
+    return bounds.startup_s + bounds.compile_deadline(1) + bounds.run_floor_s * len(config.seeds)
 
 
 class ProbeRunner:
