@@ -142,9 +142,11 @@ def search(directory: Path, agent: str, budget: int, **options: object) -> list[
 
 @needs_model
 def test_hf_mutator_generates_with_the_packaged_model(checkpoint: Path, tmp_path: Path) -> None:
-    stored = search(tmp_path, "hf-mutator", 6, max_new_tokens=32)
+    # budget 4: two seeds, then at least two generations (up to 6: duplicates and
+    # unusable replies are free), which keeps the test within its time limit on 2 cores
+    stored = search(tmp_path, "hf-mutator", 4, max_new_tokens=32)
     generated = [json.loads(row["notes"]) for row in stored[2:]]
-    assert len(generated) == 4
+    assert len(generated) >= 2
     assert all(notes["model"] == "SmolLM2-135M-Instruct" for notes in generated)
     assert all("unusable" in notes and "repairs" in notes for notes in generated)
     assert sum(notes["completion_tokens"] for notes in generated) > 0
@@ -208,6 +210,6 @@ def test_evolver_through_an_openai_compatible_server(
         max_retries=0,
     )
     generated = [json.loads(row["notes"]) for row in stored[2:]]
-    assert len(generated) == 4
+    assert len(generated) >= 4  # 4 charged; duplicates and unusable replies are free
     assert all(notes["model"] == str(checkpoint) for notes in generated)
     assert all(notes["reply"] and notes["completion_tokens"] > 0 for notes in generated)
