@@ -92,6 +92,7 @@ def main() -> None:
         for family in arguments.families:
             bar.update(task, description=f"{family}: single, batched, torch (2 ways)")
             rows.append(measure(family, trainer, sources, arguments, throughput))
+            bar.console.print(f"{family} measured: {rows[-1]}")  # kept if a later one fails
             bar.advance(task)
     report(rows, trainer, arguments, throughput)
 
