@@ -14,7 +14,7 @@ from typing import Any
 
 from actgym.leaderboard.profiles import Profile
 from actgym.leaderboard.ranking import LOCALITIES, RULE, Leaderboard
-from actgym.leaderboard.views import flops, locality
+from actgym.leaderboard.views import flops, locality, transfer_cell, transfer_probes
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
@@ -63,7 +63,14 @@ class Pages:
 
     def index(self, ranking: Leaderboard, queue: list[dict[str, Any]], links: Links) -> str:
         return self._render(
-            "index.html", links, ranking=ranking, queue=queue, rule=RULE, localities=LOCALITIES
+            "index.html",
+            links,
+            ranking=ranking,
+            queue=queue,
+            rule=RULE,
+            localities=LOCALITIES,
+            transfer_probes=transfer_probes(ranking.entries),
+            transfer_cell=transfer_cell,
         )
 
     def submission(self, details: dict[str, Any], ranking: Leaderboard, links: Links) -> str:

@@ -8,6 +8,7 @@ from contextlib import closing
 from pathlib import Path
 
 import numpy as np
+from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.profiles import env_version
 from actgym.leaderboard.ranking import build_leaderboard
 from actgym.leaderboard.seeds import hidden_task_seeds
@@ -40,6 +41,8 @@ def test_transfer_is_stored_exported_and_added_to_old_stores(tmp_path: Path) -> 
     ranking = build_leaderboard(BOARD.version, {}, [], [])
     details = submission_details(store, BOARD, ranking, claim.submission_id)
     assert details is not None and details["transfer"] == TRANSFER
+    page = Pages(PROFILE).submission(details, ranking, Links())
+    assert '<dd id="transfer">vision +0.10 [-0.20, +0.40]</dd>' in page
     (entry,) = store.done_entries(BOARD)
     assert json.loads(entry["transfer_json"]) == TRANSFER
     assert store.export(BOARD)["verifications"][0]["transfer"] == TRANSFER
@@ -98,6 +101,10 @@ def test_transfer_is_shown_but_does_not_change_ranks() -> None:
     assert transfer_cell({"status": "policy_violation", "probes": {}}, "vision") == (
         "policy_violation"
     )
+    page = Pages(PROFILE).index(shown, [], Links())
+    assert '<th class="transfer"' in page and ">vision</th>" in page
+    assert '<td class="num transfer">-5.00</td>' in page and 'id="transfer-legend"' in page
+    assert "transfer" not in Pages(PROFILE).index(plain, [], Links()).split("<h2>")[0].lower()
 
 
 def test_the_scorer_runs_transfer_on_a_hidden_data_seed() -> None:
