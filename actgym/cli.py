@@ -58,6 +58,24 @@ def canonical_name(name: str, choices: Iterable[str], what: str) -> str:
     raise typer.BadParameter(f"unknown {what} {name!r}; choose from {', '.join(choices)}")
 
 
+def read_candidate(source_file: Path | None, reference: str | None) -> tuple[str, str]:
+    """(label, source) of the candidate a command names: a file, or --reference NAME."""
+    from actgym.references import NAMED
+
+    if source_file is not None and reference is not None:
+        raise typer.BadParameter("give a source file or --reference NAME, not both")
+    if source_file is None and reference is None:
+        raise typer.BadParameter("give a source file, or --reference NAME for a named reference")
+    if reference is not None:
+        label = canonical_name(reference, NAMED, "reference")
+        return label, NAMED[label]
+    assert source_file is not None
+    try:
+        return source_file.name, source_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
+
+
 @app.command()
 def tasks() -> None:
     """List the task suite: families, instances, input sizes and regions."""
@@ -98,25 +116,12 @@ def evaluate(
     (docs/evaluation.md lists them).
     """
     from actgym.evaluation import EvaluationConfig, Evaluator
-    from actgym.references import NAMED, REFERENCES
+    from actgym.references import REFERENCES
     from actgym.trainer import SCOPES, TrainerConfig
 
     task = canonical_name(task, TASKS, "task")
     scope = canonical_name(scope, SCOPES, "scope")
-    if source_file is not None and reference is not None:
-        raise typer.BadParameter("give a source file or --reference NAME, not both")
-    if source_file is None and reference is None:
-        raise typer.BadParameter("give a source file, or --reference NAME for a named reference")
-    if reference is not None:
-        label = canonical_name(reference, NAMED, "reference")
-        source = NAMED[label]
-    else:
-        assert source_file is not None
-        label = source_file.name
-        try:
-            source = source_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
+    label, source = read_candidate(source_file, reference)
     families = families_of(task)
     config = EvaluationConfig(
         families=families, trainer=TrainerConfig.preset(fast=fast, scope=scope)

@@ -43,25 +43,13 @@ def transfer(
     Prints per probe the accuracy with a 95% interval over seeds, the log-ratio to ReLU
     (the paper's measure) and a verdict, then the search-overfitting gap line.
     """
-    from actgym.cli import _stage, canonical_name
-    from actgym.references import NAMED
+    from actgym.cli import _stage, canonical_name, read_candidate
     from actgym.transfer.probes import PROBES, TransferConfig
     from actgym.transfer.report import plot as save_plot
     from actgym.transfer.report import table, verdict_lines
     from actgym.transfer.runner import Transfer
 
-    if (source_file is None) == (reference is None):
-        raise typer.BadParameter("give a source file or --reference NAME (one of them)")
-    if reference is not None:
-        label = canonical_name(reference, NAMED, "reference")
-        source = NAMED[label]
-    else:
-        assert source_file is not None
-        label = source_file.name
-        try:
-            source = source_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
+    label, source = read_candidate(source_file, reference)
     changes: dict[str, object] = {"data_seed": data_seed}
     if probe:
         changes["probes"] = tuple(canonical_name(name, PROBES, "probe") for name in probe)
