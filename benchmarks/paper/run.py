@@ -9,7 +9,9 @@ details (every generated family trained on [0, 0.5] and tested on (0.5, 1], 50 s
 batch 128) in both scopes. For each function: the OOD loss (geometric mean over
 instances of the seed-mean MSE), the reward with its 95% interval, its rank among the
 functions here, the training loss, and the probe's locality label. Prints Markdown tables
-and writes them, with the raw numbers, next to this script (--out).
+and writes them, with the raw numbers, next to this script (results-default or results-fast;
+--out chooses another stem).
+results-fast; --out to choose).
 """
 
 from __future__ import annotations
@@ -119,8 +121,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--protocols", nargs="*", type=int, help="indices into PROTOCOLS (default: all)"
     )
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--out", type=Path, help="output stem (default: results-default or results-fast here)"
+    )
     args = parser.parse_args(argv)
+    out = args.out or HERE / f"results-{'fast' if args.fast else 'default'}"
     chosen = [PROTOCOLS[i] for i in args.protocols] if args.protocols else list(PROTOCOLS)
     settings = "fast" if args.fast else "default"
     sections = [f"Settings: {settings} trainer, task seed {args.task_seed}.\n"]
@@ -136,9 +141,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             raw[protocol.name][family or "Suite"] = table
             sections.append(markdown(family or "Suite", table) + "\n")
         print("\n".join(sections[-len(SUITE) - 2 :]), flush=True)
-    args.out.with_suffix(".md").write_text("\n".join(sections), encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
-    print(f"wrote {args.out.with_suffix('.md')} and .json")
+    out.with_suffix(".md").write_text("\n".join(sections), encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps(raw, indent=1), encoding="utf-8")
+    print(f"wrote {out.with_suffix('.md')} and .json")
 
 
 if __name__ == "__main__":
