@@ -11,7 +11,6 @@ instances of the seed-mean MSE), the reward with its 95% interval, its rank amon
 functions here, the training loss, and the probe's locality label. Prints Markdown tables
 and writes them, with the raw numbers, next to this script (results-default or results-fast;
 --out chooses another stem).
-results-fast; --out to choose).
 """
 
 from __future__ import annotations
