@@ -82,7 +82,11 @@ class Evaluator:
         cache: the on-disk result cache; default `JsonCache()` (under
             `$ACTGYM_CACHE_DIR`, `~/.cache/actgym` unless set).
         batch_size: the most programs compiled and trained together (at least 1).
-        workers: batches trained at once; default the CPU count.
+        workers: training processes (batches trained at once); default 1. One process
+            already trains on every core (`threads`); more compete for the same cores
+            (benchmarks/README.md `perf/`).
+        threads: threads each training process trains with; default the CPU count
+            divided among `workers`. Losses do not depend on it.
         bounds: deadlines and memory of the training processes; default
             `TrainingBounds()`.
 
@@ -110,6 +114,7 @@ class Evaluator:
         cache: JsonCache | None = None,
         batch_size: int = 8,
         workers: int | None = None,
+        threads: int | None = None,
         bounds: TrainingBounds | None = None,
     ) -> None:
         if batch_size < 1:
@@ -117,7 +122,8 @@ class Evaluator:
         ensure_safe_to_use_jax()
         self.config = config or EvaluationConfig()
         self.batch_size = batch_size
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or 1
+        self.threads = threads or max(1, (os.cpu_count() or 1) // self.workers)
         for family in self.config.families:
             if family not in SUITE:
                 raise ValueError(f"unknown task family {family!r}; choose from {SUITE}")
@@ -188,7 +194,7 @@ class Evaluator:
         return self.evaluate_many([source])[0]
 
     def evaluate_many(self, sources: Sequence[object]) -> list[EvaluationResult]:
-        """Score a batch; new programs are compiled together, repeats are trained once.
+        """Score a batch; new programs are trained together, repeats are trained once.
 
         Results are identical to evaluating each source alone (timings aside); this is
         the fast way to score many candidates.
@@ -374,11 +380,10 @@ class Evaluator:
     ) -> dict[str, dict[str, Losses] | CandidateRejected]:
         """Train batches in `workers` training processes at once; results by program hash.
 
-        One compiled training program keeps about one core busy on a CPU, so concurrent
-        batches fill the machine; each batch's results do not depend on what runs beside
-        it. A batch that fails (an error, a missed deadline, a crash) is retried one
-        program at a time, so one bad program costs its batch a retry but never the other
-        programs' results.
+        Each training process trains on `threads` threads (a batch's results do not
+        depend on them, nor on what runs beside it). A batch that fails (an error, a
+        missed deadline, a crash) is retried one program at a time, so one bad program
+        costs its batch a retry but never the other programs' results.
         """
         setup = TrainingSetup(
             trainer=self.config.trainer,
@@ -393,7 +398,11 @@ class Evaluator:
 
         def train_batch(batch: list[Program]) -> list[dict[str, Losses] | CandidateRejected]:
             try:
-                return list(self.training.train(batch, self.config.families, setup, baseline_run_s))
+                return list(
+                    self.training.train(
+                        batch, self.config.families, setup, baseline_run_s, self.threads
+                    )
+                )
             except BatchFailed as failed:
                 rejection = failed.rejection
             except Exception as error:

@@ -3,14 +3,18 @@
 Everything that does not depend on the activation (standardised data, initial
 parameters, minibatch indices) is prepared once per task family on the host, outside
 the compiled function, and reused for every candidate. What is left to compile per
-candidate is one `lax.scan` over Adam steps, `vmap`-ed over seeds and instances.
+candidate is one `lax.scan` over Adam steps, `vmap`-ed over instances and called once per
+seed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.flatten_util import ravel_pytree
 
 from actgym.tasks import Split, TaskFamily
 from actgym.vector_math import with_vector_trig
@@ -240,40 +245,76 @@ def train_many(
     config: TrainerConfig,
     *,
     on_compiled: Callable[[], None] | None = None,
+    threads: int | None = None,
 ) -> list[Losses]:
-    """Train several candidates in one compiled program, amortising compilation.
+    """Train several candidates, each seed of each candidate on its own thread.
 
-    Each candidate's computation is independent inside the program, so its losses are
-    bit-identical to training it alone; compile and run time are split evenly.
-    `on_compiled` is called between compiling and running (a supervisor times them apart).
+    One compiled program per candidate trains one seed's models (every instance); it is
+    called once per seed. XLA's CPU backend runs a batched matmul of small matrices on one
+    core, so (candidate, seed) calls on `threads` threads (default: the cores this process
+    may use) fill the machine. Every call is the same program on the same inputs whatever
+    runs beside it, so losses do not depend on batching or threads. Compile and run time
+    are split evenly. `on_compiled` is called between compiling and running (a supervisor
+    times them apart).
     """
     expected = (len(data.instance_names), len(config.seeds), config.steps, config.batch_size)
     if tuple(data.batch_indices.shape) != expected:
         raise ValueError("FamilyData was prepared for another TrainerConfig: prepare() again")
-    fits = [_fit_all(activation, config) for activation in activations]
-    args = (data.initial_params, data.batch_indices, data.arrays)
-    started = time.perf_counter()
-    compiled = jax.jit(lambda *arrays: [fit(*arrays) for fit in fits]).lower(*args).compile()
-    compiled_at = time.perf_counter()
-    if on_compiled is not None:
-        on_compiled()
-    outputs = [np.asarray(losses) for losses in jax.block_until_ready(compiled(*args))]
-    finished = time.perf_counter()
+    shards = _seed_shards(data)
+    workers = threads or len(os.sched_getaffinity(0))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        started = time.perf_counter()
+        programs = list(
+            pool.map(
+                lambda activation: (
+                    jax.jit(_fit_seed(activation, config)).lower(*shards[0]).compile()
+                ),
+                activations,
+            )
+        )
+        compiled_at = time.perf_counter()
+        if on_compiled is not None:
+            on_compiled()
+        outputs = list(
+            pool.map(
+                lambda job: np.asarray(jax.block_until_ready(job[0](*job[1]))),
+                [(program, shard) for program in programs for shard in shards],
+            )
+        )
+        finished = time.perf_counter()
     share = 1.0 / len(activations)
+    per_candidate = len(shards)
+    losses = [
+        np.stack(outputs[index * per_candidate : (index + 1) * per_candidate], axis=1)
+        for index in range(len(activations))
+    ]
     return [
         Losses(
-            train=losses[..., 0],
-            validation=losses[..., 1],
-            test=losses[..., 2],
+            train=loss[..., 0],
+            validation=loss[..., 1],
+            test=loss[..., 2],
             compile_s=(compiled_at - started) * share,
             run_s=(finished - compiled_at) * share,
         )
-        for losses in outputs
+        for loss in losses
     ]
 
 
-def _fit_all(activation: Activation, config: TrainerConfig) -> Callable[..., jax.Array]:
-    """(params, batch indices, arrays) -> losses[instance, seed, split] for one activation.
+def _seed_shards(data: FamilyData) -> list[tuple[dict, jax.Array, dict[str, jax.Array]]]:
+    """One (params, batch indices, arrays) per seed: every instance's models of that seed."""
+    seeds = data.batch_indices.shape[1]
+    return [
+        (
+            jax.tree.map(lambda leaf, seed=seed: leaf[:, seed], data.initial_params),
+            data.batch_indices[:, seed],
+            data.arrays,
+        )
+        for seed in range(seeds)
+    ]
+
+
+def _fit_seed(activation: Activation, config: TrainerConfig) -> Callable[..., jax.Array]:
+    """(params, batch indices, arrays) -> losses[instance, split] for one activation, one seed.
 
     The activation's sin and cos are the vectorised ones (actgym.vector_math): XLA's CPU
     versions cost as much as the rest of a training step.
@@ -289,29 +330,47 @@ def _fit_all(activation: Activation, config: TrainerConfig) -> Callable[..., jax
     def mse(params: dict, x: jax.Array, y: jax.Array) -> jax.Array:
         return jnp.mean((model.apply(params, x) - y) ** 2)
 
-    def split_mse(params: dict, x: jax.Array, y: jax.Array) -> jax.Array:
+    def split_losses(params: dict, arrays: dict[str, jax.Array]) -> jax.Array:
+        """Every split's MSE from one forward pass over the splits joined.
+
+        One pass, not one per split: each pass compiles the activation again.
+        """
         if config.scope == EXAMPLE_SCOPE:
-            return mse(params, x, y)
-        chunks = x.shape[0] // config.batch_size
-        used = chunks * config.batch_size
-        x = x[:used].reshape(chunks, config.batch_size, x.shape[-1])
-        predictions = jax.vmap(lambda chunk: model.apply(params, chunk))(x)
-        return jnp.mean((predictions.reshape(-1) - y[:used]) ** 2)
+            inputs = [arrays[f"x_{name}"] for name in _SPLITS]
+            forward = functools.partial(model.apply, params)
+        else:
+            inputs = [_chunked(arrays[f"x_{name}"], config.batch_size) for name in _SPLITS]
+            forward = jax.vmap(functools.partial(model.apply, params))
+        predictions = forward(jnp.concatenate(inputs))
+        ends = np.cumsum([x.shape[0] for x in inputs])[:-1]
+        losses = []
+        for name, part in zip(_SPLITS, jnp.split(predictions, ends), strict=True):
+            part = part.reshape(-1)
+            losses.append(jnp.mean((part - arrays[f"y_{name}"][: part.shape[0]]) ** 2))
+        return jnp.stack(losses)
 
     def fit_one(params: dict, indices: jax.Array, arrays: dict[str, jax.Array]) -> jax.Array:
+        flat, unravel = ravel_pytree(params)
+
+        def flat_mse(flat: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+            return mse(unravel(flat), x, y)
+
         def step(carry: tuple, batch: jax.Array) -> tuple:
-            params, state = carry
-            grads = jax.grad(mse)(params, arrays["x_train"][batch], arrays["y_train"][batch])
-            updates, state = optimizer.update(grads, state, params)
-            return (optax.apply_updates(params, updates), state), None
+            flat, state = carry
+            grads = jax.grad(flat_mse)(flat, arrays["x_train"][batch], arrays["y_train"][batch])
+            updates, state = optimizer.update(grads, state, flat)
+            return (optax.apply_updates(flat, updates), state), None
 
-        (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), indices)
-        return jnp.stack(
-            [split_mse(params, arrays[f"x_{name}"], arrays[f"y_{name}"]) for name in _SPLITS]
-        )
+        (flat, _), _ = jax.lax.scan(step, (flat, optimizer.init(flat)), indices)
+        return split_losses(unravel(flat), arrays)
 
-    over_seeds = jax.vmap(fit_one, in_axes=(0, 0, None))
-    return jax.vmap(over_seeds, in_axes=(0, 0, 0))
+    return jax.vmap(fit_one, in_axes=(0, 0, 0))
 
 
 _SPLITS = ("train", "validation", "test")
+
+
+def _chunked(x: jax.Array, batch_size: int) -> jax.Array:
+    """Consecutive batches of `batch_size` rows; a smaller remainder is left out."""
+    chunks = x.shape[0] // batch_size
+    return x[: chunks * batch_size].reshape(chunks, batch_size, x.shape[-1])

@@ -143,6 +143,7 @@ class TrainingPool:
         families: Sequence[str],
         setup: TrainingSetup,
         baseline_run_s: Mapping[str, float | None],
+        threads: int = 1,
     ) -> list[dict[str, Losses]]:
         """Every program's losses on every family; raise BatchFailed if the batch fails."""
         count = len(programs)
@@ -156,6 +157,7 @@ class TrainingPool:
             "programs": [program.data for program in programs],
             "families": list(families),
             "setup": setup.to_json(),
+            "threads": threads,
         }
         try:
             with self._child() as child:
@@ -212,8 +214,15 @@ def shared_pool(bounds: TrainingBounds) -> TrainingPool:
 
 
 @atexit.register
-def _close_pools() -> None:
-    for pool in list(_pools.values()):
+def close_shared_pools() -> None:
+    """Stop every shared pool's idle processes; the next Evaluator starts fresh ones.
+
+    For benchmarks that must start cold: a process keeps what it compiled.
+    """
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
         pool.close()
 
 
@@ -447,6 +456,7 @@ class _Worker:
                 programs,
                 data[family],
                 setup.trainer,
+                threads=request["threads"],
                 on_compiled=lambda: self.send({"id": request_id, "event": "compiled"}),
             )
             self.send({"id": request_id, "event": "trained"})

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from actgym.tasks import make_family
-from actgym.trainer import TrainerConfig, prepare, train
+from actgym.trainer import TrainerConfig, prepare, train, train_many
 
 CONFIG = TrainerConfig.fast()
 
@@ -26,6 +26,17 @@ def test_same_inputs_give_bit_identical_losses(harmonics) -> None:
     second = train(relu, prepare(make_family("Harmonics", num_instances=2), CONFIG), CONFIG)
     for split in ("train", "validation", "test"):
         np.testing.assert_array_equal(getattr(first, split), getattr(second, split))
+
+
+def test_losses_do_not_depend_on_threads_or_on_the_batch(harmonics) -> None:
+    def wavy(x: jnp.ndarray) -> jnp.ndarray:
+        return relu(x) + 0.3 * jnp.sin(2.0 * x)
+
+    together = train_many([relu, wavy], harmonics, CONFIG, threads=1)
+    alone = train_many([wavy], harmonics, CONFIG, threads=3)
+    for split in ("train", "validation", "test"):
+        np.testing.assert_array_equal(getattr(together[1], split), getattr(alone[0], split))
+    assert not np.array_equal(together[0].test, together[1].test)
 
 
 def test_losses_are_per_instance_and_seed_and_training_learns(harmonics) -> None:

@@ -131,7 +131,7 @@ def _start_worker(config: EvaluationConfig, threads: int, parent: int) -> None:
     global _evaluator
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search process's to handle
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    _evaluator = Evaluator(config, workers=threads)
+    _evaluator = Evaluator(config, threads=threads)
 
 
 def _exit_with(parent: int) -> None:

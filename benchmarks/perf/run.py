@@ -3,20 +3,23 @@
     python benchmarks/perf/run.py                 # default settings, whole suite
     python benchmarks/perf/run.py --fast --families Harmonics
 
-For each family it evaluates a fixed, seeded set of distinct candidates in one
-invocation: one at a time, in batches (compiled together), and with two PyTorch eager
-references of the same protocol (torch_reference.py): one model at a time, and every
-model of the family at once in batched matmuls with one Adam. It prints candidates per
-minute, the compile / run / overhead split, the speed-ups over both references, how far
-ReLU's compiled run is from the FLOP-bound floor of this machine, and what sin/cos cost.
+For each family, and for the Suite (the families scored together, as a Suite candidate
+is), it evaluates a fixed, seeded set of distinct candidates in one invocation: one at a
+time, and in batches, each mode from cold (fresh training processes, no compilation
+cache). The same candidates train with two PyTorch eager references of the same
+protocol (torch_reference.py): one model at a time, and every model of the family at
+once in batched matmuls with one Adam. It prints candidates per minute, the compile /
+run / overhead split, the speed-ups over both references, how far ReLU's compiled run is
+from the FLOP-bound floor of this machine, and what sin/cos cost.
 
 Columns (seconds are per candidate): check = sandbox + validation + probe; compile and
 run = compiling and running one candidate's training alone (all instances and seeds);
 wall = wall time per candidate when the set is evaluated in batches (everything
 included); overhead = the share of that wall time spent outside training (checks,
-probe, sandbox, Python); torch 1 = the one-model-at-a-time loop (all seeds of the first
-instance timed, scaled to the family's instance count); torch B = the batched loop (all
-models); floor = ReLU's training FLOPs / measured matmul throughput; relu/floor = ReLU's
+probe, sandbox, Python); torch 1 = the one-model-at-a-time loop (the first instance's
+first seed timed, scaled to the family's model count); torch B = the batched loop (all
+models); the Suite's torch times are the families' sums; floor = ReLU's training FLOPs /
+the matmul throughput of one large matmul in a compiled loop; relu/floor = ReLU's
 compiled run alone over it; trig/relu = the run of candidates using sin or cos over
 ReLU's.
 """
@@ -29,7 +32,7 @@ import os
 import resource
 import tempfile
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -45,6 +48,7 @@ from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 from actgym.tasks import SUITE
 from actgym.trainer import TrainerConfig
+from actgym.training_process import close_shared_pools
 
 console = Console(width=200)
 
@@ -83,16 +87,22 @@ class SpanTimedEvaluator(Evaluator):
 
 def main() -> None:
     arguments = parse_arguments()
+    os.environ["ACTGYM_XLA_CACHE"] = "0"  # every mode compiles cold, as a new candidate does
     trainer = TrainerConfig.preset(fast=arguments.fast)
     sources = [jax_source(expression) for expression in expressions(arguments.candidates)]
     throughput = matmul_flops_per_second()
+    measured = [(family,) for family in arguments.families]
+    if len(arguments.families) > 1:
+        measured.append(tuple(arguments.families))
     with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar:
-        task = bar.add_task("families measured", total=len(arguments.families))
+        task = bar.add_task("families measured", total=len(measured))
+        torch_times: dict[str, tuple[float, float]] = {}
         rows = []
-        for family in arguments.families:
-            bar.update(task, description=f"{family}: single, batched, torch (2 ways)")
-            rows.append(measure(family, trainer, sources, arguments, throughput))
-            bar.console.print(f"{family} measured: {rows[-1]}")  # kept if a later one fails
+        for families in measured:
+            name = families[0] if len(families) == 1 else "Suite"
+            bar.update(task, description=f"{name}: single, batched, torch (2 ways)")
+            rows.append(measure(families, trainer, sources, arguments, throughput, torch_times))
+            bar.console.print(f"{name} measured: {rows[-1]}")  # kept if a later one fails
             bar.advance(task)
     report(rows, trainer, arguments, throughput)
 
@@ -102,22 +112,22 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--families", nargs="+", default=list(SUITE), choices=SUITE)
     parser.add_argument("--candidates", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--torch-candidates", type=int, default=2)
     parser.add_argument("--fast", action="store_true", help="TrainerConfig.fast()")
     return parser.parse_args()
 
 
 def measure(
-    family: str,
+    families: tuple[str, ...],
     trainer: TrainerConfig,
     sources: list[str],
     arguments: argparse.Namespace,
     throughput: float,
+    torch_times: dict[str, tuple[float, float]],
 ) -> Row:
-    config = EvaluationConfig(families=(family,), trainer=trainer)
-    with tempfile.TemporaryDirectory() as directory:
-        single = timed_evaluation(config, sources, Path(directory, "a"), 1)
-        batched = timed_evaluation(config, sources, Path(directory, "b"), arguments.batch_size)
+    """One row: a family, or several scored together (the Suite) with torch times summed."""
+    config = EvaluationConfig(families=families, trainer=trainer)
+    single = timed_evaluation(config, sources, 1)
+    batched = timed_evaluation(config, sources, arguments.batch_size)
     assert single.results == batched.results, "batched results must equal single results"
     ok = [result for result in single.results if result.ok]
     trig = [
@@ -126,23 +136,26 @@ def measure(
         if result.ok and ("sin(" in expression or "cos(" in expression)
     ]
     evaluator = Evaluator(config, cache=JsonCache(tempfile.mkdtemp()))
-    data = evaluator.family_data(family)
+    data = {family: evaluator.family_data(family) for family in families}
     evaluator.close()
-    torch_one, torch_batched = torch_seconds_per_candidate(arguments, data, trainer)
+    for family in families:
+        if family not in torch_times:
+            torch_times[family] = torch_seconds_per_candidate(len(sources), data[family], trainer)
     relu = single.baseline
+    flops = sum(training_flops(data[f], trainer, relu.flops_per_element) for f in families)
     return Row(
-        family=family,
-        models=len(data.instance_names) * len(trainer.seeds),
+        family=families[0] if len(families) == 1 else "Suite",
+        models=sum(len(data[family].instance_names) * len(trainer.seeds) for family in families),
         single_s=single.wall_s / len(sources),
         batched_s=batched.wall_s / len(sources),
         overhead_s=(batched.wall_s - batched.training_s) / len(sources),
         check_s=np.mean([result.timings.check_s for result in batched.results]),
         compile_s=np.mean([result.timings.compile_s for result in ok]),
         run_s=np.mean([result.timings.train_s for result in ok]),
-        torch_one_s=torch_one,
-        torch_batched_s=torch_batched,
+        torch_one_s=sum(torch_times[family][0] for family in families),
+        torch_batched_s=sum(torch_times[family][1] for family in families),
         relu_run_s=relu.timings.train_s,
-        relu_floor_s=training_flops(data, trainer, relu.flops_per_element) / throughput,
+        relu_floor_s=flops / throughput,
         trig_run_s=float(np.mean(trig)) if trig else math.nan,
         server_rss_mb=max(single.server_rss_mb, batched.server_rss_mb),
         training_rss_mb=max(single.training_rss_mb, batched.training_rss_mb),
@@ -159,11 +172,16 @@ class Evaluation:
     training_rss_mb: float
 
 
-def timed_evaluation(
-    config: EvaluationConfig, sources: list[str], cache: Path, batch_size: int
-) -> Evaluation:
-    """Score every source from cold (baseline and data preparation excluded from wall_s)."""
-    evaluator = SpanTimedEvaluator(config, cache=JsonCache(cache), batch_size=batch_size)
+def timed_evaluation(config: EvaluationConfig, sources: list[str], batch_size: int) -> Evaluation:
+    """Score every source from cold (baseline and data preparation excluded from wall_s).
+
+    Fresh training processes and no compilation cache: nothing compiled by an earlier
+    mode is reused.
+    """
+    close_shared_pools()
+    evaluator = SpanTimedEvaluator(
+        config, cache=JsonCache(tempfile.mkdtemp()), batch_size=batch_size
+    )
     baseline = evaluator.evaluate(evaluator_reference_source())
     evaluator.training_s = 0.0
     started = time.perf_counter()
@@ -187,24 +205,22 @@ def evaluator_reference_source() -> str:
 
 
 def torch_seconds_per_candidate(
-    arguments: argparse.Namespace, data: object, trainer: TrainerConfig
+    count: int, data: object, trainer: TrainerConfig
 ) -> tuple[float, float]:
-    """Both references' seconds per candidate: one model at a time, and batched.
+    """Both references' mean seconds per candidate over the same candidates as actgym.
 
-    One at a time: all seeds of the first instance, scaled to the family's instance
-    count (eager time is linear in the number of models). Batched: every model.
+    One at a time: the first instance's first seed, scaled to the family's model count
+    (eager time is linear in the number of models). Batched: every model at once.
     """
     import torch
     from torch_reference import train_family, train_one
 
     torch.set_num_threads(os.cpu_count() or 1)
+    models = len(data.instance_names) * len(trainer.seeds)
     one, batched = [], []
-    for expression in expressions(arguments.torch_candidates):
+    for expression in expressions(count):
         activation = torch_function(expression)
-        seconds = [
-            train_one(activation, data, trainer, 0, seed)[1] for seed in range(len(trainer.seeds))
-        ]
-        one.append(sum(seconds) * len(data.instance_names))
+        one.append(train_one(activation, data, trainer, 0, 0)[1] * models)
         batched.append(train_family(activation, data, trainer)[1])
     return float(np.mean(one)), float(np.mean(batched))
 
@@ -220,13 +236,17 @@ def training_flops(data: object, trainer: TrainerConfig, activation_flops: float
 
 
 def matmul_flops_per_second(size: int = 512, repeats: int = 50) -> float:
+    """The machine's matmul throughput: one large matmul repeated inside one program."""
     a = jnp.ones((size, size), jnp.float32)
-    multiply = jax.jit(lambda m: m @ m)
+    scale = jnp.float32(1.0 / size)
+    multiply = jax.jit(lambda m: jax.lax.fori_loop(0, repeats, lambda _, c: (c @ m) * scale, m))
     multiply(a).block_until_ready()
-    started = time.perf_counter()
-    for _ in range(repeats):
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
         multiply(a).block_until_ready()
-    return 2.0 * size**3 * repeats / (time.perf_counter() - started)
+        best = min(best, time.perf_counter() - started)
+    return 2.0 * size**3 * repeats / best
 
 
 def training_peak_rss_mb(exclude: int | None) -> float:
@@ -273,7 +293,7 @@ def report(
     )
     for column in columns:
         table.add_column(column, justify="right")
-    for row in [*rows, suite_row(rows)]:
+    for row in rows:
         table.add_row(
             row.family,
             str(row.models),
@@ -303,20 +323,6 @@ def report(
         f"{max(row.server_rss_mb for row in rows):.0f} MiB; jax {jax.__version__} on "
         f"{jax.default_backend()} with {os.cpu_count()} CPUs"
     )
-
-
-def suite_row(rows: list[Row]) -> Row:
-    """A Suite candidate is scored on every family: its times are the families' sums.
-
-    Checks run once per family here, so the Suite's overhead is an upper bound.
-    """
-    values: dict[str, float] = {}
-    for field in fields(Row):
-        if field.name.endswith("_mb"):
-            values[field.name] = max(getattr(row, field.name) for row in rows)
-        elif field.name != "family":
-            values[field.name] = sum(getattr(row, field.name) for row in rows)
-    return Row(family="Suite", **values)
 
 
 if __name__ == "__main__":
