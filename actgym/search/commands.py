@@ -113,6 +113,13 @@ def report(
         Path | None,
         typer.Option(help="With several runs: write comparison.json/.png/.svg here"),
     ] = None,
+    usd_per_million_tokens: Annotated[
+        tuple[float, float] | None,
+        typer.Option(
+            metavar="PROMPT COMPLETION",
+            help="With several runs: also compare by dollars, at these prices per million tokens",
+        ),
+    ] = None,
 ) -> None:
     """Summarise a run (table, plots, best.py), or compare several runs by agent."""
     from actgym.search import StoreError
@@ -121,18 +128,26 @@ def report(
         if len(directories) == 1:
             _report(directories[0], top)
         else:
-            _compare(directories, out)
+            _compare(directories, out, usd_per_million_tokens)
     except StoreError as error:
         _fail(error, code=2)
 
 
-def _compare(directories: list[Path], out: Path | None) -> None:
-    from actgym.search.compare import compare, comparison_table, write_comparison
+def _compare(directories: list[Path], out: Path | None, prices: tuple[float, float] | None) -> None:
+    from actgym.search.compare import (
+        compare,
+        comparison_table,
+        currencies,
+        spending_table,
+        write_comparison,
+    )
 
-    groups = compare(directories)
+    spent = currencies(prices)
+    groups = compare(directories, spent)
     console.print(comparison_table(groups))
+    console.print(spending_table(groups, spent))
     if out is not None:
-        written = write_comparison(groups, out)
+        written = write_comparison(groups, out, spent)
         console.print("wrote " + ", ".join(path.name for path in written) + f" in {out}")
 
 

@@ -67,7 +67,8 @@ def test_groups_average_runs_of_one_agent_with_a_t_interval(runs: list[Path]) ->
         3,
         "test_compare:Counter",
     )
-    assert len(climber.curve) == 3, "cut to the shortest run's charged evaluations (4 - 1)"
+    bands = climber.evaluations.bands
+    assert len(bands) == 3, "cut to the shortest run's charged evaluations (4 - 1)"
     curves = []
     for directory in runs[:3]:
         with RunStore(directory) as store:
@@ -76,14 +77,15 @@ def test_groups_average_runs_of_one_agent_with_a_t_interval(runs: list[Path]) ->
             )
     last = [curve[2] for curve in curves]
     half = stats.t.ppf(0.975, 2) * np.std(last, ddof=1) / np.sqrt(3)
-    assert climber.curve[2].mean == pytest.approx(np.mean(last))
-    assert climber.curve[2].half_width == pytest.approx(half) and half > 0
+    assert bands[2].mean == pytest.approx(np.mean(last))
+    assert bands[2].half_width == pytest.approx(half) and half > 0
     bests = []
     for directory in runs[:3]:
         with RunStore(directory) as store:
             bests.append(max(r["reward"] for r in store.evaluations() if r["status"] == "ok"))
     assert climber.families["Harmonics"].mean == pytest.approx(np.mean(bests))
-    assert len(counter.curve) == 5 and counter.curve[0].half_width is None
+    assert len(counter.evaluations.bands) == 5
+    assert counter.evaluations.bands[0].half_width is None
 
 
 def test_report_of_several_runs_prints_and_writes_the_comparison(
@@ -95,7 +97,7 @@ def test_report_of_several_runs_prints_and_writes_the_comparison(
     assert "agents compared" in result.output and "Harmonics" in result.output
     summary = json.loads((out / "comparison.json").read_text())
     assert [len(group["runs"]) for group in summary] == [3, 1]
-    assert len(summary[0]["best_so_far"]) == 3
+    assert len(summary[0]["curves"]["evaluations"]["best_so_far"]) == 3
     assert (out / "comparison.png").read_bytes().startswith(b"\x89PNG")
     empty = tmp_path / "empty"
     run_search(
