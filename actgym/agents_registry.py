@@ -22,6 +22,7 @@ BUILTINS: dict[str, str] = {
     "random": "actgym.agents.random_search:RandomGrammarAgent",
     "evolver": "actgym.agents.evolver:EvolverAgent",
     "hf-mutator": "actgym.agents.evolver:LocalMutatorAgent",
+    "llm-sample": "actgym.agents.sampler:SampleAgent",
 }
 
 

@@ -77,12 +77,19 @@ class EvolverAgent(Agent):
         self.backend = backend or self.make_backend(options)
 
     def make_backend(self, options: Mapping[str, Any]) -> Backend:
+        """An OpenAI-compatible client, or with `backend = "transformers"` a local model
+        answering the same chat prompts in-process."""
+        if options.get("backend", "openai") == "transformers":
+            return local_backend(options, self.context.seed, max_new_tokens=256)
         models = options.get("models") or [[options.get("model", "gpt-4o-mini"), 1.0]]
+        top_p = options.get("top_p")
         return OpenAIBackend(
             models=[(str(name), float(weight)) for name, weight in models],
             base_url=options.get("base_url"),
             api_key_env=options.get("api_key_env", "OPENAI_API_KEY"),
             temperature=float(options.get("temperature", 0.8)),
+            top_p=float(top_p) if top_p is not None else None,
+            extra_body=options.get("extra_body"),
             max_tokens=int(options.get("max_tokens", 1024)),
             timeout_s=float(options.get("timeout_s", 120.0)),
             max_retries=int(options.get("max_retries", 5)),
@@ -113,21 +120,7 @@ class EvolverAgent(Agent):
 
     def observe(self, evaluations: Sequence[Evaluation]) -> None:
         for evaluation in evaluations:
-            notes, parents = evaluation.proposal.notes, evaluation.proposal.parents
-            self.database.add(
-                ArchiveEntry(
-                    id=evaluation.id,
-                    source=evaluation.source,
-                    reward=evaluation.reward,
-                    status=evaluation.status,
-                    message=evaluation.message,
-                    flops_per_element=evaluation.flops_per_element or 0.0,
-                    descriptors=dict(evaluation.descriptors),
-                    island=int(notes.get("island", 0)),
-                    generation=evaluation.proposal.generation or 0,
-                    parent_id=parents[0] if parents else None,
-                )
-            )
+            self.database.add(archive_entry(evaluation))
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -220,16 +213,7 @@ class LocalMutatorAgent(EvolverAgent):
     """The evolver on a local causal LM, prompted to complete a function body."""
 
     def make_backend(self, options: Mapping[str, Any]) -> Backend:
-        return TransformersBackend(
-            model=options.get("model"),
-            device=options.get("device"),
-            temperature=float(options.get("temperature", 0.8)),
-            top_p=float(options.get("top_p", 0.95)),
-            max_new_tokens=int(options.get("max_new_tokens", 48)),
-            batch_size=int(options.get("generation_batch_size", 8)),
-            budget=_budget(options),
-            seed=self.context.seed,
-        )
+        return local_backend(options, self.context.seed, max_new_tokens=48)
 
     def prompt(self, request: Request) -> Any:
         examples: list[tuple[str, float | None]] = [(expression, None) for expression in FEW_SHOT]
@@ -250,6 +234,37 @@ class LocalMutatorAgent(EvolverAgent):
             f"def activation_function(x):\n    return {expression}\n"
         )
         return Extraction(source, repairs=repairs, kind="completion")
+
+
+def archive_entry(evaluation: Evaluation) -> ArchiveEntry:
+    """An evaluation as the program database remembers it."""
+    notes, parents = evaluation.proposal.notes, evaluation.proposal.parents
+    return ArchiveEntry(
+        id=evaluation.id,
+        source=evaluation.source,
+        reward=evaluation.reward,
+        status=evaluation.status,
+        message=evaluation.message,
+        flops_per_element=evaluation.flops_per_element or 0.0,
+        descriptors=dict(evaluation.descriptors),
+        island=int(notes.get("island", 0)),
+        generation=evaluation.proposal.generation or 0,
+        parent_id=parents[0] if parents else None,
+    )
+
+
+def local_backend(options: Mapping[str, Any], seed: int, max_new_tokens: int) -> Backend:
+    """A model in this process (default the packaged SmolLM2) from the agent options."""
+    return TransformersBackend(
+        model=options.get("model"),
+        device=options.get("device"),
+        temperature=float(options.get("temperature", 0.8)),
+        top_p=float(options.get("top_p", 0.95)),
+        max_new_tokens=int(options.get("max_new_tokens", max_new_tokens)),
+        batch_size=int(options.get("generation_batch_size", 8)),
+        budget=_budget(options),
+        seed=seed,
+    )
 
 
 def _reward(program: ArchiveEntry) -> float:

