@@ -2,7 +2,8 @@
 
 Each Ray actor owns one `Evaluator` (its prepared task data, its sandbox, its caches)
 and receives whole candidate batches, one task per batch, so compilation is amortised
-the same way as locally. Install with `pip install 'actgym[ray]'`.
+the same way as locally; an actor trains on as many threads as the CPUs it reserves
+(`cpus_per_actor`). Install with `pip install 'actgym[ray]'`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 
 
 class _EvaluatorActor:
-    def __init__(self, config: EvaluationConfig, batch_size: int) -> None:
-        self.evaluator = Evaluator(config, batch_size=batch_size)
+    def __init__(self, config: EvaluationConfig, batch_size: int, threads: int) -> None:
+        self.evaluator = Evaluator(config, batch_size=batch_size, threads=threads)
 
     def evaluate_many(self, sources: Sequence[object]) -> list[EvaluationResult]:
         return self.evaluator.evaluate_many(sources)
@@ -42,7 +43,8 @@ class RayEvaluator:
         count = actors or max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_actor))
         actor_class = ray.remote(num_cpus=cpus_per_actor)(_EvaluatorActor)
         self._actors: list[Any] = [
-            actor_class.remote(self.config, batch_size) for _ in range(count)
+            actor_class.remote(self.config, batch_size, max(1, int(cpus_per_actor)))
+            for _ in range(count)
         ]
 
     def evaluate(self, source: object) -> EvaluationResult:
