@@ -40,7 +40,7 @@ from actgym.reward import FamilyReward, family_reward, suite_reward, summary_los
 from actgym.tasks import SUITE, TaskSizes, make_family
 from actgym.tasks.base import DEFAULT_REGION, REGIONS
 from actgym.tasks.registry import DEFAULT_SIZES
-from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare
+from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, usable_cores
 from actgym.training_process import BatchFailed, TrainingBounds, TrainingSetup, shared_pool
 from actgym.versions import SCORING_VERSION
 
@@ -123,7 +123,7 @@ class Evaluator:
         self.config = config or EvaluationConfig()
         self.batch_size = batch_size
         self.workers = workers or 1
-        self.threads = threads or max(1, (os.cpu_count() or 1) // self.workers)
+        self.threads = threads or max(1, usable_cores() // self.workers)
         for family in self.config.families:
             if family not in SUITE:
                 raise ValueError(f"unknown task family {family!r}; choose from {SUITE}")

@@ -261,7 +261,7 @@ def train_many(
     if tuple(data.batch_indices.shape) != expected:
         raise ValueError("FamilyData was prepared for another TrainerConfig: prepare() again")
     shards = _seed_shards(data)
-    workers = threads or len(os.sched_getaffinity(0))
+    workers = threads or usable_cores()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         started = time.perf_counter()
         programs = list(
@@ -298,6 +298,13 @@ def train_many(
         )
         for loss in losses
     ]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _seed_shards(data: FamilyData) -> list[tuple[dict, jax.Array, dict[str, jax.Array]]]:

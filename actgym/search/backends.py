@@ -22,6 +22,7 @@ from multiprocessing import get_context
 from typing import Any, Protocol
 
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
+from actgym.trainer import usable_cores
 
 MAX_CHUNK = 4
 Item = tuple[int, str]
@@ -86,7 +87,7 @@ class ProcessPool:
     """`workers` spawned processes, each with its own Evaluator, sharing the CPU cores."""
 
     def __init__(self, config: EvaluationConfig, workers: int) -> None:
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = max(1, usable_cores() // workers)
         self.workers = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
