@@ -109,13 +109,20 @@ _REPAIRS: tuple[tuple[str, re.Pattern[str], str], ...] = (
 )
 
 
-def repair(source: str) -> tuple[str, tuple[str, ...]]:
-    """Fix the slips small models make; return the source and the names of the fixes."""
+def repair_slips(text: str) -> tuple[str, tuple[str, ...]]:
+    """Only the textual slips (numpy, torch or math for jax.numpy...), for a fragment of code."""
     applied = []
     for name, pattern, replacement in _REPAIRS:
-        source, count = pattern.subn(replacement, source)
+        text, count = pattern.subn(replacement, text)
         if count:
             applied.append(name)
+    return text, tuple(applied)
+
+
+def repair(source: str) -> tuple[str, tuple[str, ...]]:
+    """Fix the slips small models make; return the source and the names of the fixes."""
+    source, slips = repair_slips(source)
+    applied = list(slips)
     names = _DEF.findall(source)
     if names and FUNCTION_NAME not in names:
         wrong = re.compile(rf"^def\s+{re.escape(names[-1])}\s*\(", re.MULTILINE)

@@ -2,11 +2,13 @@
 
 Each proposal picks an island round-robin, samples a parent from that island's MAP-Elites
 archive (exploiting high rewards or exploring cells), shows the model the parent, a few
-inspirations and recent rejections, and asks for a full rewrite or SEARCH/REPLACE edits.
-The search opens with known activations, so there is something to mutate. Replies that
-yield no usable program are still proposed, as a commented stub, so the run store records
-each one with its reason. `LocalMutatorAgent` is the same loop on a local Hugging Face
-model with completion-style prompts that suit small models.
+inspirations and recent rejections, and asks for a full rewrite or SEARCH/REPLACE edits
+(`prompt_style = "chat"`), or, for small local models (`prompt_style = "completion"`, the
+default in-process), shows them as one-line examples and lets the model complete one
+`return` expression. The search opens with known activations, so there is something to
+mutate. Replies that yield no usable program are still proposed, as a commented stub, so
+the run store records each one with its reason. `LocalMutatorAgent` is the same loop on a
+local Hugging Face model by default.
 
 Options (`agent_options` in the search config) are documented in docs/llm_agents.md.
 """
@@ -18,7 +20,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from actgym.agents.edits import Extraction, extract, repair
+from actgym.agents.edits import Extraction, extract
+from actgym.agents.expressions import complete_expression
 from actgym.agents.llm_backends import (
     Backend,
     Budget,
@@ -33,6 +36,7 @@ from actgym.agents.prompts import (
     FEW_SHOT,
     chat_prompt,
     completion_prompt,
+    prompt_expressions,
     return_expression,
 )
 
@@ -42,6 +46,7 @@ from actgym.references import NAMED
 logger = logging.getLogger(__name__)
 
 DEFAULT_SEEDS = ("relu", "gelu", "silu", "tanh")
+PROMPT_STYLES = ("chat", "completion")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,13 +79,24 @@ class EvolverAgent(Agent):
         self.next_island = 0
         self.replies = 0
         self.unusable = 0
+        self.prompt_style = str(options.get("prompt_style", self.default_prompt_style(options)))
+        if self.prompt_style not in PROMPT_STYLES:
+            raise ValueError(
+                f"unknown prompt_style {self.prompt_style!r}; choose from {PROMPT_STYLES}"
+            )
         self.backend = backend or self.make_backend(options)
+
+    def default_prompt_style(self, options: Mapping[str, Any]) -> str:
+        """Completion for a model in this process (small ones fail at chat edits), else chat."""
+        return "completion" if options.get("backend") == "transformers" else "chat"
 
     def make_backend(self, options: Mapping[str, Any]) -> Backend:
         """An OpenAI-compatible client, or with `backend = "transformers"` a local model
-        answering the same chat prompts in-process."""
+        in-process."""
         if options.get("backend", "openai") == "transformers":
-            return local_backend(options, self.context.seed, max_new_tokens=256)
+            return local_backend(options, self.context.seed, self._max_new_tokens())
+        if self.prompt_style == "completion":
+            raise ValueError('prompt_style "completion" needs backend = "transformers"')
         models = options.get("models") or [[options.get("model", "gpt-4o-mini"), 1.0]]
         top_p = options.get("top_p")
         return OpenAIBackend(
@@ -157,6 +173,8 @@ class EvolverAgent(Agent):
     # -- the mutation step ---------------------------------------------------------------
 
     def prompt(self, request: Request) -> Any:
+        if self.prompt_style == "completion":
+            return expression_prompt(request)
         return chat_prompt(
             self.context.task.description,
             request.parent,
@@ -165,9 +183,15 @@ class EvolverAgent(Agent):
             request.mode,
         )
 
-    def extract(self, completion: Completion, request: Request) -> Extraction:
+    def extract(self, completion: Completion, request: Request, prompt: Any) -> Extraction:
+        if self.prompt_style == "completion":
+            return complete_expression(completion.text, prompt_expressions(prompt))
         parent = request.parent.source if request.parent is not None else None
         return extract(completion.text, parent)
+
+    def _max_new_tokens(self) -> int:
+        """A line of code, or a rationale with a program (generation stops at a line's end)."""
+        return 64 if self.prompt_style == "completion" else 256
 
     def _request(self) -> Request:
         island = self.next_island
@@ -182,7 +206,7 @@ class EvolverAgent(Agent):
         if completion.error is not None:
             extraction = Extraction(None, reason=f"the request failed: {completion.error}")
         else:
-            extraction = self.extract(completion, request)
+            extraction = self.extract(completion, request, prompt)
         source = extraction.source
         if source is None:
             self.unusable += 1
@@ -192,7 +216,7 @@ class EvolverAgent(Agent):
             parents=(request.parent.id,) if request.parent is not None else (),
             notes={
                 "island": request.island,
-                "mode": request.mode,
+                "mode": request.mode if self.prompt_style == "chat" else "completion",
                 "model": completion.model,
                 "rationale": extraction.rationale,
                 "repairs": list(extraction.repairs),
@@ -210,30 +234,26 @@ class EvolverAgent(Agent):
 
 
 class LocalMutatorAgent(EvolverAgent):
-    """The evolver on a local causal LM, prompted to complete a function body."""
+    """The evolver on a local causal LM, by default prompted to complete an expression."""
+
+    def default_prompt_style(self, options: Mapping[str, Any]) -> str:
+        return "completion"
 
     def make_backend(self, options: Mapping[str, Any]) -> Backend:
-        return local_backend(options, self.context.seed, max_new_tokens=48)
+        return local_backend(options, self.context.seed, self._max_new_tokens())
 
-    def prompt(self, request: Request) -> Any:
-        examples: list[tuple[str, float | None]] = [(expression, None) for expression in FEW_SHOT]
-        for program in sorted(
-            [*request.inspirations, *filter(None, [request.parent])], key=_reward
-        ):
-            expression = return_expression(program.source)
-            if expression is not None:
-                examples.append((expression, program.reward))
-        return completion_prompt(examples)
 
-    def extract(self, completion: Completion, request: Request) -> Extraction:
-        expression = completion.text.split("\n", 1)[0].strip()
-        if not expression:
-            return Extraction(None, reason="the model wrote no expression")
-        source, repairs = repair(
-            "import jax\nimport jax.numpy as jnp\n\n\n"
-            f"def activation_function(x):\n    return {expression}\n"
-        )
-        return Extraction(source, repairs=repairs, kind="completion")
+def expression_prompt(request: Request) -> str:
+    """Few-shot examples, then the parent and inspirations by ascending reward, then `return `."""
+    programs = sorted([*request.inspirations, *filter(None, [request.parent])], key=_reward)
+    scored = [
+        (expression, program.reward)
+        for program in programs
+        if (expression := return_expression(program.source)) is not None
+    ]
+    shown = {expression for expression, _ in scored}
+    unscored = [(expression, None) for expression in FEW_SHOT if expression not in shown]
+    return completion_prompt([*unscored, *scored])
 
 
 def archive_entry(evaluation: Evaluation) -> ArchiveEntry:

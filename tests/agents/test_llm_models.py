@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from actgym.agents.expressions import EXPRESSION_CHARACTERS, complete_expression
 from actgym.agents.llm_backends import (
     OpenAIBackend,
     TransformersBackend,
@@ -26,6 +27,7 @@ from actgym.agents.llm_backends import (
     default_checkpoint,
     load_local_model,
 )
+from actgym.agents.prompts import FEW_SHOT, completion_prompt
 
 from actgym.search import RunStore, run_search
 from actgym.search.loop import MAX_PROPOSALS_PER_BUDGET
@@ -151,15 +153,32 @@ def search(directory: Path, agent: str, budget: int, **options: object) -> list[
 
 
 @needs_model
-def test_hf_mutator_generates_with_the_packaged_model(checkpoint: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("agent", "options"), [("hf-mutator", {}), ("evolver", {"backend": "transformers"})]
+)
+def test_llm_agents_generate_in_process_with_the_packaged_model(
+    checkpoint: Path, tmp_path: Path, agent: str, options: dict
+) -> None:
     # budget 4: two seeds, then at least two generations (up to 6: duplicates and
     # unusable replies are free), which keeps the test within its time limit on 2 cores
-    stored = search(tmp_path, "hf-mutator", 4, max_new_tokens=32)
+    stored = search(tmp_path, agent, 4, max_new_tokens=32, **options)
     generated = [json.loads(row["notes"]) for row in stored[2:]]
     assert len(generated) >= 2
     assert all(notes["model"] == "SmolLM2-135M-Instruct" for notes in generated)
-    assert all("unusable" in notes and "repairs" in notes for notes in generated)
+    assert all(notes["mode"] == "completion" and "repairs" in notes for notes in generated)
     assert sum(notes["completion_tokens"] for notes in generated) > 0
+
+
+@needs_model
+def test_in_process_completions_are_mostly_usable_expressions(checkpoint: Path) -> None:
+    """One constrained line per prompt; the repaired expressions are mostly usable."""
+    backend = TransformersBackend(max_new_tokens=48)
+    prompt = completion_prompt([(expression, None) for expression in FEW_SHOT])
+    texts = [completion.text for completion in backend.complete([prompt] * 8)]
+    lines = [text.split("\n", 1)[0] for text in texts]
+    assert all(line.strip() and set(line) <= set(EXPRESSION_CHARACTERS) for line in lines), texts
+    usable = [complete_expression(text, FEW_SHOT).source for text in texts]
+    assert sum(source is not None for source in usable) >= 5, texts
 
 
 PROMPT = [{"role": "user", "content": "Name one activation function for neural networks."}]

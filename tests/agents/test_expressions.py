@@ -1,0 +1,173 @@
+"""Completion prompts for small models: one `return` expression, repaired and checked.
+
+No model here: scripted replies, and the backend's decoding rules on hand-made tensors.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import pytest
+from actgym.agents.evolver import EvolverAgent, LocalMutatorAgent
+from actgym.agents.expressions import (
+    JNP_FUNCTIONS,
+    NN_FUNCTIONS,
+    complete_expression,
+    expression_program,
+)
+from actgym.agents.prompts import FEW_SHOT
+from actgym.agents.sampler import SampleAgent
+from actgym.agents.testing import ScriptedBackend
+from test_evolver import context, evaluated
+
+from actgym.agent import History
+from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.policy import parse_candidate
+
+
+def expression(reply: str) -> str:
+    source = complete_expression(reply).source
+    assert source is not None, complete_expression(reply).reason
+    return source.rsplit("return ", 1)[1].strip()
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected", "repair"),
+    [
+        ("jnp.tanh(x) + 0.1 * x\ndef more(", "jnp.tanh(x) + 0.1 * x", None),
+        (
+            "jnp.tanh(x * jax.nn.sigmoid(x)",
+            "jnp.tanh(x * jax.nn.sigmoid(x))",
+            "closed the expression",
+        ),
+        ("x * jax.nn.sigmoid(x) +", "x * jax.nn.sigmoid(x)", "closed the expression"),
+        ("jnp.tanh(x)) * 2", "jnp.tanh(x)", "closed the expression"),
+        ("jnp.tanh(x) + 0.5 * jnp.sinhh", "jnp.tanh(x) + 0.5", "cut trailing text"),
+        ("jnp.relu(x) + jax.nn.sin(x)", "jax.nn.relu(x) + jnp.sin(x)", "called function"),
+        ("np.exp(-x * x)  # a bump", "jnp.exp(-x * x)", "numpy alias"),
+        ("jnp.max(x, 0.1 * x)", "jnp.maximum(x, 0.1 * x)", "called function"),
+    ],
+)
+def test_a_completion_is_cut_repaired_and_assembled(
+    reply: str, expected: str, repair: str | None
+) -> None:
+    assert expression(reply) == expected
+    extraction = complete_expression(reply)
+    assert extraction.kind == "completion"
+    assert repair is None or repair in extraction.repairs
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("", "no expression"),
+        ("\nreturn x", "no expression"),
+        ("the best function is a smooth one", "not a Python expression"),
+        ("0.5 * 2", "does not depend on x"),
+        ("x > 0", "comparison"),
+        ("jnp.fft(x)", "unknown `jnp.fft`"),
+        ("jnp.max(x)", "unknown `jnp.max`"),
+        ("jnp.maximum(x) + jnp.tanh(x, 2)", "called with the wrong arguments"),
+        ("y * x", "unknown name `y`"),
+        ("jnp.tanh(x) + 0.1 * x", "repeats an example"),
+        ("jnp.tanh(x)+0.1*x", "repeats an example"),
+    ],
+)
+def test_broken_or_repeated_completions_are_unusable(reply: str, reason: str) -> None:
+    extraction = complete_expression(reply, examples=FEW_SHOT)
+    assert extraction.source is None and reason in extraction.reason
+
+
+def test_assembled_programs_pass_the_static_policy() -> None:
+    source = expression_program("jax.scipy.special.erf(x) + jnp.pi * jax.nn.gelu(x)")
+    assert "import jax.scipy.special" in source
+    parse_candidate(source, CandidateLimits())
+
+
+def test_every_allowed_function_exists_in_jax() -> None:
+    assert all(callable(getattr(jnp, name, None)) for name in JNP_FUNCTIONS)
+    assert all(callable(getattr(jax.nn, name, None)) for name in NN_FUNCTIONS)
+
+
+# -- prompt styles in the agents ---------------------------------------------------------
+
+
+def test_chat_by_default_completion_for_a_model_in_process() -> None:
+    backend = ScriptedBackend([])
+    assert EvolverAgent(context(), backend=backend).prompt_style == "chat"
+    assert EvolverAgent(context(backend="transformers"), backend=backend).prompt_style == (
+        "completion"
+    )
+    assert LocalMutatorAgent(context(), backend=backend).prompt_style == "completion"
+    chat = LocalMutatorAgent(context(prompt_style="chat"), backend=backend)
+    assert chat.prompt_style == "chat"
+    with pytest.raises(ValueError, match="unknown prompt_style"):
+        EvolverAgent(context(prompt_style="poem"), backend=backend)
+    with pytest.raises(ValueError, match="needs backend"):
+        EvolverAgent(context(prompt_style="completion"))
+
+
+def test_the_evolver_completes_expressions_after_its_parent() -> None:
+    replies = ["jax.nn.gelu(x) * jnp.cos(x)\n", "jax.nn.gelu(x)\n"]
+    backend = ScriptedBackend(replies)
+    agent = EvolverAgent(context(backend="transformers", inspirations=0), backend=backend)
+    agent.observe(evaluated(agent.propose(2, History([])), 0, [0.0, 0.25]))
+    new, repeat = agent.propose(2, History([]))
+    prompt = backend.prompts[0]
+    assert isinstance(prompt, str) and prompt.endswith("def activation_function(x):\n    return ")
+    assert prompt.count("return jnp.maximum(x, 0.0)\n") <= 1
+    assert "return jax.nn.gelu(x) * jnp.cos(x)\n" in new.source
+    assert new.notes["mode"] == "completion" and new.notes["unusable"] is None
+    assert repeat.notes["unusable"] == "the expression repeats an example in the prompt"
+    assert (agent.replies, agent.unusable) == (2, 1)
+
+
+def test_the_sampler_completes_the_same_fixed_prompt() -> None:
+    backend = ScriptedBackend(["jnp.sin(x) + x\n"] * 4)
+    agent = SampleAgent(context(backend="transformers"), backend=backend)
+    agent.observe(evaluated(agent.propose(2, History([])), 0, [0.0, 0.25]))
+    agent.propose(2, History([]))
+    agent.propose(2, History([]))
+    assert backend.prompts[:2] == backend.prompts[2:]
+    assert all(isinstance(prompt, str) for prompt in backend.prompts)
+
+
+# -- the backend's decoding rules --------------------------------------------------------
+
+
+def test_completions_keep_to_one_non_empty_line_of_allowed_tokens() -> None:
+    torch = pytest.importorskip("torch")
+    from actgym.agents.llm_backends import _LineEnd, _OneLine
+
+    allowed = torch.tensor([True, True, False, True])
+    newlines = torch.tensor([False, False, False, True])
+    rule = _OneLine(allowed, newlines, prompt_length=2)
+    scores = torch.zeros(2, 4)
+    first = rule(torch.zeros(2, 2, dtype=torch.long), scores)
+    assert torch.isinf(first).tolist() == [[False, False, True, True]] * 2
+    later = rule(torch.zeros(2, 3, dtype=torch.long), scores)
+    assert torch.isinf(later).tolist() == [[False, False, True, False]] * 2
+    done = _LineEnd(newlines, prompt_length=2)
+    generated = torch.tensor([[0, 0, 1, 3], [0, 0, 1, 1]])
+    assert done(generated, None).tolist() == [True, False]
+
+
+def test_a_completed_line_cannot_copy_a_line_of_its_prompt() -> None:
+    torch = pytest.importorskip("torch")
+    from actgym.agents.llm_backends import _NoCopiedLine
+
+    vocabulary = ["jnp", ".tanh(x)", "\n", ")\n", " + x", ".tanh(x"]
+
+    def decode(ids: object, skip_special_tokens: bool) -> str:
+        return "".join(vocabulary[int(index)] for index in ids)
+
+    prompt = "def activation_function(x):\n    return jnp.tanh(x)\n\ndef f(x):\n    return "
+    rule = _NoCopiedLine(decode, [prompt], 2, {"": [2], ")": [3]})
+
+    def banned(*written: int) -> list[int]:
+        ids = torch.tensor([[9, 9, *written]])
+        return torch.isinf(rule(ids, torch.zeros(1, 6)))[0].nonzero().flatten().tolist()
+
+    assert banned(0, 1) == [2]  # the copy may not end here, but may go on
+    assert banned(0, 5) == [3]
+    assert banned(0, 1, 4) == []
