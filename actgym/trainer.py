@@ -126,6 +126,21 @@ class FamilyData:
     initial_params: dict = field(repr=False)
     batch_indices: jax.Array = field(repr=False)
 
+    @functools.cached_property
+    def seed_shards(self) -> list[tuple[dict, jax.Array, dict[str, jax.Array]]]:
+        """One (params, batch indices, arrays) per seed: every instance's models of that seed.
+
+        Sliced once per family, not once per batch of candidates.
+        """
+        return [
+            (
+                jax.tree.map(lambda leaf, seed=seed: leaf[:, seed], self.initial_params),
+                self.batch_indices[:, seed],
+                self.arrays,
+            )
+            for seed in range(self.batch_indices.shape[1])
+        ]
+
 
 @dataclass(frozen=True)
 class Losses:
@@ -260,7 +275,7 @@ def train_many(
     expected = (len(data.instance_names), len(config.seeds), config.steps, config.batch_size)
     if tuple(data.batch_indices.shape) != expected:
         raise ValueError("FamilyData was prepared for another TrainerConfig: prepare() again")
-    shards = _seed_shards(data)
+    shards = data.seed_shards
     workers = threads or usable_cores()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         started = time.perf_counter()
@@ -305,19 +320,6 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-def _seed_shards(data: FamilyData) -> list[tuple[dict, jax.Array, dict[str, jax.Array]]]:
-    """One (params, batch indices, arrays) per seed: every instance's models of that seed."""
-    seeds = data.batch_indices.shape[1]
-    return [
-        (
-            jax.tree.map(lambda leaf, seed=seed: leaf[:, seed], data.initial_params),
-            data.batch_indices[:, seed],
-            data.arrays,
-        )
-        for seed in range(seeds)
-    ]
 
 
 def _fit_seed(activation: Activation, config: TrainerConfig) -> Callable[..., jax.Array]:
