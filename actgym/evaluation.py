@@ -91,7 +91,8 @@ class Evaluator:
             `TrainingBounds()`.
 
     Raises:
-        ValueError: `batch_size` is below 1, or a family of the config is unknown.
+        ValueError: `batch_size`, `workers` or `threads` is not an int of at least 1, or
+            a family of the config is unknown.
         RuntimeError: this process was forked after JAX started (use spawn or forkserver).
 
     Example:
@@ -117,8 +118,11 @@ class Evaluator:
         threads: int | None = None,
         bounds: TrainingBounds | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        for name, value in (("batch_size", batch_size), ("workers", workers), ("threads", threads)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{name} must be an int, got {value!r}")
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1")
         ensure_safe_to_use_jax()
         self.config = config or EvaluationConfig()
         self.batch_size = batch_size

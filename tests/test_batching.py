@@ -117,3 +117,13 @@ def test_ray_equals_single(fast_config: EvaluationConfig, single_results) -> Non
     finally:
         ray.shutdown()
     assert results == single_results
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"batch_size": 0}, {"workers": 0}, {"threads": -1}, {"threads": "2"}, {"workers": True}],
+)
+def test_bad_batch_workers_or_threads_are_refused_clearly(fast_config, settings: dict) -> None:
+    name = next(iter(settings))
+    with pytest.raises(ValueError, match=name):
+        Evaluator(fast_config, **settings)
