@@ -2,9 +2,11 @@
 
 Each (agent, env, seed) is an ordinary `actgym search` run under OUT/agent/env/seed-S, so
 the benchmark resumes where it stopped if killed, and every run can be inspected with
-`actgym report`. Results: the best reward found (mean and 95% t-interval over seeds) and
-the best-so-far curve, as results.md, results.json and curves.png/.svg in OUT.
-See README.md here.
+`actgym report`. Results: the best reward found (mean and 95% t-interval over seeds), the
+probability that one agent beats another, the best function's reward per family, what the
+runs spent and wasted, and best-so-far curves against evaluations, compute seconds and
+LLM tokens, as results.md, results.json, curves.png/.svg and comparison.json/.png/.svg
+in OUT. See README.md here.
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ import argparse
 import itertools
 import json
 import math
+import os
+import platform
+import shlex
+import sys
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +32,13 @@ from scipy import stats
 
 from actgym.agents_registry import available_agents
 from actgym.search import RunStore, run_search
+from actgym.search.compare import Group, compare, currencies, spending_table, write_comparison
 from actgym.search.report import best_so_far
-from actgym.search.store import FILENAME, charged
+from actgym.search.store import FILENAME, UNUSABLE, charged
 
+Row = Mapping[str, Any]
+Runs = Mapping[tuple[str, str], Sequence[Sequence[Row]]]
+"""The evaluation rows of each seed's run, per (agent, env)."""
 FAMILY_ENVS = (
     "ActSearch-Harmonics-v0",
     "ActSearch-Poly1D-v0",
@@ -35,41 +46,54 @@ FAMILY_ENVS = (
     "ActSearch-Feynman-v0",
 )
 CHECKPOINTS = (0.1, 0.25, 0.5, 1.0)
+RESAMPLES = 2000
 console = Console()
 
 
-def main() -> None:
-    args = _arguments()
-    curves, failures = run_all(args, _agent_options(args.options))
-    results = summarise(curves, args.budget)
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _arguments(argv)
+    directories, failures = run_all(args, _agent_options(args.options))
+    runs = {key: [_evaluations(path) for path in paths] for key, paths in directories.items()}
+    groups = compare([path for paths in directories.values() for path in paths])
+    results = summarise(runs, groups, args.budget)
+    report = {
+        **provenance(argv, args),
+        "results": results,
+        "beats": beats_matrices(results),
+        "failures": failures,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "results.md").write_text(markdown(results, args, failures))
+    (args.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(report))
     plot(results, args.out / "curves")
+    write_comparison(groups, args.out)
     console.print(table(results))
-    console.print(f"wrote results.md, results.json, curves.png, curves.svg in {args.out}")
+    console.print(spending_table(groups, currencies()))
+    console.print(f"wrote results.md, results.json, curves.*, comparison.* in {args.out}")
 
 
 def run_all(
     args: argparse.Namespace, options: Mapping[str, Mapping[str, Any]]
-) -> tuple[dict[tuple[str, str], list[list[float]]], list[str]]:
-    """Best-so-far curves per (agent, env), one per seed, and the runs that failed."""
-    curves: dict[tuple[str, str], list[list[float]]] = {}
+) -> tuple[dict[tuple[str, str], list[Path]], list[str]]:
+    """The directories of the finished runs per (agent, env), and the runs that failed."""
+    directories: dict[tuple[str, str], list[Path]] = {}
     failures: list[str] = []
     for agent, env, seed in itertools.product(args.agents, args.envs, args.seeds):
         console.print(f"[bold]{agent}[/] on {env}, seed {seed}")
         config = _config(args, agent, env, seed, options.get(agent, {}))
+        directory = args.out / agent / env / f"seed-{seed}"
         try:
-            curve = _run(args.out / agent / env / f"seed-{seed}", config, args.workers)
+            _run(directory, config, args.workers)
         except Exception as error:  # one agent's failure must not sink the others
             failures.append(f"{agent} on {env}, seed {seed}: {error}")
             console.print(f"[red]failed[/]: {failures[-1]}")
             continue
-        curves.setdefault((agent, env), []).append(curve)
-    return curves, failures
+        directories.setdefault((agent, env), []).append(directory)
+    return directories, failures
 
 
-def _arguments() -> argparse.Namespace:
+def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", nargs="+", default=list(available_agents()))
     parser.add_argument("--envs", nargs="+", default=list(FAMILY_ENVS))
@@ -81,7 +105,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--options", type=Path, help="TOML: a table of agent_options per agent")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-agents"))
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def _agent_options(path: Path | None) -> dict[str, dict[str, Any]]:
@@ -103,17 +127,36 @@ def _config(
     return config if args.instances is None else {**config, "instances": args.instances}
 
 
-def _run(directory: Path, config: Mapping[str, Any], workers: int) -> list[float]:
-    """The run's best-so-far curve over charged evaluations, running or resuming it first."""
+def _run(directory: Path, config: Mapping[str, Any], workers: int) -> None:
+    """Runs the search in `directory`, resuming a run found there: a killed benchmark goes on."""
     resume = (directory / FILENAME).exists() and _has_run(directory)
     run_search(directory, config, resume=resume, workers=workers, console=console)
-    with RunStore(directory) as store:
-        return best_so_far([row for row in store.evaluations() if charged(row)])
 
 
 def _has_run(directory: Path) -> bool:
     with RunStore(directory) as store:
         return store.run() is not None
+
+
+def _evaluations(directory: Path) -> list[dict[str, Any]]:
+    with RunStore(directory) as store:
+        return store.evaluations()
+
+
+def provenance(argv: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
+    """What made the numbers (command, date, machine, scale), so they can be made again."""
+    return {
+        "command": shlex.join(["python", "benchmarks/agents/run.py", *argv]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()} with {os.cpu_count()} CPUs",
+        "scale": {
+            "budget": args.budget,
+            "seeds": args.seeds,
+            "batch_size": args.batch_size,
+            "fast": args.fast,
+            "instances": args.instances,
+        },
+    }
 
 
 def interval(values: Sequence[float]) -> tuple[float, float]:
@@ -125,52 +168,228 @@ def interval(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), float(half)
 
 
-def summarise(curves: Mapping[tuple[str, str], list[list[float]]], budget: int) -> list[dict]:
-    results = []
-    for (agent, env), runs in curves.items():
-        padded = np.asarray([curve + curve[-1:] * (budget - len(curve)) for curve in runs])
-        mean_curve, half_curve = zip(*(interval(column) for column in padded.T), strict=True)
-        results.append(
-            {
-                "agent": agent,
-                "env": env,
-                "seeds": len(runs),
-                "best": interval(padded[:, -1]),
-                "checkpoints": {
-                    str(fraction): interval(padded[:, max(1, round(fraction * budget)) - 1])
-                    for fraction in CHECKPOINTS
-                },
-                "curve_mean": list(mean_curve),
-                "curve_half_width": list(half_curve),
+def summarise(runs: Runs, groups: Sequence[Group], budget: int) -> list[dict[str, Any]]:
+    """Per (agent, env): rewards over evaluations, family rewards, spending, accounting."""
+    by_key = {(group.agent, group.env_id): group for group in groups}
+    return [
+        {
+            **rewards(agent, env, rows, budget),
+            **spending(by_key[agent, env], rows),
+            "accounting": accounting(rows),
+        }
+        for (agent, env), rows in runs.items()
+    ]
+
+
+def rewards(agent: str, env: str, runs: Sequence[Sequence[Row]], budget: int) -> dict[str, Any]:
+    """The best reward so far over charged evaluations, padded to the budget, over seeds."""
+    curves = [best_so_far([row for row in rows if charged(row)]) for rows in runs]
+    padded = np.asarray([curve + curve[-1:] * (budget - len(curve)) for curve in curves])
+    mean_curve, half_curve = zip(*(interval(column) for column in padded.T), strict=True)
+    return {
+        "agent": agent,
+        "env": env,
+        "seeds": len(runs),
+        "final_best": padded[:, -1].tolist(),
+        "best": interval(padded[:, -1]),
+        "checkpoints": {
+            str(fraction): interval(padded[:, max(1, round(fraction * budget)) - 1])
+            for fraction in CHECKPOINTS
+        },
+        "curve_mean": list(mean_curve),
+        "curve_half_width": list(half_curve),
+    }
+
+
+def spending(group: Group, runs: Sequence[Sequence[Row]]) -> dict[str, Any]:
+    """The best function's reward per family, and the mean over seeds of what a run spent.
+
+    A currency the group spent none of (tokens, for `random`) is None: not applicable.
+    """
+    return {
+        "families": {name: [band.mean, band.half_width] for name, band in group.families.items()},
+        "spent": {
+            currency.name: None
+            if group.spent[currency.name] is None
+            else float(np.mean([sum(map(currency.cost, rows)) for rows in runs]))
+            for currency in currencies()
+        },
+    }
+
+
+def accounting(runs: Sequence[Sequence[Row]]) -> dict[str, float | None]:
+    """Where the evaluations went: charged, behavioural duplicates and unusable replies
+    (means over seeds), and the share of LLM replies that were usable new functions.
+
+    LLM agents note tokens on every reply, unusable ones included, and never on seeds, so
+    the replies are the rows whose notes hold them; the share is pooled over seeds and
+    None for an agent that made no reply (`random`).
+    """
+    replies = [row for rows in runs for row in rows if "prompt_tokens" in json.loads(row["notes"])]
+    usable = [row for row in replies if row["status"] == "ok" and row["duplicate_of"] is None]
+    return {
+        "charged": _mean_count(runs, charged),
+        "duplicates": _mean_count(runs, lambda row: row["duplicate_of"] is not None),
+        "unusable": _mean_count(runs, lambda row: row["status"] == UNUSABLE),
+        "usable_share": len(usable) / len(replies) if replies else None,
+    }
+
+
+def _mean_count(runs: Sequence[Sequence[Row]], counted: Callable[[Row], bool]) -> float:
+    return float(np.mean([sum(map(counted, rows)) for rows in runs]))
+
+
+def beats(a: Sequence[float], b: Sequence[float]) -> float:
+    """P(A beats B): the chance that a seed of A ends above a seed of B, ties counting half.
+
+    The Vargha-Delaney A12: unlike a difference of means, it reads the same on every
+    reward scale and says how often, not by how much.
+    """
+    left, right = np.asarray(a, dtype=float)[:, None], np.asarray(b, dtype=float)[None, :]
+    return float(np.mean((left > right) + 0.5 * (left == right)))
+
+
+def beats_interval(
+    a: Sequence[float], b: Sequence[float], resamples: int = RESAMPLES
+) -> tuple[float, float]:
+    """95% percentile bootstrap interval of `beats`, each agent's seeds resampled apart.
+
+    The generator is seeded with 0, so the same rewards give the same interval.
+    """
+    rng = np.random.default_rng(0)
+    left, right = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    left = left[rng.integers(0, left.size, (resamples, left.size))][:, :, None]
+    right = right[rng.integers(0, right.size, (resamples, right.size))][:, None, :]
+    estimates = np.mean((left > right) + 0.5 * (left == right), axis=(1, 2))
+    low, high = np.percentile(estimates, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def beats_matrices(results: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict]]:
+    """Per env: [P(row agent beats column agent), low, high] for every pair of agents."""
+    finals: dict[str, dict[str, list[float]]] = {}
+    for result in results:
+        finals.setdefault(result["env"], {})[result["agent"]] = result["final_best"]
+    return {
+        env: {
+            row: {
+                column: [beats(mine, theirs), *beats_interval(mine, theirs)]
+                for column, theirs in agents.items()
+                if column != row
             }
-        )
-    return results
+            for row, mine in agents.items()
+        }
+        for env, agents in finals.items()
+    }
 
 
-def _cell(mean: float, half: float) -> str:
-    return f"{mean:+.3f}" + ("" if math.isnan(half) else f" ± {half:.3f}")
+def _cell(mean: float, half: float | None) -> str:
+    return f"{mean:+.3f}" + ("" if half is None or math.isnan(half) else f" ± {half:.3f}")
 
 
-def markdown(
-    results: Sequence[Mapping[str, Any]], args: argparse.Namespace, failures: Sequence[str]
-) -> str:
+def markdown(report: Mapping[str, Any]) -> str:
+    """results.md: what made it, then rewards, who beats whom, families and spending, waste."""
+    scale, results = report["scale"], report["results"]
+    lines = [
+        f"`{report['command']}`",
+        "",
+        f"{report['date']}, {report['machine']}. Budget {scale['budget']}, seeds "
+        f"{scale['seeds']}, batch size {scale['batch_size']}, fast={scale['fast']}, "
+        f"instances={scale['instances'] or 'all'}. Rewards: ReLU = 0, higher is better; "
+        "± is the half-width of the 95% t-interval over seeds.",
+        "",
+        *_reward_table(results),
+        *_beats_tables(report["beats"]),
+        *_family_table(results),
+        *_accounting_table(results),
+    ]
+    if report["failures"]:
+        lines += ["", "Runs that failed (not in the tables):"]
+        lines += [f"- {line}" for line in report["failures"]]
+    return "\n".join(lines) + "\n"
+
+
+def _reward_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
     header = ["agent", "env", "seeds", "best reward (95% CI)"]
     header += [f"best after {fraction:.0%}" for fraction in CHECKPOINTS[:-1]]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * 2 + " ---: |" * (len(header) - 2)]
+    for result in results:
+        cells = [result["agent"], result["env"], str(result["seeds"]), _cell(*result["best"])]
+        cells += [_cell(*result["checkpoints"][str(f)]) for f in CHECKPOINTS[:-1]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _beats_tables(matrices: Mapping[str, Mapping[str, Mapping[str, list[float]]]]) -> list[str]:
     lines = [
-        f"Budget {args.budget}, seeds {args.seeds}, batch size {args.batch_size}, "
-        f"fast={args.fast}, instances={args.instances or 'all'}. Rewards: ReLU = 0, "
-        "higher is better; ± is the half-width of the 95% t-interval over seeds.",
+        "",
+        "Who beats whom: the cell in row A, column B is the probability that a run of A ends "
+        "with a better best reward than a run of B (all pairs of seeds, ties counting half: "
+        "the Vargha-Delaney A12), with its 95% bootstrap interval over seeds. 0.50 is a coin "
+        "toss; the cell in row B, column A is one minus it.",
+    ]
+    for env, matrix in matrices.items():
+        agents = list(matrix)
+        lines += ["", f"{env}:", "", "| beats → | " + " | ".join(agents) + " |"]
+        lines.append("| --- |" + " ---: |" * len(agents))
+        for row in agents:
+            cells = [
+                _beats_cell(*matrix[row][column]) if column != row else "—" for column in agents
+            ]
+            lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _beats_cell(probability: float, low: float, high: float) -> str:
+    return f"{probability:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def _family_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    families = sorted({name for result in results for name in result["families"]})
+    header = ["agent", "env", *families, "compute seconds", "LLM tokens"]
+    lines = [
+        "",
+        "Per family, the reward of each run's best function (mean ± 95% t-interval over "
+        "seeds), and what a run spent in all (mean over seeds; n/a: the agent uses no LLM). "
+        "comparison.png shows best so far against each.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + " --- |" * 2 + " ---: |" * (len(header) - 2),
     ]
     for result in results:
-        cells = [result["agent"], result["env"], str(result["seeds"]), _cell(*result["best"])]
-        cells += [_cell(*result["checkpoints"][str(f)]) for f in CHECKPOINTS[:-1]]
-        lines.append("| " + " | ".join(cells) + " |")
-    if failures:
-        lines += ["", "Runs that failed (not in the table):", *(f"- {line}" for line in failures)]
-    return "\n".join(lines) + "\n"
+        bands = result["families"]
+        cells = [_cell(*bands[name]) if name in bands else "-" for name in families]
+        cells += [
+            _amount(result["spent"]["seconds"], "{:.0f}"),
+            _amount(result["spent"]["tokens"], "{:,.0f}"),
+        ]
+        lines.append(f"| {result['agent']} | {result['env']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _accounting_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    header = ["agent", "env", "charged", "duplicates", "unusable replies", "usable new replies"]
+    lines = [
+        "",
+        "Where a run's evaluations went (means over seeds): charged against the budget, "
+        "behavioural duplicates of an earlier evaluation and unusable replies (both free), "
+        "and the share of LLM replies (seeds excluded, pooled over seeds) that were new "
+        "functions that trained.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + " --- |" * 2 + " ---: |" * (len(header) - 2),
+    ]
+    for result in results:
+        counts = result["accounting"]
+        share = counts["usable_share"]
+        cells = [f"{counts[key]:.1f}" for key in ("charged", "duplicates", "unusable")]
+        cells.append("n/a" if share is None else f"{share:.0%}")
+        lines.append(f"| {result['agent']} | {result['env']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _amount(value: float | None, form: str) -> str:
+    return "n/a" if value is None else form.format(value)
 
 
 def table(results: Sequence[Mapping[str, Any]]) -> Table:

@@ -1,0 +1,103 @@
+"""benchmarks/agents/run.py: who beats whom, with intervals, and the files a benchmark writes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "agents" / "run.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("agent_benchmark", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ([3.0, 4.0], [1.0, 2.0], 1.0),  # every seed of A above every seed of B
+        ([1.0, 2.0], [3.0, 4.0], 0.0),
+        ([1.0, 1.0], [1.0], 0.5),  # all ties
+        ([1.0, 3.0], [2.0], 0.5),  # one win, one loss
+        ([1.0, 2.0, 3.0], [2.0, 2.0], 0.5),  # (0 + 0 + 0.5 + 0.5 + 1 + 1) / 6
+        ([2.0, 3.0], [1.0, 2.0, 4.0], 3.5 / 6),  # (1 + 0.5 + 0 + 1 + 1 + 0) / 6
+        ([5.0, 1.0, 2.0], [0.0, 2.0], 4.5 / 6),  # (1 + 1 + 1 + 0 + 1 + 0.5) / 6
+    ],
+)
+def test_beats_is_the_share_of_pairs_won_with_ties_counting_half(
+    a: list[float], b: list[float], expected: float
+) -> None:
+    assert bench.beats(a, b) == pytest.approx(expected)
+    assert bench.beats(b, a) == pytest.approx(1.0 - expected)
+
+
+def test_bootstrap_interval_holds_the_estimate_within_0_and_1_reproducibly() -> None:
+    a, b = [0.3, 1.2, -0.4, 0.9, 0.8], [0.1, -0.2, 0.5, -1.0, 0.0]
+    low, high = bench.beats_interval(a, b)
+    assert 0.0 <= low <= bench.beats(a, b) <= high <= 1.0
+    assert low < high
+    assert bench.beats_interval(a, b) == (low, high)
+    assert bench.beats_interval([3.0, 4.0], [1.0, 2.0]) == (1.0, 1.0)
+
+
+def test_beats_matrices_pair_every_two_agents_of_an_env() -> None:
+    results = [
+        {"agent": "a", "env": "E", "final_best": [2.0, 3.0]},
+        {"agent": "b", "env": "E", "final_best": [0.0, 1.0]},
+        {"agent": "a", "env": "F", "final_best": [1.0]},
+    ]
+    matrices = bench.beats_matrices(results)
+    assert matrices["E"]["a"]["b"] == [1.0, 1.0, 1.0]
+    assert matrices["E"]["b"]["a"] == [0.0, 0.0, 0.0]
+    assert matrices["F"] == {"a": {}}
+    assert "| a | — | 1.00 [1.00, 1.00] |" in bench.markdown(
+        {
+            "command": "python benchmarks/agents/run.py",
+            "date": "today",
+            "machine": "here",
+            "scale": {"budget": 1, "seeds": [0], "batch_size": 1, "fast": True, "instances": 1},
+            "results": [],
+            "beats": matrices,
+            "failures": [],
+        }
+    )
+
+
+def test_a_small_benchmark_writes_tables_probabilities_and_curves(tmp_path: Path) -> None:
+    # the same agent under a second name (a direct reference): two agents offline
+    twin = "actgym.agents.random_search:RandomGrammarAgent"
+    argv = ["--agents", "random", twin, "--envs", "ActSearch-Harmonics-v0", "--fast"]
+    argv += ["--instances", "1", "--budget", "3", "--seeds", "0", "1", "--out", str(tmp_path)]
+    bench.main(argv)
+
+    for name in ("results.md", "results.json", "comparison.json", "comparison.png", "curves.png"):
+        assert (tmp_path / name).is_file(), name
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["command"] == "python benchmarks/agents/run.py " + " ".join(argv)
+    assert report["scale"]["seeds"] == [0, 1]
+    probability, low, high = report["beats"]["ActSearch-Harmonics-v0"]["random"][twin]
+    assert probability == 0.5  # the same draws: identical samples win as often as they lose
+    assert 0.0 <= low <= probability <= high <= 1.0
+    for result in report["results"]:
+        assert result["seeds"] == 2 and "Harmonics" in result["families"]
+        assert result["accounting"]["charged"] == 3
+        assert result["accounting"]["usable_share"] is None  # no LLM
+        assert result["spent"]["seconds"] > 0 and result["spent"]["tokens"] is None
+    text = (tmp_path / "results.md").read_text()
+    assert text.startswith(f"`{report['command']}`")
+    assert "| random | — |" in text and "n/a" in text
+    comparison = json.loads((tmp_path / "comparison.json").read_text())
+    assert {group["agent"] for group in comparison} == {"random", twin}
