@@ -7,8 +7,8 @@ inspirations and recent rejections, and asks for a full rewrite or SEARCH/REPLAC
 default in-process), shows them as one-line examples and lets the model complete one
 `return` expression. The search opens with known activations, so there is something to
 mutate. Replies that yield no usable program are still proposed, as a commented stub, so
-the run store records each one with its reason. `LocalMutatorAgent` is the same loop on a
-local Hugging Face model by default.
+the run store records each one with its reason. `LocalMutatorAgent` is the loop without
+islands or inspirations, on a local Hugging Face model by default.
 
 Options (`agent_options` in the search config) are documented in docs/llm_agents.md.
 """
@@ -60,17 +60,20 @@ class Request:
 class EvolverAgent(Agent):
     """Islands + MAP-Elites + an LLM behind any OpenAI-compatible endpoint."""
 
+    islands = 4
+    inspirations = 3
+
     def __init__(self, context: AgentContext, backend: Backend | None = None) -> None:
         super().__init__(context)
         options = context.options
         self.database = ProgramDatabase(
-            num_islands=int(options.get("islands", 4)),
+            num_islands=int(options.get("islands", self.islands)),
             migration_interval=int(options.get("migration_interval", 24)),
             exploitation=float(options.get("exploitation", 0.7)),
             temperature=float(options.get("selection_temperature", 0.5)),
         )
         self.diff_fraction = float(options.get("diff_fraction", 0.5))
-        self.inspiration_count = int(options.get("inspirations", 3))
+        self.inspiration_count = int(options.get("inspirations", self.inspirations))
         self.pending_seeds = [str(name) for name in options.get("seeds", DEFAULT_SEEDS)]
         unknown = sorted(set(self.pending_seeds) - set(NAMED))
         if unknown:
@@ -234,7 +237,13 @@ class EvolverAgent(Agent):
 
 
 class LocalMutatorAgent(EvolverAgent):
-    """The evolver on a local causal LM, by default prompted to complete an expression."""
+    """A plain mutator on a local causal LM: the model rewrites one parent sampled from a
+    single MAP-Elites archive, shown without inspirations, and by default completes an
+    expression. Against the evolver on the same model it measures what islands and
+    inspirations add."""
+
+    islands = 1
+    inspirations = 0
 
     def default_prompt_style(self, options: Mapping[str, Any]) -> str:
         return "completion"

@@ -11,8 +11,10 @@ Everything here is text and `ast`: nothing the model wrote is executed.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from actgym.agents.edits import Extraction, repair_slips
 
@@ -34,8 +36,63 @@ ARITY = {
     "where": (3, 3),
     "clip": (1, 3),
 }
+# Two-argument functions that a missing second argument of 0 makes sense of.
+AGAINST_ZERO = frozenset({"maximum", "minimum", "logaddexp", "hypot"})
 JNP_CONSTANTS = frozenset({"pi", "e"})
 SPECIAL_FUNCTIONS = frozenset({"erf"})
+# Valid in a reply, but not offered to a small model while it decodes: it writes them
+# unguarded (`jnp.exp(x)`, `jnp.log(x)`), and the networks overflow or go NaN in training.
+UNGUARDED_FUNCTIONS = frozenset(
+    {"exp", "exp2", "expm1", "sinh", "cosh", "power", "log", "log1p", "sqrt", "reciprocal"}
+    | {"cbrt"}
+)
+
+
+@dataclass(frozen=True)
+class Names:
+    """The names a line being written may use: functions it calls, and values."""
+
+    calls: frozenset[str]
+    values: frozenset[str]
+
+    @functools.cached_property
+    def prefixes(self) -> frozenset[str]:
+        return frozenset(name[:end] for name in self.calls | self.values for end in range(1, 99))
+
+    def accept(self, text: str) -> bool:
+        """Whether every name in `text` is, or may still become, one of these: a name
+        followed by `(` must be a call, by anything else a value, and one at the end
+        a prefix of either (numbers such as `1e-3` are no names). A call needs arguments."""
+        if _EMPTY_CALL.search(text):
+            return False
+        for match in _NAME.finditer(text):
+            name, after = match.group(), text[match.end() :].lstrip(" ")
+            if match.end() == len(text):
+                known = name in self.prefixes
+            elif not after:
+                known = name in self.calls | self.values
+            else:
+                known = name in (self.calls if after[0] == "(" else self.values)
+            if not known:
+                return False
+        return True
+
+
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*")
+_EMPTY_CALL = re.compile(r"\(\s*\)")
+
+# What the in-process backend lets a small model write (llm_backends.TransformersBackend):
+# x, the constants, and the safe functions, also under the namespace that `repaired`
+# moves them out of.
+DECODING_NAMES = Names(
+    calls=frozenset(
+        f"{namespace}.{name}"
+        for namespace in ("jnp", "jax.nn")
+        for name in (JNP_FUNCTIONS | NN_FUNCTIONS) - UNGUARDED_FUNCTIONS
+    )
+    | {f"jax.scipy.special.{name}" for name in SPECIAL_FUNCTIONS},
+    values=frozenset({"x"} | {f"jnp.{name}" for name in JNP_CONSTANTS}),
+)
 
 # What a completed expression may contain; the in-process backend samples only tokens
 # made of these characters (llm_backends.TransformersBackend).
@@ -128,6 +185,8 @@ def repaired(text: str) -> tuple[str, tuple[str, ...]]:
         raise UnusableExpression("the completion is not a Python expression") from None
     if _fix_namespaces(tree):
         applied.append("called function")
+    if _compare_with_zero(tree):
+        applied.append("compared with 0")
     validate(tree)
     return ast.unparse(tree), tuple(applied)
 
@@ -165,18 +224,36 @@ def _fix_namespaces(tree: ast.AST) -> bool:
     return changed
 
 
+def _compare_with_zero(tree: ast.AST) -> bool:
+    """`jnp.maximum(x)` -> `jnp.maximum(x, 0.0)`: a small model's usual reading of a
+    two-argument function given one (a ReLU, and softplus for `logaddexp`)."""
+    changed = False
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in AGAINST_ZERO
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            node.args.append(ast.Constant(0.0))
+            changed = True
+    return changed
+
+
 def validate(tree: ast.AST) -> None:
     """Only arithmetic in `x`, numbers and the allowed functions; `x` must appear."""
     if isinstance(getattr(tree, "body", None), ast.Compare):
         raise UnusableExpression("the expression is a comparison, not a number")
     uses_x = False
+    namespaces = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise UnusableExpression(f"the expression uses {type(node).__name__}")
         if isinstance(node, ast.Constant) and not isinstance(node.value, int | float):
             raise UnusableExpression("the expression holds a constant that is not a number")
         if isinstance(node, ast.Name):
-            if node.id not in ("x", "jnp", "jax"):
+            if node.id != "x" and (node.id not in ("jnp", "jax") or id(node) not in namespaces):
                 raise UnusableExpression(f"the expression uses an unknown name `{node.id}`")
             uses_x = uses_x or node.id == "x"
         if isinstance(node, ast.Attribute) and not _known(node, tree):

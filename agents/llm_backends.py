@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from actgym.agents.expressions import EXPRESSION_CHARACTERS
+from actgym.agents.expressions import DECODING_NAMES, EXPRESSION_CHARACTERS, Names
 
 from actgym.cache import default_cache_dir
 
@@ -205,9 +206,12 @@ class TransformersBackend:
     its GGUF file once into a cached checkpoint. `temperature` 0 decodes greedily.
 
     A plain str prompt is continued by one line: sampling is restricted to tokens made of
-    `line_characters` (a small model's prose, quotes and comments cannot start), the line
-    cannot be empty nor end as a copy of a line of the prompt, and generation stops at
-    its end. `line_characters = None` lifts the restriction to characters.
+    `line_characters` (a small model's prose, quotes and comments cannot start), every
+    name it writes must be, or become, one of `line_names` (no `jnp.max(x)`, no
+    `jnp.exp(x)`), the line cannot be empty, cannot end before it names `line_requires`
+    (no constants) nor as a copy of a line of the prompt, parentheses nest at most
+    `line_depth` deep, and generation stops at its end. None lifts the restriction in
+    question.
     """
 
     model: str | None = None
@@ -220,6 +224,9 @@ class TransformersBackend:
     usage: Usage = field(default_factory=Usage)
     seed: int = 0
     line_characters: str | None = EXPRESSION_CHARACTERS
+    line_names: Names | None = DECODING_NAMES
+    line_requires: str | None = "x"
+    line_depth: int | None = 4
 
     def __post_init__(self) -> None:
         # Loading first: it says what it loads before the seconds of importing torch.
@@ -291,24 +298,33 @@ class TransformersBackend:
 
     def _line_rules(self, prompts: Sequence[str], prompt_length: int) -> dict[str, Any]:
         """`generate` arguments that keep a completion to one non-empty line of the allowed
-        characters, which does not end as a copy of a line of its prompt."""
+        characters and names, shallow, which names the required name and does not end as
+        a copy of a line of its prompt."""
         from transformers import LogitsProcessorList, StoppingCriteriaList
 
-        allowed, newlines, line_ends = self._vocabulary
-        processors = [
+        allowed, newlines, line_ends, openers = self._vocabulary
+        lines = _Lines(self._tokenizer.decode, prompts, prompt_length)
+        processors: list[Any] = [
             _OneLine(allowed, newlines, prompt_length),
-            _NoCopiedLine(self._tokenizer.decode, prompts, prompt_length, line_ends),
+            _NoCopiedLine(lines, prompts, line_ends),
         ]
+        if self.line_depth is not None:
+            processors.append(_Shallow(lines, openers, self.line_depth))
+        if self.line_names is not None:
+            processors.append(_KnownNames(lines, self._name_bans))
+        if self.line_requires is not None:
+            processors.append(_MustName(lines, newlines, self.line_requires))
         return {
             "logits_processor": LogitsProcessorList(processors),
             "stopping_criteria": StoppingCriteriaList([_LineEnd(newlines, prompt_length)]),
         }
 
     @functools.cached_property
-    def _vocabulary(self) -> tuple[Any, Any, dict[str, list[int]]]:
+    def _vocabulary(self) -> tuple[Any, Any, dict[str, list[int]], Any]:
         """Masks over the model's vocabulary: tokens of allowed characters (all of them when
-        unrestricted), and those holding a line break; and the latter by what they write
-        before the break, without spaces."""
+        unrestricted), and those holding a line break; the latter by what they write
+        before the break, without spaces; and a mask of the tokens that open a
+        parenthesis on their first line."""
         size = int(self._model.get_output_embeddings().weight.shape[0])
         count = min(size, len(self._tokenizer))
         texts = self._tokenizer.batch_decode([[index] for index in range(count)])
@@ -326,8 +342,19 @@ class TransformersBackend:
         for index, (flag, text) in enumerate(zip(newlines, texts, strict=True)):
             if flag:
                 line_ends.setdefault(_squeezed(text.split("\n", 1)[0]), []).append(index)
+        openers = ["(" in text.split("\n", 1)[0] for text in texts]
         tensor = functools.partial(self._torch.tensor, dtype=self._torch.bool, device=self.device)
-        return tensor(allowed), tensor(newlines), line_ends
+        return tensor(allowed), tensor(newlines), line_ends, tensor(openers)
+
+    @functools.cached_property
+    def _name_bans(self) -> _NameBans:
+        """The names rule's cache of banned tokens, shared across batches: the tails a line
+        can have are few, and each costs a pass over the allowed vocabulary."""
+        allowed = self._vocabulary[0]
+        indices = allowed.nonzero().flatten().tolist()
+        texts = self._tokenizer.batch_decode([[index] for index in indices])
+        first_lines = [text.split("\n", 1)[0] for text in texts]
+        return _NameBans(self.line_names, indices, first_lines, allowed, self._torch)
 
     def close(self) -> None:
         self._model = None
@@ -345,33 +372,115 @@ class _OneLine:
         return scores.masked_fill(~mask, float("-inf"))
 
 
+class _Lines:
+    """The line each row is writing: its prompt's last line, then what it generated."""
+
+    def __init__(self, decode: Any, prompts: Sequence[str], prompt_length: int) -> None:
+        self.decode, self.prompt_length = decode, prompt_length
+        self.starts = [prompt.rsplit("\n", 1)[-1] for prompt in prompts]
+
+    def __call__(self, input_ids: Any) -> list[str]:
+        return [
+            start + written
+            for start, written in zip(self.starts, self.written(input_ids), strict=True)
+        ]
+
+    def written(self, input_ids: Any) -> list[str]:
+        """What each row generated."""
+        return [
+            self.decode(ids[self.prompt_length :], skip_special_tokens=True) for ids in input_ids
+        ]
+
+
 class _NoCopiedLine:
     """A logits processor: a completed line may not equal a line of its prompt (spaces
     aside), so a small model cannot end by copying an example; it must go on or differ."""
 
     def __init__(
-        self,
-        decode: Any,
-        prompts: Sequence[str],
-        prompt_length: int,
-        line_ends: dict[str, list[int]],
+        self, lines: _Lines, prompts: Sequence[str], line_ends: dict[str, list[int]]
     ) -> None:
-        self.decode, self.prompt_length, self.line_ends = decode, prompt_length, line_ends
-        self.rows = [
-            (
-                _squeezed(prompt.rsplit("\n", 1)[-1]),
-                {_squeezed(line) for line in prompt.splitlines()},
-            )
-            for prompt in prompts
-        ]
+        self.lines, self.line_ends = lines, line_ends
+        self.copies = [{_squeezed(line) for line in prompt.splitlines()} for prompt in prompts]
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        for row, (start, lines) in enumerate(self.rows):
-            written = self.decode(input_ids[row, self.prompt_length :], skip_special_tokens=True)
-            line = start + _squeezed(written)
-            for copy in lines:
+        for row, (written, copies) in enumerate(
+            zip(self.lines(input_ids), self.copies, strict=True)
+        ):
+            line = _squeezed(written)
+            for copy in copies:
                 if copy.startswith(line):
                     scores[row, self.line_ends.get(copy[len(line) :], [])] = float("-inf")
+        return scores
+
+
+_NAME_TAIL = re.compile(r"[\w.(]*[ ]*$")
+
+
+class _NameBans:
+    """For the tail of a line (its last names, numbers and opening parentheses, and
+    spaces): the tokens that would write a name the line may not use there."""
+
+    def __init__(
+        self, names: Names, indices: list[int], texts: list[str], allowed: Any, torch: Any
+    ) -> None:
+        self.names, self.indices, self.texts = names, indices, texts
+        self.allowed, self.torch = allowed, torch
+        self.masks: dict[str, Any] = {}
+
+    def __call__(self, tail: str) -> Any:
+        if tail not in self.masks:
+            if len(self.masks) > 4096:  # numbers make tails without end
+                self.masks.clear()
+            banned = [
+                index
+                for index, text in zip(self.indices, self.texts, strict=True)
+                if not self.names.accept(tail + text)
+            ]
+            mask = self.torch.zeros_like(self.allowed)
+            mask[banned] = True
+            self.masks[tail] = mask
+        return self.masks[tail]
+
+
+class _KnownNames:
+    """A logits processor: every name a line writes is, or may become, a known one."""
+
+    def __init__(self, lines: _Lines, bans: _NameBans) -> None:
+        self.lines, self.bans = lines, bans
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for row, written in enumerate(self.lines.written(input_ids)):
+            tail = _NAME_TAIL.search(written).group()
+            scores[row] = scores[row].masked_fill(self.bans(tail), float("-inf"))
+        return scores
+
+
+class _Shallow:
+    """A logits processor: no parenthesis opens at `depth` (a small model can go on
+    nesting `jnp.tanh(` until it runs out of tokens)."""
+
+    def __init__(self, lines: _Lines, openers: Any, depth: int) -> None:
+        self.lines, self.openers, self.depth = lines, openers, depth
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for row, written in enumerate(self.lines.written(input_ids)):
+            if written.count("(") - written.count(")") >= self.depth:
+                scores[row] = scores[row].masked_fill(self.openers, float("-inf"))
+        return scores
+
+
+class _MustName:
+    """A logits processor: no line break before the line names `name` (a small model's
+    constant, `0.0`, is no activation function)."""
+
+    def __init__(self, lines: _Lines, newlines: Any, name: str) -> None:
+        self.lines, self.newlines = lines, newlines
+        self.pattern = re.compile(rf"\b{re.escape(name)}\b")
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for row, written in enumerate(self.lines(input_ids)):
+            if not self.pattern.search(written):
+                scores[row] = scores[row].masked_fill(self.newlines, float("-inf"))
         return scores
 
 

@@ -56,7 +56,7 @@ def describe(program: ArchiveEntry) -> str:
 COMPLETION_HEADER = """# Activation functions for neural networks, written with jax.numpy.
 # Each maps a float32 array x to an array of the same shape; a higher reward is better.
 # Each returns one new expression in x built from numbers, + - * / and functions such as
-# jnp.tanh, jnp.sin, jnp.exp, jnp.abs, jnp.maximum, jax.nn.gelu, jax.nn.silu, jax.nn.softplus.
+# jnp.tanh, jnp.sin, jnp.abs, jnp.maximum, jax.nn.gelu, jax.nn.silu, jax.nn.softplus.
 import jax
 import jax.numpy as jnp
 

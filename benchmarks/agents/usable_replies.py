@@ -123,7 +123,7 @@ def markdown(counts: Sequence[Count], args: argparse.Namespace) -> str:
             f"| {c.agent} | {c.replies} | {c.programs} | {c.ok} | {c.new} | {c.distinct} "
             f"| {c.usable_rate:.0%} | {c.seconds:.0f} |"
         )
-    lines += ["", "Why the others were not usable:", ""]
+    lines += ["", "Why the others were not usable (besides duplicates: ok minus ok and new):", ""]
     for c in counts:
         reasons = "; ".join(f"{reason} ({n})" for reason, n in c.reasons.items()) or "none"
         lines.append(f"- {c.agent}: {reasons}")

@@ -5,6 +5,8 @@ No model here: scripted replies, and the backend's decoding rules on hand-made t
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import pytest
@@ -46,6 +48,8 @@ def expression(reply: str) -> str:
         ("jnp.relu(x) + jax.nn.sin(x)", "jax.nn.relu(x) + jnp.sin(x)", "called function"),
         ("np.exp(-x * x)  # a bump", "jnp.exp(-x * x)", "numpy alias"),
         ("jnp.max(x, 0.1 * x)", "jnp.maximum(x, 0.1 * x)", "called function"),
+        ("0.5 + jax.nn.maximum(x)", "0.5 + jnp.maximum(x, 0.0)", "compared with 0"),
+        ("jnp.logaddexp(2 * x)", "jnp.logaddexp(2 * x, 0.0)", "compared with 0"),
     ],
 )
 def test_a_completion_is_cut_repaired_and_assembled(
@@ -67,8 +71,9 @@ def test_a_completion_is_cut_repaired_and_assembled(
         ("x > 0", "comparison"),
         ("jnp.fft(x)", "unknown `jnp.fft`"),
         ("jnp.max(x)", "unknown `jnp.max`"),
-        ("jnp.maximum(x) + jnp.tanh(x, 2)", "called with the wrong arguments"),
+        ("jnp.sin() * x", "called with the wrong arguments"),
         ("y * x", "unknown name `y`"),
+        ("jnp.maximum(jnp, x)", "unknown name `jnp`"),  # a namespace is no value
         ("jnp.tanh(x) + 0.1 * x", "repeats an example"),
         ("jnp.tanh(x)+0.1*x", "repeats an example"),
     ],
@@ -105,6 +110,18 @@ def test_chat_by_default_completion_for_a_model_in_process() -> None:
         EvolverAgent(context(prompt_style="poem"), backend=backend)
     with pytest.raises(ValueError, match="needs backend"):
         EvolverAgent(context(prompt_style="completion"))
+
+
+def test_the_mutator_is_the_evolver_without_islands_or_inspirations() -> None:
+    def agent(kind: type[EvolverAgent], **options: object) -> EvolverAgent:
+        given = context(**options)
+        defaults = {key: value for key, value in given.options.items() if key != "islands"}
+        return kind(dataclasses.replace(given, options=defaults), backend=ScriptedBackend([]))
+
+    evolver, mutator = agent(EvolverAgent), agent(LocalMutatorAgent)
+    assert (evolver.database.num_islands, evolver.inspiration_count) == (4, 3)
+    assert (mutator.database.num_islands, mutator.inspiration_count) == (1, 0)
+    assert agent(LocalMutatorAgent, inspirations=2).inspiration_count == 2
 
 
 def test_the_evolver_completes_expressions_after_its_parent() -> None:
@@ -154,7 +171,7 @@ def test_completions_keep_to_one_non_empty_line_of_allowed_tokens() -> None:
 
 def test_a_completed_line_cannot_copy_a_line_of_its_prompt() -> None:
     torch = pytest.importorskip("torch")
-    from actgym.agents.llm_backends import _NoCopiedLine
+    from actgym.agents.llm_backends import _Lines, _NoCopiedLine
 
     vocabulary = ["jnp", ".tanh(x)", "\n", ")\n", " + x", ".tanh(x"]
 
@@ -162,7 +179,7 @@ def test_a_completed_line_cannot_copy_a_line_of_its_prompt() -> None:
         return "".join(vocabulary[int(index)] for index in ids)
 
     prompt = "def activation_function(x):\n    return jnp.tanh(x)\n\ndef f(x):\n    return "
-    rule = _NoCopiedLine(decode, [prompt], 2, {"": [2], ")": [3]})
+    rule = _NoCopiedLine(_Lines(decode, [prompt], 2), [prompt], {"": [2], ")": [3]})
 
     def banned(*written: int) -> list[int]:
         ids = torch.tensor([[9, 9, *written]])
@@ -171,3 +188,89 @@ def test_a_completed_line_cannot_copy_a_line_of_its_prompt() -> None:
     assert banned(0, 1) == [2]  # the copy may not end here, but may go on
     assert banned(0, 5) == [3]
     assert banned(0, 1, 4) == []
+
+
+def _decoder(vocabulary: list[str]):
+    def decode(ids: object, skip_special_tokens: bool) -> str:
+        return "".join(vocabulary[int(index)] for index in ids)
+
+    return decode
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("jnp.ta", True),  # may still become jnp.tanh
+        ("jnp.tanh(", True),
+        ("jnp.tanh(x) + 1e-3 * x", True),  # 1e-3 is a number, not a name
+        ("jax.nn.gelu(x) * jnp.pi", True),
+        ("jnp.max", True),  # may still become jnp.maximum
+        ("jnp.max(", False),  # a reduction
+        ("jnp.maxi_", False),
+        ("jnp.exp(", False),  # unguarded
+        ("jnp.tanh + x", False),  # a function is no value
+        ("x(", False),
+        ("y", False),
+        ("jnp.tanh()", False),  # a call needs arguments
+    ],
+)
+def test_decoding_names_accept_known_names_and_their_prefixes(text: str, accepted: bool) -> None:
+    from actgym.agents.expressions import DECODING_NAMES
+
+    assert DECODING_NAMES.accept(text) is accepted
+
+
+def test_tokens_that_write_an_unknown_name_are_banned() -> None:
+    torch = pytest.importorskip("torch")
+    from actgym.agents.expressions import DECODING_NAMES
+    from actgym.agents.llm_backends import _KnownNames, _Lines, _NameBans
+
+    vocabulary = ["jnp.", "max", "imum", "(", "(x", "tanh(", "exp(", " + ", "x", ")"]
+    allowed = torch.ones(len(vocabulary), dtype=torch.bool)
+    bans = _NameBans(DECODING_NAMES, list(range(len(vocabulary))), vocabulary, allowed, torch)
+    rule = _KnownNames(_Lines(_decoder(vocabulary), ["    return "], 2), bans)
+
+    def banned(*written: int) -> list[int]:
+        ids = torch.tensor([[99, 99, *written]])
+        scores = rule(ids, torch.zeros(1, len(vocabulary)))
+        return torch.isinf(scores)[0].nonzero().flatten().tolist()
+
+    assert banned() == [1, 2, 5, 6]  # no bare `max`, `tanh(` or `exp(`
+    assert banned(0) == [0, 2, 3, 4, 6, 7, 8, 9]  # `jnp.` goes on to a known function
+    assert banned(0, 1) == [0, 1, 3, 4, 5, 6, 7, 8, 9]  # `jnp.max` only becomes maximum
+    assert banned(0, 1, 2) == [0, 1, 2, 5, 6, 7, 8, 9]  # `jnp.maximum` is called
+    assert banned(0, 1, 2, 3) == [1, 2, 5, 6, 9]  # and not with nothing
+
+
+def test_a_line_cannot_end_before_it_names_x() -> None:
+    torch = pytest.importorskip("torch")
+    from actgym.agents.llm_backends import _Lines, _MustName
+
+    vocabulary = ["0.5", " * ", "x", "\n", "exp", "max"]
+    newlines = torch.tensor([False, False, False, True, False, False])
+    rule = _MustName(_Lines(_decoder(vocabulary), ["    return "], 2), newlines, "x")
+
+    def banned(*written: int) -> list[int]:
+        ids = torch.tensor([[99, 99, *written]])
+        return torch.isinf(rule(ids, torch.zeros(1, 6)))[0].nonzero().flatten().tolist()
+
+    assert banned(0) == [3]
+    assert banned(0, 1, 4) == [3]  # `exp` is not the name x
+    assert banned(0, 1, 2) == []
+
+
+def test_parentheses_nest_at_most_depth_deep() -> None:
+    torch = pytest.importorskip("torch")
+    from actgym.agents.llm_backends import _Lines, _Shallow
+
+    vocabulary = ["jnp.tanh(", "x", ")", "(x"]
+    openers = torch.tensor([True, False, False, True])
+    rule = _Shallow(_Lines(_decoder(vocabulary), ["    return "], 2), openers, depth=2)
+
+    def banned(*written: int) -> list[int]:
+        ids = torch.tensor([[99, 99, *written]])
+        return torch.isinf(rule(ids, torch.zeros(1, 4)))[0].nonzero().flatten().tolist()
+
+    assert banned(0) == []
+    assert banned(0, 0) == [0, 3]
+    assert banned(0, 0, 1, 2) == []
