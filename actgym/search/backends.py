@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any, Protocol
 
+from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 from actgym.trainer import usable_cores
 
@@ -70,10 +71,11 @@ def chunks(items: Sequence[Item], parts: int) -> list[list[Item]]:
 
 
 class InProcess:
-    """Evaluate in this process (`--workers 1`), one chunk after another."""
+    """Evaluate in this process (`--workers 1`), one chunk after another; `cache` is the
+    result cache (default the shared one)."""
 
-    def __init__(self, config: EvaluationConfig) -> None:
-        self.evaluator = Evaluator(config)
+    def __init__(self, config: EvaluationConfig, cache: JsonCache | None = None) -> None:
+        self.evaluator = Evaluator(config, cache=cache)
 
     def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]:
         for chunk in chunks(items, 1):
@@ -84,16 +86,19 @@ class InProcess:
 
 
 class ProcessPool:
-    """`workers` spawned processes, each with its own Evaluator, sharing the CPU cores."""
+    """`workers` spawned processes, each with its own Evaluator, sharing the CPU cores
+    (and `cache`, default the shared one)."""
 
-    def __init__(self, config: EvaluationConfig, workers: int) -> None:
+    def __init__(
+        self, config: EvaluationConfig, workers: int, cache: JsonCache | None = None
+    ) -> None:
         threads = max(1, usable_cores() // workers)
         self.workers = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=get_context("spawn"),
             initializer=_start_worker,
-            initargs=(config, threads, os.getpid()),
+            initargs=(config, threads, os.getpid(), cache),
         )
 
     def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]:
@@ -128,11 +133,13 @@ def make_backend(config: EvaluationConfig, workers: int) -> Backend:
 _evaluator: Evaluator | None = None
 
 
-def _start_worker(config: EvaluationConfig, threads: int, parent: int) -> None:
+def _start_worker(
+    config: EvaluationConfig, threads: int, parent: int, cache: JsonCache | None
+) -> None:
     global _evaluator
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the search process's to handle
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    _evaluator = Evaluator(config, threads=threads)
+    _evaluator = Evaluator(config, cache=cache, threads=threads)
 
 
 def _exit_with(parent: int) -> None:

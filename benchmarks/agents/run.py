@@ -31,10 +31,15 @@ from rich.table import Table
 from scipy import stats
 
 from actgym.agents_registry import available_agents
+from actgym.cache import JsonCache
+from actgym.evaluation import EvaluationConfig
 from actgym.search import RunStore, run_search
+from actgym.search.backends import Backend, InProcess, ProcessPool
 from actgym.search.compare import Group, compare, currencies, spending_table, write_comparison
 from actgym.search.report import best_so_far
+from actgym.search.runner import BackendFactory
 from actgym.search.store import FILENAME, UNUSABLE, charged
+from actgym.training_process import close_shared_pools
 
 Row = Mapping[str, Any]
 Runs = Mapping[tuple[str, str], Sequence[Sequence[Row]]]
@@ -53,6 +58,7 @@ console = Console()
 def main(argv: Sequence[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _arguments(argv)
+    os.environ["ACTGYM_XLA_CACHE"] = "0"  # every run compiles what it evaluates
     directories, failures = run_all(args, _agent_options(args.options))
     runs = {key: [_evaluations(path) for path in paths] for key, paths in directories.items()}
     groups = compare([path for paths in directories.values() for path in paths])
@@ -130,7 +136,27 @@ def _config(
 def _run(directory: Path, config: Mapping[str, Any], workers: int) -> None:
     """Runs the search in `directory`, resuming a run found there: a killed benchmark goes on."""
     resume = (directory / FILENAME).exists() and _has_run(directory)
-    run_search(directory, config, resume=resume, workers=workers, console=console)
+    run_search(
+        directory,
+        config,
+        resume=resume,
+        workers=workers,
+        console=console,
+        backend_factory=_cold(directory),
+    )
+
+
+def _cold(directory: Path) -> BackendFactory:
+    """Each run pays for all it evaluates, whatever ran before it: a result cache of its
+    own, fresh training processes (and no compilation cache, see `main`), so compute
+    seconds compare across agents and do not depend on the order of the runs."""
+
+    def factory(config: EvaluationConfig, workers: int) -> Backend:
+        close_shared_pools()
+        cache = JsonCache(directory / "result-cache")
+        return InProcess(config, cache) if workers == 1 else ProcessPool(config, workers, cache)
+
+    return factory
 
 
 def _has_run(directory: Path) -> bool:
