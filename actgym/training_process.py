@@ -179,6 +179,11 @@ class TrainingPool:
     def close(self) -> None:
         with self._lock:
             self._closed = True
+        self.drain()
+
+    def drain(self) -> None:
+        """Stop the idle processes; the pool stays open and starts fresh ones as needed."""
+        with self._lock:
             idle, self._idle = self._idle, []
         for child in idle:
             child.kill()
@@ -211,6 +216,15 @@ def shared_pool(bounds: TrainingBounds) -> TrainingPool:
         if bounds not in _pools:
             _pools[bounds] = TrainingPool(bounds)
         return _pools[bounds]
+
+
+def drain_shared_pools() -> None:
+    """Stop every shared pool's idle processes, so that what runs next starts cold (a
+    process keeps what it compiled); Evaluators holding a pool go on with fresh ones."""
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        pool.drain()
 
 
 @atexit.register

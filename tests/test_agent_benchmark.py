@@ -10,6 +10,8 @@ from types import ModuleType
 
 import pytest
 
+from actgym.search import RunStore
+
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "agents" / "run.py"
 
 
@@ -53,6 +55,12 @@ def test_bootstrap_interval_holds_the_estimate_within_0_and_1_reproducibly() -> 
     assert bench.beats_interval([3.0, 4.0], [1.0, 2.0]) == (1.0, 1.0)
 
 
+def test_the_rank_test_is_exact_for_few_seeds() -> None:
+    # every seed of one agent above every seed of the other: 2 of the 252 splits are as extreme
+    assert bench.rank_test([5, 6, 7, 8, 9], [0, 1, 2, 3, 4]) == pytest.approx(2 / 252)
+    assert bench.rank_test([0, 2, 4, 6, 8], [1, 3, 5, 7, 9]) > 0.5
+
+
 def test_beats_matrices_pair_every_two_agents_of_an_env() -> None:
     results = [
         {"agent": "a", "env": "E", "final_best": [2.0, 3.0]},
@@ -60,10 +68,10 @@ def test_beats_matrices_pair_every_two_agents_of_an_env() -> None:
         {"agent": "a", "env": "F", "final_best": [1.0]},
     ]
     matrices = bench.beats_matrices(results)
-    assert matrices["E"]["a"]["b"] == [1.0, 1.0, 1.0]
-    assert matrices["E"]["b"]["a"] == [0.0, 0.0, 0.0]
+    assert matrices["E"]["a"]["b"] == pytest.approx([1.0, 1.0, 1.0, 1 / 3])  # exact U test
+    assert matrices["E"]["b"]["a"] == pytest.approx([0.0, 0.0, 0.0, 1 / 3])
     assert matrices["F"] == {"a": {}}
-    assert "| a | — | 1.00 [1.00, 1.00] |" in bench.markdown(
+    assert "| a | — | 1.00 [1.00, 1.00] p=0.333 |" in bench.markdown(
         {
             "command": "python benchmarks/agents/run.py",
             "date": "today",
@@ -91,7 +99,8 @@ def test_a_small_benchmark_writes_tables_probabilities_and_curves(
     report = json.loads((tmp_path / "results.json").read_text())
     assert report["command"] == "python benchmarks/agents/run.py " + " ".join(argv)
     assert report["scale"]["seeds"] == [0, 1]
-    probability, low, high = report["beats"]["ActSearch-Harmonics-v0"]["random"][twin]
+    probability, low, high, p_value = report["beats"]["ActSearch-Harmonics-v0"]["random"][twin]
+    assert p_value == pytest.approx(1.0)
     assert probability == 0.5  # the same draws: identical samples win as often as they lose
     assert 0.0 <= low <= probability <= high <= 1.0
     for result in report["results"]:
@@ -104,6 +113,13 @@ def test_a_small_benchmark_writes_tables_probabilities_and_curves(
     assert "| random | — |" in text and "n/a" in text
     comparison = json.loads((tmp_path / "comparison.json").read_text())
     assert {group["agent"] for group in comparison} == {"random", twin}
-    # every run pays for what it evaluates: the twin finds no results cached by `random`
-    seconds = {result["agent"]: result["spent"]["seconds"] for result in report["results"]}
-    assert seconds[twin] > 0.5 * seconds["random"], seconds
+    # the tables can be rebuilt from the finished runs alone
+    (tmp_path / "results.md").unlink()
+    bench.main([*argv, "--report-only"])
+    rebuilt = json.loads((tmp_path / "results.json").read_text())
+    assert rebuilt["beats"] == report["beats"] and rebuilt["report_only"]
+    assert "rebuilt from the finished runs" in (tmp_path / "results.md").read_text()
+    # every run pays for what it evaluates: the twin finds no result cached by `random`
+    for seed in (0, 1):
+        with RunStore(tmp_path / twin / "ActSearch-Harmonics-v0" / f"seed-{seed}") as store:
+            assert not any(row["cached"] for row in store.evaluations())

@@ -135,3 +135,18 @@ def test_a_process_that_does_not_start_in_time_is_a_rejection_not_a_crash(
         pool.close()
     assert rejected.value.reason is Reason.RESOURCE_LIMIT
     assert "starting a training process took longer" in rejected.value.message.lower()
+
+
+def test_a_drained_pool_goes_on_with_a_fresh_process() -> None:
+    pool = TrainingPool(TrainingBounds())
+    try:
+        pool.hardening()
+        first = [child.pid for child in pool._idle]
+        pool.drain()
+        assert pool._idle == []
+        pool.hardening()  # still open: a drained pool is not a closed one
+        second = [child.pid for child in pool._idle]
+    finally:
+        pool.close()
+    assert len(first) == len(second) == 1 and first != second
+    assert pool._idle == []

@@ -39,7 +39,7 @@ from actgym.search.compare import Group, compare, currencies, spending_table, wr
 from actgym.search.report import best_so_far
 from actgym.search.runner import BackendFactory
 from actgym.search.store import FILENAME, UNUSABLE, charged
-from actgym.training_process import close_shared_pools
+from actgym.training_process import drain_shared_pools
 
 Row = Mapping[str, Any]
 Runs = Mapping[tuple[str, str], Sequence[Sequence[Row]]]
@@ -89,8 +89,12 @@ def run_all(
         console.print(f"[bold]{agent}[/] on {env}, seed {seed}")
         config = _config(args, agent, env, seed, options.get(agent, {}))
         directory = args.out / agent / env / f"seed-{seed}"
+        if args.report_only and not _has_run(directory):
+            failures.append(f"{agent} on {env}, seed {seed}: not run")
+            continue
         try:
-            _run(directory, config, args.workers)
+            if not args.report_only:
+                _run(directory, config, args.workers)
         except Exception as error:  # one agent's failure must not sink the others
             failures.append(f"{agent} on {env}, seed {seed}: {error}")
             console.print(f"[red]failed[/]: {failures[-1]}")
@@ -111,6 +115,9 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--options", type=Path, help="TOML: a table of agent_options per agent")
     parser.add_argument("--out", type=Path, default=Path("runs/bench-agents"))
+    parser.add_argument(
+        "--report-only", action="store_true", help="tables from the runs in OUT; run nothing"
+    )
     return parser.parse_args(argv)
 
 
@@ -135,7 +142,7 @@ def _config(
 
 def _run(directory: Path, config: Mapping[str, Any], workers: int) -> None:
     """Runs the search in `directory`, resuming a run found there: a killed benchmark goes on."""
-    resume = (directory / FILENAME).exists() and _has_run(directory)
+    resume = _has_run(directory)
     run_search(
         directory,
         config,
@@ -152,7 +159,7 @@ def _cold(directory: Path) -> BackendFactory:
     seconds compare across agents and do not depend on the order of the runs."""
 
     def factory(config: EvaluationConfig, workers: int) -> Backend:
-        close_shared_pools()
+        drain_shared_pools()
         cache = JsonCache(directory / "result-cache")
         return InProcess(config, cache) if workers == 1 else ProcessPool(config, workers, cache)
 
@@ -160,6 +167,8 @@ def _cold(directory: Path) -> BackendFactory:
 
 
 def _has_run(directory: Path) -> bool:
+    if not (directory / FILENAME).exists():
+        return False
     with RunStore(directory) as store:
         return store.run() is not None
 
@@ -175,6 +184,7 @@ def provenance(argv: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
         "command": shlex.join(["python", "benchmarks/agents/run.py", *argv]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()} with {os.cpu_count()} CPUs",
+        "report_only": args.report_only,
         "scale": {
             "budget": args.budget,
             "seeds": args.seeds,
@@ -291,22 +301,30 @@ def beats_interval(
     return float(low), float(high)
 
 
+def rank_test(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of the Mann-Whitney U test (exact without ties): how surprising
+    the split of wins would be if neither agent were better. With few seeds a bootstrap
+    interval can shrink to a point; this says what that point is worth."""
+    return float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
 def beats_matrices(results: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict]]:
-    """Per env: [P(row agent beats column agent), low, high] for every pair of agents."""
+    """Per env: [P(row agent beats column agent), low, high, p-value] for every pair of
+    agents; each pair is computed once, and its mirror is one minus it."""
     finals: dict[str, dict[str, list[float]]] = {}
     for result in results:
         finals.setdefault(result["env"], {})[result["agent"]] = result["final_best"]
-    return {
-        env: {
-            row: {
-                column: [beats(mine, theirs), *beats_interval(mine, theirs)]
-                for column, theirs in agents.items()
-                if column != row
-            }
-            for row, mine in agents.items()
-        }
-        for env, agents in finals.items()
-    }
+    matrices: dict[str, dict[str, dict]] = {}
+    for env, agents in finals.items():
+        matrix: dict[str, dict] = {agent: {} for agent in agents}
+        for row, column in itertools.combinations(agents, 2):
+            mine, theirs = agents[row], agents[column]
+            low, high = beats_interval(mine, theirs)
+            probability, p_value = beats(mine, theirs), rank_test(mine, theirs)
+            matrix[row][column] = [probability, low, high, p_value]
+            matrix[column][row] = [1.0 - probability, 1.0 - high, 1.0 - low, p_value]
+        matrices[env] = matrix
+    return matrices
 
 
 def _cell(mean: float, half: float | None) -> str:
@@ -322,7 +340,13 @@ def markdown(report: Mapping[str, Any]) -> str:
         f"{report['date']}, {report['machine']}. Budget {scale['budget']}, seeds "
         f"{scale['seeds']}, batch size {scale['batch_size']}, fast={scale['fast']}, "
         f"instances={scale['instances'] or 'all'}. Rewards: ReLU = 0, higher is better; "
-        "± is the half-width of the 95% t-interval over seeds.",
+        "± is the half-width of the 95% t-interval over seeds."
+        + (
+            " The tables were rebuilt from the finished runs (`--report-only`); the same "
+            "command without it makes the runs."
+            if report.get("report_only")
+            else ""
+        ),
         "",
         *_reward_table(results),
         *_beats_tables(report["beats"]),
@@ -351,8 +375,11 @@ def _beats_tables(matrices: Mapping[str, Mapping[str, Mapping[str, list[float]]]
         "",
         "Who beats whom: the cell in row A, column B is the probability that a run of A ends "
         "with a better best reward than a run of B (all pairs of seeds, ties counting half: "
-        "the Vargha-Delaney A12), with its 95% bootstrap interval over seeds. 0.50 is a coin "
-        "toss; the cell in row B, column A is one minus it.",
+        "the Vargha-Delaney A12), with its 95% bootstrap interval over seeds and the p-value "
+        "of the two-sided Mann-Whitney U test. 0.50 is a coin toss; the cell in row B, "
+        "column A is one minus it. With few seeds the interval can shrink to a point "
+        "([1.00, 1.00]: every seed of A beat every seed of B); the p-value says what that is "
+        "worth (with 5 seeds each, 0.008 is the smallest possible).",
     ]
     for env, matrix in matrices.items():
         agents = list(matrix)
@@ -366,8 +393,8 @@ def _beats_tables(matrices: Mapping[str, Mapping[str, Mapping[str, list[float]]]
     return lines
 
 
-def _beats_cell(probability: float, low: float, high: float) -> str:
-    return f"{probability:.2f} [{low:.2f}, {high:.2f}]"
+def _beats_cell(probability: float, low: float, high: float, p_value: float) -> str:
+    return f"{probability:.2f} [{low:.2f}, {high:.2f}] p={p_value:.3f}"
 
 
 def _family_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
