@@ -44,33 +44,38 @@ SPECIAL_FUNCTIONS = frozenset({"erf"})
 # unguarded (`jnp.exp(x)`, `jnp.log(x)`), and the networks overflow or go NaN in training.
 UNGUARDED_FUNCTIONS = frozenset(
     {"exp", "exp2", "expm1", "sinh", "cosh", "power", "log", "log1p", "sqrt", "reciprocal"}
-    | {"cbrt"}
+    | {"cbrt"}  # an infinite derivative at 0
 )
 
 
 @dataclass(frozen=True)
 class Names:
-    """The names a line being written may use: functions it calls, and values."""
+    """The names a line being written may use: functions it calls, and values. With
+    `new_calls` False a name begun now can only become a value (the line may not open
+    another call)."""
 
     calls: frozenset[str]
     values: frozenset[str]
+    new_calls: bool = True
 
     @functools.cached_property
     def prefixes(self) -> frozenset[str]:
-        return frozenset(name[:end] for name in self.calls | self.values for end in range(1, 99))
+        names = self.calls | self.values if self.new_calls else self.values
+        return frozenset(name[:end] for name in names for end in range(1, len(name) + 1))
 
     def accept(self, text: str) -> bool:
         """Whether every name in `text` is, or may still become, one of these: a name
         followed by `(` must be a call, by anything else a value, and one at the end
-        a prefix of either (numbers such as `1e-3` are no names). A call needs arguments."""
-        if _EMPTY_CALL.search(text):
+        a prefix of either (numbers such as `1e-3` are no names). A call needs arguments,
+        and no name hides behind a number (`2x`) or a stray dot (`f(x).max`)."""
+        if _EMPTY_CALL.search(text) or _HIDDEN_NAME.search(text):
             return False
         for match in _NAME.finditer(text):
             name, after = match.group(), text[match.end() :].lstrip(" ")
             if match.end() == len(text):
                 known = name in self.prefixes
             elif not after:
-                known = name in self.calls | self.values
+                known = name in (self.calls | self.values if self.new_calls else self.values)
             else:
                 known = name in (self.calls if after[0] == "(" else self.values)
             if not known:
@@ -80,6 +85,7 @@ class Names:
 
 _NAME = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*")
 _EMPTY_CALL = re.compile(r"\(\s*\)")
+_HIDDEN_NAME = re.compile(r"(?<![\w.])\d(?>[\d.]*(?:e[-+]?\d*)?)[A-Za-z_(]|(?<!\w)\.\s*[A-Za-z_]")
 
 # What the in-process backend lets a small model write (llm_backends.TransformersBackend):
 # x, the constants, and the safe functions, also under the namespace that `repaired`
@@ -186,7 +192,7 @@ def repaired(text: str) -> tuple[str, tuple[str, ...]]:
     if _fix_namespaces(tree):
         applied.append("called function")
     if _compare_with_zero(tree):
-        applied.append("compared with 0")
+        applied.append("second argument 0")
     validate(tree)
     return ast.unparse(tree), tuple(applied)
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -229,6 +229,7 @@ class TransformersBackend:
     line_depth: int | None = 4
 
     def __post_init__(self) -> None:
+        self._name_bans: dict[Names, tuple[_NameBans, _NameBans]] = {}
         # Loading first: it says what it loads before the seconds of importing torch.
         self._tokenizer, self._model = load_local_model(self.model)
         import torch
@@ -311,9 +312,10 @@ class TransformersBackend:
         if self.line_depth is not None:
             processors.append(_Shallow(lines, openers, self.line_depth))
         if self.line_names is not None:
-            processors.append(_KnownNames(lines, self._name_bans))
+            processors.append(self._known_names(lines, self.line_names))
         if self.line_requires is not None:
             processors.append(_MustName(lines, newlines, self.line_requires))
+        processors.append(_NeverStuck(newlines))
         return {
             "logits_processor": LogitsProcessorList(processors),
             "stopping_criteria": StoppingCriteriaList([_LineEnd(newlines, prompt_length)]),
@@ -346,15 +348,25 @@ class TransformersBackend:
         tensor = functools.partial(self._torch.tensor, dtype=self._torch.bool, device=self.device)
         return tensor(allowed), tensor(newlines), line_ends, tensor(openers)
 
-    @functools.cached_property
-    def _name_bans(self) -> _NameBans:
-        """The names rule's cache of banned tokens, shared across batches: the tails a line
-        can have are few, and each costs a pass over the allowed vocabulary."""
-        allowed = self._vocabulary[0]
-        indices = allowed.nonzero().flatten().tolist()
-        texts = self._tokenizer.batch_decode([[index] for index in indices])
-        first_lines = [text.split("\n", 1)[0] for text in texts]
-        return _NameBans(self.line_names, indices, first_lines, allowed, self._torch)
+    def _known_names(self, lines: _Lines, names: Names) -> _KnownNames:
+        """The names rule, with its caches of banned tokens kept across batches (each new
+        tail of a line costs a pass over the allowed vocabulary)."""
+        if names not in self._name_bans:
+            allowed = self._vocabulary[0]
+            indices = allowed.nonzero().flatten().tolist()
+            texts = [
+                text[: text.index("\n") + 1] if "\n" in text else text
+                for text in self._tokenizer.batch_decode([[index] for index in indices])
+            ]
+            deep = replace(names, new_calls=False)
+            self._name_bans[names] = (
+                _NameBans(names, indices, texts, allowed),
+                _NameBans(deep, indices, texts, allowed),
+            )
+        bans, deep_bans = self._name_bans[names]
+        return _KnownNames(
+            lines, bans, deep_bans if self.line_depth is not None else None, self.line_depth or 0
+        )
 
     def close(self) -> None:
         self._model = None
@@ -378,6 +390,8 @@ class _Lines:
     def __init__(self, decode: Any, prompts: Sequence[str], prompt_length: int) -> None:
         self.decode, self.prompt_length = decode, prompt_length
         self.starts = [prompt.rsplit("\n", 1)[-1] for prompt in prompts]
+        self._ids: Any = None
+        self._written: list[str] = []
 
     def __call__(self, input_ids: Any) -> list[str]:
         return [
@@ -386,10 +400,14 @@ class _Lines:
         ]
 
     def written(self, input_ids: Any) -> list[str]:
-        """What each row generated."""
-        return [
-            self.decode(ids[self.prompt_length :], skip_special_tokens=True) for ids in input_ids
-        ]
+        """What each row generated (decoded once per step: a step's rules get one tensor)."""
+        if input_ids is not self._ids:
+            self._ids = input_ids
+            self._written = [
+                self.decode(ids[self.prompt_length :], skip_special_tokens=True)
+                for ids in input_ids
+            ]
+        return self._written
 
 
 class _NoCopiedLine:
@@ -413,46 +431,57 @@ class _NoCopiedLine:
         return scores
 
 
-_NAME_TAIL = re.compile(r"[\w.(]*[ ]*$")
+# What decides which names may follow: the line's last name or number, and a `(` after it.
+_NAME_TAIL = re.compile(r"(?<![\w.])[\w.]*[ ]*\(?[ ]*$")
+_DIGITS = re.compile(r"(?<![A-Za-z_\d])\d+")
+_SPACES = re.compile(r" +")
+
+
+def _name_tail(written: str) -> str:
+    """The part of a line the names rule depends on; numbers and runs of spaces alike
+    give one tail, so the tails stay few."""
+    tail = _NAME_TAIL.search(written).group()
+    return _SPACES.sub(" ", _DIGITS.sub("0", tail))
 
 
 class _NameBans:
-    """For the tail of a line (its last names, numbers and opening parentheses, and
-    spaces): the tokens that would write a name the line may not use there."""
+    """For a tail of a line (`_name_tail`): a mask of the tokens that would write a name
+    the line may not use there. Token texts keep their line break, which ends a name."""
 
-    def __init__(
-        self, names: Names, indices: list[int], texts: list[str], allowed: Any, torch: Any
-    ) -> None:
-        self.names, self.indices, self.texts = names, indices, texts
-        self.allowed, self.torch = allowed, torch
-        self.masks: dict[str, Any] = {}
+    def __init__(self, names: Names, indices: list[int], texts: list[str], allowed: Any) -> None:
+        self.names, self.indices, self.texts, self.allowed = names, indices, texts, allowed
+        self.mask = functools.lru_cache(maxsize=1024)(self._mask)
 
-    def __call__(self, tail: str) -> Any:
-        if tail not in self.masks:
-            if len(self.masks) > 4096:  # numbers make tails without end
-                self.masks.clear()
-            banned = [
-                index
-                for index, text in zip(self.indices, self.texts, strict=True)
-                if not self.names.accept(tail + text)
-            ]
-            mask = self.torch.zeros_like(self.allowed)
-            mask[banned] = True
-            self.masks[tail] = mask
-        return self.masks[tail]
+    def _mask(self, tail: str) -> Any:
+        banned = [
+            index
+            for index, text in zip(self.indices, self.texts, strict=True)
+            if not self.names.accept(tail + text)
+        ]
+        mask = self.allowed.new_zeros(self.allowed.shape)
+        mask[banned] = True
+        return mask
 
 
 class _KnownNames:
-    """A logits processor: every name a line writes is, or may become, a known one."""
+    """A logits processor: every name a line writes is, or may become, a known one; at
+    `depth` open parentheses only values are (a call could not open)."""
 
-    def __init__(self, lines: _Lines, bans: _NameBans) -> None:
-        self.lines, self.bans = lines, bans
+    def __init__(
+        self, lines: _Lines, bans: _NameBans, deep_bans: _NameBans | None, depth: int
+    ) -> None:
+        self.lines, self.bans, self.deep_bans, self.depth = lines, bans, deep_bans, depth
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         for row, written in enumerate(self.lines.written(input_ids)):
-            tail = _NAME_TAIL.search(written).group()
-            scores[row] = scores[row].masked_fill(self.bans(tail), float("-inf"))
+            deep = self.deep_bans is not None and _depth(written) >= self.depth
+            bans = self.deep_bans if deep else self.bans
+            scores[row] = scores[row].masked_fill(bans.mask(_name_tail(written)), float("-inf"))
         return scores
+
+
+def _depth(written: str) -> int:
+    return written.count("(") - written.count(")")
 
 
 class _Shallow:
@@ -464,7 +493,7 @@ class _Shallow:
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         for row, written in enumerate(self.lines.written(input_ids)):
-            if written.count("(") - written.count(")") >= self.depth:
+            if _depth(written) >= self.depth:
                 scores[row] = scores[row].masked_fill(self.openers, float("-inf"))
         return scores
 
@@ -481,6 +510,20 @@ class _MustName:
         for row, written in enumerate(self.lines(input_ids)):
             if not self.pattern.search(written):
                 scores[row] = scores[row].masked_fill(self.newlines, float("-inf"))
+        return scores
+
+
+class _NeverStuck:
+    """A logits processor, the last: a row whose every token the rules banned may end its
+    line (an unusable reply, rather than a failed batch)."""
+
+    def __init__(self, newlines: Any) -> None:
+        self.newlines = newlines
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        stuck = scores.isinf().all(dim=1)
+        if stuck.any():
+            scores[stuck] = scores[stuck].masked_fill(self.newlines, 0.0)
         return scores
 
 

@@ -6,6 +6,7 @@ No model here: scripted replies, and the backend's decoding rules on hand-made t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -48,8 +49,8 @@ def expression(reply: str) -> str:
         ("jnp.relu(x) + jax.nn.sin(x)", "jax.nn.relu(x) + jnp.sin(x)", "called function"),
         ("np.exp(-x * x)  # a bump", "jnp.exp(-x * x)", "numpy alias"),
         ("jnp.max(x, 0.1 * x)", "jnp.maximum(x, 0.1 * x)", "called function"),
-        ("0.5 + jax.nn.maximum(x)", "0.5 + jnp.maximum(x, 0.0)", "compared with 0"),
-        ("jnp.logaddexp(2 * x)", "jnp.logaddexp(2 * x, 0.0)", "compared with 0"),
+        ("0.5 + jax.nn.maximum(x)", "0.5 + jnp.maximum(x, 0.0)", "second argument 0"),
+        ("jnp.logaddexp(2 * x)", "jnp.logaddexp(2 * x, 0.0)", "second argument 0"),
     ],
 )
 def test_a_completion_is_cut_repaired_and_assembled(
@@ -190,7 +191,7 @@ def test_a_completed_line_cannot_copy_a_line_of_its_prompt() -> None:
     assert banned(0, 1, 4) == []
 
 
-def _decoder(vocabulary: list[str]):
+def _decoder(vocabulary: list[str]) -> Callable[..., str]:
     def decode(ids: object, skip_special_tokens: bool) -> str:
         return "".join(vocabulary[int(index)] for index in ids)
 
@@ -212,6 +213,13 @@ def _decoder(vocabulary: list[str]):
         ("x(", False),
         ("y", False),
         ("jnp.tanh()", False),  # a call needs arguments
+        ("relu6", False),
+        ("jax.nn.relu6(x) * 2.5e-3", True),
+        ("2x", False),  # names hidden behind a number or a stray dot
+        ("1e5x", False),
+        ("jnp.tanh(x).max", False),
+        ("x .sum", False),
+        ("x * .5", True),
     ],
 )
 def test_decoding_names_accept_known_names_and_their_prefixes(text: str, accepted: bool) -> None:
@@ -220,26 +228,64 @@ def test_decoding_names_accept_known_names_and_their_prefixes(text: str, accepte
     assert DECODING_NAMES.accept(text) is accepted
 
 
-def test_tokens_that_write_an_unknown_name_are_banned() -> None:
-    torch = pytest.importorskip("torch")
+def _name_rule(vocabulary: list[str], depth: int = 4) -> Callable[..., list[int]]:
+    """The names rule over a toy vocabulary: which tokens it bans after `written`."""
+    import torch
     from actgym.agents.expressions import DECODING_NAMES
     from actgym.agents.llm_backends import _KnownNames, _Lines, _NameBans
 
-    vocabulary = ["jnp.", "max", "imum", "(", "(x", "tanh(", "exp(", " + ", "x", ")"]
     allowed = torch.ones(len(vocabulary), dtype=torch.bool)
-    bans = _NameBans(DECODING_NAMES, list(range(len(vocabulary))), vocabulary, allowed, torch)
-    rule = _KnownNames(_Lines(_decoder(vocabulary), ["    return "], 2), bans)
+    indices = list(range(len(vocabulary)))
+    bans = _NameBans(DECODING_NAMES, indices, vocabulary, allowed)
+    deep = _NameBans(
+        dataclasses.replace(DECODING_NAMES, new_calls=False), indices, vocabulary, allowed
+    )
+    rule = _KnownNames(_Lines(_decoder(vocabulary), ["    return "], 2), bans, deep, depth)
 
     def banned(*written: int) -> list[int]:
         ids = torch.tensor([[99, 99, *written]])
         scores = rule(ids, torch.zeros(1, len(vocabulary)))
         return torch.isinf(scores)[0].nonzero().flatten().tolist()
 
+    return banned
+
+
+def test_tokens_that_write_an_unknown_name_are_banned() -> None:
+    pytest.importorskip("torch")
+    banned = _name_rule(["jnp.", "max", "imum", "(", "(x", "tanh(", "exp(", " + ", "x", ")"])
     assert banned() == [1, 2, 5, 6]  # no bare `max`, `tanh(` or `exp(`
     assert banned(0) == [0, 2, 3, 4, 6, 7, 8, 9]  # `jnp.` goes on to a known function
     assert banned(0, 1) == [0, 1, 3, 4, 5, 6, 7, 8, 9]  # `jnp.max` only becomes maximum
     assert banned(0, 1, 2) == [0, 1, 2, 5, 6, 7, 8, 9]  # `jnp.maximum` is called
     assert banned(0, 1, 2, 3) == [1, 2, 5, 6, 9]  # and not with nothing
+
+
+def test_a_line_break_ends_a_name_which_must_then_be_complete() -> None:
+    pytest.importorskip("torch")
+    banned = _name_rule(["jnp.ta", "nh(", "x", "\n", "nh\n", ")\n", "0.5", " * "])
+    assert banned(0) == [0, 2, 3, 4, 5, 6, 7]  # `jnp.ta` cannot end the line, nor `jnp.tanh`
+    assert banned(2) == [0, 1, 2, 4, 6]  # after x: an operator, a `)` or the end
+    assert banned(6, 7, 2) == [0, 1, 2, 4, 6]  # numbers are no names
+
+
+def test_at_the_depth_limit_a_name_can_only_become_a_value() -> None:
+    pytest.importorskip("torch")
+    banned = _name_rule(["jnp.tanh(", "jnp.ta", "x", ")", "jnp.p"], depth=2)
+    assert banned(0) == [3]
+    assert banned(0, 0) == [1, 3]  # no new call at depth 2 (`(` is _Shallow's); `jnp.p`: pi
+    assert banned(0, 0, 2) == [0, 1, 2, 4]
+    assert banned(0, 0, 2, 3) == []  # back at depth 1: calls again
+
+
+def test_a_row_with_every_token_banned_may_end_its_line() -> None:
+    torch = pytest.importorskip("torch")
+    from actgym.agents.llm_backends import _NeverStuck
+
+    newlines = torch.tensor([False, True, False])
+    scores = torch.tensor([[0.0, float("-inf"), 1.0], [float("-inf")] * 3])
+    fixed = _NeverStuck(newlines)(torch.zeros(2, 1), scores.clone())
+    assert fixed[0].tolist() == [0.0, float("-inf"), 1.0]
+    assert fixed[1].tolist() == [float("-inf"), 0.0, float("-inf")]
 
 
 def test_a_line_cannot_end_before_it_names_x() -> None:
