@@ -359,10 +359,15 @@ def markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _table_head(header: Sequence[str]) -> list[str]:
+    """A markdown table's first two lines: agent and env, then right-aligned numbers."""
+    return ["| " + " | ".join(header) + " |", "|" + " --- |" * 2 + " ---: |" * (len(header) - 2)]
+
+
 def _reward_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
     header = ["agent", "env", "seeds", "best reward (95% CI)"]
     header += [f"best after {fraction:.0%}" for fraction in CHECKPOINTS[:-1]]
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * 2 + " ---: |" * (len(header) - 2)]
+    lines = _table_head(header)
     for result in results:
         cells = [result["agent"], result["env"], str(result["seeds"]), _cell(*result["best"])]
         cells += [_cell(*result["checkpoints"][str(f)]) for f in CHECKPOINTS[:-1]]
@@ -406,8 +411,7 @@ def _family_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
         "seeds), and what a run spent in all (mean over seeds; n/a: the agent uses no LLM). "
         "comparison.png shows best so far against each.",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + " --- |" * 2 + " ---: |" * (len(header) - 2),
+        *_table_head(header),
     ]
     for result in results:
         bands = result["families"]
@@ -429,8 +433,7 @@ def _accounting_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
         "and the share of LLM replies (seeds excluded, pooled over seeds) that were new "
         "functions that trained.",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + " --- |" * 2 + " ---: |" * (len(header) - 2),
+        *_table_head(header),
     ]
     for result in results:
         counts = result["accounting"]
