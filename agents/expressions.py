@@ -191,7 +191,7 @@ def repaired(text: str) -> tuple[str, tuple[str, ...]]:
         raise UnusableExpression("the completion is not a Python expression") from None
     if _fix_namespaces(tree):
         applied.append("called function")
-    if _compare_with_zero(tree):
+    if _second_argument_zero(tree):
         applied.append("second argument 0")
     validate(tree)
     return ast.unparse(tree), tuple(applied)
@@ -230,7 +230,7 @@ def _fix_namespaces(tree: ast.AST) -> bool:
     return changed
 
 
-def _compare_with_zero(tree: ast.AST) -> bool:
+def _second_argument_zero(tree: ast.AST) -> bool:
     """`jnp.maximum(x)` -> `jnp.maximum(x, 0.0)`: a small model's usual reading of a
     two-argument function given one (a ReLU, and softplus for `logaddexp`)."""
     changed = False

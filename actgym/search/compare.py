@@ -269,6 +269,9 @@ def _curve_json(curve: Curve | None) -> dict[str, Any] | None:
     return {"x": list(curve.x), "best_so_far": [[b.mean, b.half_width] for b in curve.bands]}
 
 
+REWARD_AXIS_FLOOR = -2.0
+
+
 def _plot(groups: Sequence[Group], spent: Sequence[Currency], stem: Path) -> list[Path]:
     from matplotlib.figure import Figure
 
@@ -286,6 +289,8 @@ def _plot(groups: Sequence[Group], spent: Sequence[Currency], stem: Path) -> lis
         axes.axhline(0.0, color="grey", linestyle="--", linewidth=1, label="ReLU")
         axes.set(xlabel=axis, title=f"against {axis}")
     panels[0].set(ylabel="best reward so far")
+    # Rejected candidates score -10: a curve's start there would flatten every rank above.
+    panels[0].set_ylim(bottom=max(panels[0].get_ylim()[0], REWARD_AXIS_FLOOR))
     legend: dict[str, Any] = {}  # a group may be missing from a panel: take each once
     for axes in panels:
         for handle, name in zip(*axes.get_legend_handles_labels(), strict=True):

@@ -35,7 +35,14 @@ from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig
 from actgym.search import RunStore, run_search
 from actgym.search.backends import Backend, InProcess, ProcessPool
-from actgym.search.compare import Group, compare, currencies, spending_table, write_comparison
+from actgym.search.compare import (
+    REWARD_AXIS_FLOOR,
+    Group,
+    compare,
+    currencies,
+    spending_table,
+    write_comparison,
+)
 from actgym.search.report import best_so_far
 from actgym.search.runner import BackendFactory
 from actgym.search.store import FILENAME, UNUSABLE, charged
@@ -473,7 +480,7 @@ def plot(results: Sequence[Mapping[str, Any]], stem: Path) -> None:
     for env, axes in axes_by_env.items():
         axes.axhline(0.0, color="grey", linestyle="--", linewidth=1)
         axes.set(title=env, xlabel="evaluations", ylabel="best reward so far")
-        axes.set_ylim(bottom=max(axes.get_ylim()[0], -2.0))
+        axes.set_ylim(bottom=max(axes.get_ylim()[0], REWARD_AXIS_FLOOR))
         axes.legend(fontsize="small")
     for suffix in ("png", "svg"):
         figure.savefig(stem.with_suffix(f".{suffix}"), dpi=120)
