@@ -123,3 +123,10 @@ def test_a_small_benchmark_writes_tables_probabilities_and_curves(
     for seed in (0, 1):
         with RunStore(tmp_path / twin / "ActSearch-Harmonics-v0" / f"seed-{seed}") as store:
             assert not any(row["cached"] for row in store.evaluations())
+
+
+def test_reporting_on_a_directory_without_runs_says_so(tmp_path: Path) -> None:
+    argv = ["--agents", "random", "--envs", "ActSearch-Harmonics-v0", "--seeds", "0"]
+    with pytest.raises(SystemExit, match=r"(?s)no finished run in .*random on .*seed 0: not run"):
+        bench.main([*argv, "--out", str(tmp_path), "--report-only"])
+    assert not (tmp_path / "results.md").exists()

@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
     os.environ["ACTGYM_XLA_CACHE"] = "0"  # every run compiles what it evaluates
     directories, failures = run_all(args, _agent_options(args.options))
+    if not directories:
+        reasons = "".join(f"\n  {failure}" for failure in failures)
+        raise SystemExit(f"no finished run in {args.out} to report on:{reasons}")
     runs = {key: [_evaluations(path) for path in paths] for key, paths in directories.items()}
     groups = compare([path for paths in directories.values() for path in paths])
     results = summarise(runs, groups, args.budget)
