@@ -184,14 +184,16 @@ def results_tables(
         for family in families:
             table.add_column(family, justify="right", no_wrap=True)
         if extras:
+            table.add_column("gap closed", justify="right")
             table.add_column("OOD loss", justify="right")
             table.add_column("FLOPs/elem", justify="right")
         for name, result in results.items():
             scores = [result.families.get(family) for family in families]
             cells = [f"{score.reward:+.3f}" if score else "-" for score in scores]
             if extras:
+                gap = "-" if result.gap_closed is None else f"{result.gap_closed:.1%}"
                 ood = "-" if result.ood_loss is None else f"{result.ood_loss:.4g}"
-                cells += [ood, flops(result.flops_per_element)]
+                cells += [gap, ood, flops(result.flops_per_element)]
             table.add_row(name, reward_text(result.reward, result.reward_stderr), *cells)
         return table
 
@@ -203,7 +205,24 @@ def results_tables(
             score = result.families.get(family)
             cells = [_geomean(score.id_loss), _geomean(score.ood_loss)] if score else ["-", "-"]
             losses.add_row(family, name, *cells)
-    return [fitting([rewards(True), rewards(False)], width), losses]
+    return [fitting([rewards(True), rewards(False)], width), losses, *scale_table(results)]
+
+
+def scale_table(results: Mapping[str, EvaluationResult]) -> list[Table]:
+    """Each family's reference points (docs/reward.md), from any trained result."""
+    trained = next((result for result in results.values() if result.scale is not None), None)
+    if trained is None:
+        return []
+    table = Table(title="the scale: reward of each reference point (ReLU scores 0)")
+    for column in ("family", "mean model", "bounded (mean-model OOD loss)", "ceiling"):
+        table.add_column(column, justify="left" if column == "family" else "right")
+    rows = {name: score.scale for name, score in trained.families.items()}
+    if len(rows) > 1:
+        rows["Suite"] = trained.scale
+    for name, scale in rows.items():
+        points = (scale.mean_model, scale.mean_level, scale.ceiling)
+        table.add_row(name, *(f"{value:+.3f}" for value in points))
+    return [table]
 
 
 def _geomean(losses: list[list[float]]) -> str:

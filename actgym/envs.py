@@ -20,7 +20,7 @@ from gymnasium.vector.utils import iterate
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
-from actgym.reward import PENALTY, REWARD_CLIP
+from actgym.reward import PENALTY, REWARD_BOUND
 from actgym.tasks import TaskSizes, describe_task, families_of
 from actgym.tasks.registry import DEFAULT_SIZES
 from actgym.trainer import TrainerConfig
@@ -28,7 +28,7 @@ from actgym.trainer import TrainerConfig
 CHARSET = frozenset(string.printable)
 MAX_TEXT = 4096
 DEFAULT_BUDGET = 100
-_REWARD_BOX = {"low": PENALTY, "high": REWARD_CLIP, "shape": (1,), "dtype": np.float32}
+_REWARD_BOX = {"low": PENALTY, "high": REWARD_BOUND, "shape": (1,), "dtype": np.float32}
 
 
 def printable(text: str, limit: int) -> str:
@@ -67,10 +67,10 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
       an accepted one its `reward_stderr`, `fit_share`, `ood_loss`, `id_loss` and
       `flops_per_element`; `"No candidate evaluated yet."` before the first step.
     - `best_source`, `Text(16384)`: the best accepted source of the episode (`""` if none).
-    - `best_reward`, `Box(-10, 8, (1,), float32)`: its reward (-10 if none).
-    - `last_reward`, `Box(-10, 8, (1,), float32)`: the last step's reward (-10 before one).
-    - `reference_rewards`, `Box(-10, 8, (2,), float32)`: ReLU's and GELU's rewards on this
-      task (ReLU's is 0).
+    - `best_reward`, `Box(-10, 98, (1,), float32)`: its reward (-10 if none).
+    - `last_reward`, `Box(-10, 98, (1,), float32)`: the last step's reward (-10 before one).
+    - `reference_rewards`, `Box(-10, 98, (2,), float32)`: ReLU's and GELU's rewards on
+      this task (ReLU's is 0).
     - `budget_left`, `Discrete(budget + 1)`: evaluations left in the episode.
 
     ## Rewards
@@ -85,7 +85,12 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
       misses `min(V_relu, 1) ** 0.5` (halfway, on a log scale, from the mean model to
       ReLU), its log-ratio is capped at 0 and it loses the log of how far it missed, so
       networks that learn nothing never beat ReLU.
-    - Instance rewards are clipped to ±3, family rewards and the reward to [-8, 8].
+    - No upper clip: ten times less OOD loss on an instance is always `log 10` more, up to
+      exact extrapolation (OOD losses are floored at the noise floor 1e-4). A family's mean
+      counts each instance as at least -3, so one explosion cannot decide it.
+    - `info["scale"]` states the env's reference points (the mean model, a network that
+      extrapolates as well as the mean, and the ceiling) and `info["gap_closed"]` the
+      share of the way from ReLU to the ceiling the reward covers.
     - The Suite weights each family by the inverse spread of well-known activations on it
       (Harmonics 0.09, Poly1D 0.29, Poly20D 0.42, Feynman 0.20); a family env's reward is
       its family's reward.
@@ -95,7 +100,8 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     `info` holds the evaluation result (`EvaluationResult.to_dict()`): `status` (`"ok"` or
     the reason code), `message`, `reward`, `reward_stderr`, `fit_share`, `ood_loss`,
     `id_loss`, `train_loss`, `families` (per family: reward, standard error, instance
-    rewards, fit flags and losses), `flops_per_element`, `program_hash`, `descriptors`,
+    rewards, fit flags, scale, gap closed and losses), `scale`, `gap_closed`,
+    `flops_per_element`, `program_hash`, `descriptors`,
     `locality` (`pointwise`, `feature-coupled` or `batch-coupled`, measured by the
     probe), and `timings`
     (a `Timings` object; the rest is JSON-ready), plus `budget_left`.
@@ -168,8 +174,13 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     ## Version History
 
     * v0: the initial version. Scores are versioned separately, by
-      `actgym.SCORING_VERSION` (currently 1): results compare only under one scoring
+      `actgym.SCORING_VERSION` (currently 4): results compare only under one scoring
       version (docs/tasks.md, "Versions of the suite").
+        - Scoring version 4: no upper clip on instance rewards (noise floor 1e-4, a
+          downside floor of -3 in the family mean); the scale's reference points and the
+          gap closed in `info`.
+        - Scoring versions 2 and 3: faster training programs, losses moved in the last
+          bits.
         - Scoring version 1: learning is required (the fit requirement above) and instance
           rewards are clipped to ±3; Harmonics frequencies are `pi*f`, `f` in 2..5 (at
           least two periods in training, period 2 overall); Poly20D trains on
@@ -230,9 +241,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
                 "best_source": spaces.Text(MAX_SOURCE_CHARS, min_length=0, charset=CHARSET),
                 "best_reward": spaces.Box(**_REWARD_BOX),
                 "last_reward": spaces.Box(**_REWARD_BOX),
-                "reference_rewards": spaces.Box(
-                    low=PENALTY, high=REWARD_CLIP, shape=(2,), dtype=np.float32
-                ),
+                "reference_rewards": spaces.Box(**{**_REWARD_BOX, "shape": (2,)}),
                 "budget_left": spaces.Discrete(budget + 1),
             }
         )
@@ -319,6 +328,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
                     f" reward_stderr={result.reward_stderr:.3f} fit_share={result.fit_share:.2f}"
                     f" ood_loss={result.ood_loss:.4g} id_loss={result.id_loss:.4g}"
                     f" flops_per_element={result.flops_per_element:.1f}"
+                    f" gap_closed={result.gap_closed:.3f}"
                 )
         last = self.last_result.reward if self.last_result is not None else PENALTY
         return {

@@ -36,9 +36,17 @@ from actgym.candidate.sandbox import Sandbox
 from actgym.forksafety import ensure_safe_to_use_jax
 from actgym.references import BASELINE, REFERENCES
 from actgym.result import EvaluationResult, FamilyScore, Timings
-from actgym.reward import FamilyReward, family_reward, suite_reward, summary_loss
+from actgym.reward import (
+    FamilyReward,
+    FamilyScale,
+    family_reward,
+    family_scale,
+    suite_reward,
+    summary_loss,
+)
 from actgym.tasks import SUITE, TaskSizes, make_family
 from actgym.tasks.base import DEFAULT_REGION, REGIONS
+from actgym.tasks.null_models import family_null_losses
 from actgym.tasks.registry import DEFAULT_SIZES
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, usable_cores
 from actgym.training_process import BatchFailed, TrainingBounds, TrainingSetup, shared_pool
@@ -144,6 +152,8 @@ class Evaluator:
         )
         self._fingerprint = self.config.fingerprint()
         self._data: dict[str, FamilyData] = {}
+        self._mean_model: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._scales: dict[str, FamilyScale] = {}
         self._losses: dict[str, dict[str, Losses]] = {}
         self._baseline: CheckedProgram | None = None
         self._failures: dict[str, CandidateRejected] = {}
@@ -306,7 +316,9 @@ class Evaluator:
             for family, loss in losses.items()
         }
         families = {
-            family: _family_score(rewards[family], self.family_data(family).instance_names, loss)
+            family: _family_score(
+                rewards[family], self.family_data(family).instance_names, loss, self.scale(family)
+            )
             for family, loss in losses.items()
         }
         ordered = [losses[family] for family in self.config.families]
@@ -439,7 +451,26 @@ class Evaluator:
                 region=self.config.region,
             )
             self._data[family] = prepare(tasks, self.config.trainer)
+            mean_model = family_null_losses(tasks)["mean"]
+            self._mean_model[family] = (
+                np.array([losses.validation for losses in mean_model]),
+                np.array([losses.test for losses in mean_model]),
+            )
         return self._data[family]
+
+    def scale(self, family: str) -> FamilyScale:
+        """The family's reference points (docs/reward.md): the mean model and the ceiling.
+
+        Trains ReLU first if its losses are not known yet.
+        """
+        if family not in self._scales:
+            self._ensure_losses([])
+            baseline = self._losses[self.baseline_program().digest][family]
+            self.family_data(family)
+            self._scales[family] = family_scale(
+                baseline.validation, baseline.test, *self._mean_model[family]
+            )
+        return self._scales[family]
 
 
 def enable_compilation_cache(directory: Path) -> None:
@@ -455,7 +486,9 @@ def enable_compilation_cache(directory: Path) -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-def _family_score(reward: FamilyReward, instances: tuple[str, ...], losses: Losses) -> FamilyScore:
+def _family_score(
+    reward: FamilyReward, instances: tuple[str, ...], losses: Losses, scale: FamilyScale
+) -> FamilyScore:
     return FamilyScore(
         reward=reward.reward,
         instances=instances,
@@ -466,6 +499,8 @@ def _family_score(reward: FamilyReward, instances: tuple[str, ...], losses: Loss
         instance_rewards=reward.instance_rewards,
         fitted=reward.fitted,
         fit_required=reward.fit_required,
+        scale=scale,
+        gap_closed=scale.gap_closed(reward.reward),
     )
 
 

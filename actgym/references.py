@@ -48,6 +48,20 @@ LEARN_NOTHING_EXPRESSIONS: dict[str, str] = {
 }
 """Activations with which a network cannot fit its training data: they must never win."""
 
+HEADROOM_EXPRESSIONS: dict[str, str] = {
+    "square": "x * x",
+    "x_plus_0.1x2": "x + 0.1 * x * x",
+    "relu2": "jnp.maximum(x, 0.0) ** 2",
+    "snake_0.5": "x + jnp.sin(0.5 * x) ** 2 / 0.5",
+    "snake_2": "x + jnp.sin(2.0 * x) ** 2 / 2.0",
+    "snake_5": "x + jnp.sin(5.0 * x) ** 2 / 5.0",
+    "snake_pi": "x + jnp.sin(jnp.pi * x) ** 2 / jnp.pi",
+    "sin_pi": "jnp.sin(jnp.pi * x)",
+    "sin": "jnp.sin(x)",
+}
+"""Polynomial and periodic activations that extrapolate some families far better than the
+panel: the top of the scale must keep ordering them (benchmarks/validity)."""
+
 REFERENCES: dict[str, str] = {
     name: as_source(expression) for name, expression in REFERENCE_EXPRESSIONS.items()
 }
@@ -56,6 +70,9 @@ PANEL: dict[str, str] = {
 }
 LEARN_NOTHING: dict[str, str] = {
     name: as_source(expression) for name, expression in LEARN_NOTHING_EXPRESSIONS.items()
+}
+HEADROOM: dict[str, str] = {
+    name: as_source(expression) for name, expression in HEADROOM_EXPRESSIONS.items()
 }
 
 PAPER: dict[str, str] = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actgym.candidate.reasons import CandidateRejected, Reason
-from actgym.reward import PENALTY
+from actgym.reward import PENALTY, FamilyScale, suite_scale
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class FamilyScore:
     """One family's reward, its standard error, and the per-instance terms behind it.
 
     Losses are `[instance][seed]` lists; `fitted[i]` says whether instance i's validation
-    loss met `fit_required[i]` (see actgym.reward).
+    loss met `fit_required[i]` (see actgym.reward). `scale` holds the family's reference
+    points and `gap_closed` the share of the way from ReLU to its ceiling this reward covers.
     """
 
     reward: float
@@ -34,6 +35,8 @@ class FamilyScore:
     instance_rewards: tuple[float, ...] = ()
     fitted: tuple[bool, ...] = ()
     fit_required: tuple[float, ...] = ()
+    scale: FamilyScale | None = None
+    gap_closed: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,27 @@ class EvaluationResult:
     def ok(self) -> bool:
         return self.status == Reason.OK.value
 
+    @property
+    def scale(self) -> FamilyScale | None:
+        """The reference points of the reward's scale (ReLU is 0): the families', weighted."""
+        scales = {name: score.scale for name, score in self.families.items()}
+        if not scales or any(scale is None for scale in scales.values()):
+            return None
+        return suite_scale(scales)
+
+    @property
+    def gap_closed(self) -> float | None:
+        """The share of the way from ReLU (0) to the ceiling that the reward covers."""
+        scale = self.scale
+        return None if scale is None or not self.ok else scale.gap_closed(self.reward)
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        scale = self.scale
+        return {
+            **dataclasses.asdict(self),
+            "scale": None if scale is None else dataclasses.asdict(scale),
+            "gap_closed": self.gap_closed,
+        }
 
     @classmethod
     def rejected(cls, rejection: CandidateRejected, **extra: Any) -> EvaluationResult:
@@ -95,6 +117,7 @@ class EvaluationResult:
                     "instance_rewards": tuple(score.get("instance_rewards", ())),
                     "fitted": tuple(score.get("fitted", ())),
                     "fit_required": tuple(score.get("fit_required", ())),
+                    "scale": _scale(score.get("scale")),
                 }
             )
             for name, score in values.get("families", {}).items()
@@ -102,3 +125,7 @@ class EvaluationResult:
         values["descriptors"] = dict(values.get("descriptors", {}))
         values["timings"] = Timings(**values.get("timings", {}))
         return cls(**values)
+
+
+def _scale(data: Mapping[str, float] | None) -> FamilyScale | None:
+    return None if data is None else FamilyScale(**data)

@@ -12,7 +12,7 @@ LEADERBOARD_SCHEMA the tables of a leaderboard's SQLite file.
 from __future__ import annotations
 
 ENV_VERSION = "v0"
-SCORING_VERSION = "3"
+SCORING_VERSION = "4"
 PROGRAM_FORMAT = "actgym.program/1"
 RUN_STORE_SCHEMA = 2
 LEADERBOARD_SCHEMA = "1"

@@ -405,7 +405,7 @@ def show(
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("name", overflow="fold", ratio=3)
     table.add_column("author", overflow="fold", ratio=2)
-    for numeric in ("score [95% CI]", "public", "avg rank"):
+    for numeric in ("score [95% CI]", "public", "avg rank", "gap"):
         table.add_column(numeric, justify="right", no_wrap=True)
     table.add_column("loc.", no_wrap=True)
     table.add_column("FLOPs", justify="right", no_wrap=True)
@@ -420,6 +420,7 @@ def show(
             f"{e.score.value:+.2f} [{e.score.low:+.2f}, {e.score.high:+.2f}]",
             f"{e.public_score.value:+.2f}",
             f"{e.average_rank:.2f}",
+            views.gap(e.gap_closed),
             SHOWN_LOCALITY.get(e.locality or "", "-"),
             views.flops(e.flops_per_element),
             *(views.transfer_cell(e.transfer, probe) for probe in probes),

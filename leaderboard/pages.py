@@ -14,7 +14,7 @@ from typing import Any
 
 from actgym.leaderboard.profiles import Profile
 from actgym.leaderboard.ranking import LOCALITIES, RULE, Leaderboard
-from actgym.leaderboard.views import flops, locality, transfer_cell, transfer_probes
+from actgym.leaderboard.views import flops, gap, locality, transfer_cell, transfer_probes
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
@@ -58,7 +58,7 @@ class Pages:
             loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
         )
         self.environment.filters.update(
-            score=_score, loss=_loss, when=_when, flops=flops, locality=locality
+            score=_score, loss=_loss, when=_when, flops=flops, gap=gap, locality=locality
         )
 
     def index(self, ranking: Leaderboard, queue: list[dict[str, Any]], links: Links) -> str:

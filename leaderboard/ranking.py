@@ -6,14 +6,17 @@ losses are put on the ReLU-to-GELU scale
     score = r(cand) / max(|log L_relu - log L_gelu|, MIN_GAP)
 
 where L is the OOD loss and r the environments' instance reward (actgym.reward): the
-log-ratio log L_relu - log L_cand, clipped, and capped below zero when the candidate did
-not fit the training region. So ReLU scores 0 and GELU +1 where it beats ReLU (-1 where
-it loses), a function that learns nothing cannot beat ReLU, and MIN_GAP keeps a task where
-ReLU and GELU nearly tie from blowing scores up. A submission's score is the
+log-ratio log L_relu - log L_cand of losses floored at the noise floor, never clipped
+above, and capped below zero when the candidate did not fit the training region. So ReLU
+scores 0 and GELU +1 where it beats ReLU (-1 where it loses), a function that learns
+nothing cannot beat ReLU, and MIN_GAP keeps a task where ReLU and GELU nearly tie from
+blowing scores up. A submission's score is the
 interquartile mean (IQM) over the hidden-seed tasks; its 95% interval is the percentile
 bootstrap of that IQM, each replicate drawing tasks with replacement and, for each drawn
 task, training seeds with replacement (the same draws for every entry and reference,
-from a fixed RNG seed, so pages are reproducible). docs/leaderboard.md has the rules.
+from a fixed RNG seed, so pages are reproducible). Beside it, not in the rank, stands the
+share of the gap from ReLU to exact extrapolation that the entry closes, computed as the
+environments compute it. docs/leaderboard.md has the rules.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
-from actgym.reward import gated_log_ratio
+from actgym.reward import aggregate, gated_log_ratio, instance_ceiling
 
 MIN_GAP = 0.1
 BOOTSTRAP_REPLICATES = 2000
@@ -84,6 +87,9 @@ class Entry:
     tasks: tuple[TaskResult, ...]
     transfer: dict[str, Any] | None = None
     """Downstream transfer (log-ratios to ReLU per probe): shown beside the rank, not in it."""
+    gap_closed: float | None = None
+    """The share of the way from ReLU to exact extrapolation (every OOD loss at the noise
+    floor) covered on the hidden tasks, as the environments compute it (docs/reward.md)."""
 
     def to_dict(self, *, with_tasks: bool = False) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -154,6 +160,7 @@ class _Scored:
     summaries: dict[int, Interval]
     per_task: dict[int, np.ndarray]
     results: dict[int, tuple[TaskResult, ...]]
+    gap_closed: dict[int, float]
 
 
 def normalise(candidate: np.ndarray, relu: np.ndarray, gelu: np.ndarray) -> np.ndarray:
@@ -162,6 +169,12 @@ def normalise(candidate: np.ndarray, relu: np.ndarray, gelu: np.ndarray) -> np.n
     reward, _, _ = gated_log_ratio(candidate[..., 1], candidate[..., 0], relu[..., 1], relu[..., 0])
     gap = np.abs(np.log(relu[..., 0]) - np.log(gelu[..., 0]))
     return reward / np.maximum(gap, MIN_GAP)
+
+
+def gap_closed(candidate: np.ndarray, relu: np.ndarray) -> float:
+    """Seed-mean losses (tasks, [OOD, ID]) to the share of ReLU's gap to the ceiling closed."""
+    reward, _, _ = gated_log_ratio(candidate[:, 1], candidate[:, 0], relu[:, 1], relu[:, 0])
+    return aggregate(reward) / aggregate(instance_ceiling(relu[:, 0]))
 
 
 def interquartile_mean(scores: np.ndarray) -> np.ndarray:
@@ -210,6 +223,7 @@ def build_leaderboard(
             average_rank=ranks[entry["id"]],
             tasks=hidden.results[entry["id"]] + public.results[entry["id"]],
             transfer=json.loads(entry["transfer_json"]) if entry.get("transfer_json") else None,
+            gap_closed=hidden.gap_closed[entry["id"]],
         )
         for entry in complete
     ]
@@ -257,9 +271,11 @@ def _score_table(
     summaries: dict[int, Interval] = {}
     per_task: dict[int, np.ndarray] = {}
     results: dict[int, tuple[TaskResult, ...]] = {}
+    closed: dict[int, float] = {}
     for submission_id in ids:
         losses = table.losses[submission_id]
         point = normalise(losses.mean(axis=1), relu.mean(axis=1), gelu.mean(axis=1))
+        closed[submission_id] = gap_closed(losses.mean(axis=1), relu.mean(axis=1))
         boot = interquartile_mean(
             normalise(*(resampled(x, task_draws) for x in (losses, relu, gelu)))
         )
@@ -276,7 +292,7 @@ def _score_table(
             )
             for index, task in enumerate(table.tasks)
         )
-    return _Scored(summaries, per_task, results)
+    return _Scored(summaries, per_task, results, closed)
 
 
 def _interval(value: float | np.ndarray, replicates: np.ndarray) -> Interval:

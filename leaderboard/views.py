@@ -36,6 +36,11 @@ def flops(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def gap(value: float | None) -> str:
+    """The share of the gap from ReLU to exact extrapolation closed, as a percentage."""
+    return "-" if value is None else f"{value:.1%}"
+
+
 def locality(value: str | None) -> str:
     """The probe's label, or "-" for an entry verified before the label was stored."""
     return value or "-"

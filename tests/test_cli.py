@@ -47,6 +47,8 @@ def test_eval_prints_candidate_against_relu_and_gelu(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     for label in ("my_act.py", "relu", "gelu", "Harmonics", "OOD (test)", "+0.000", "training"):
         assert label in result.output
+    for label in ("gap closed", "0.0%", "mean model", "ceiling"):  # the scale, stated
+        assert label in result.output
 
 
 def test_eval_of_a_rejected_file_exits_nonzero_with_reason(tmp_path: Path) -> None:

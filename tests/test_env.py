@@ -44,6 +44,11 @@ def test_the_readme_example() -> None:
     for key in ("ood_loss", "id_loss", "train_loss", "flops_per_element", "families", "timings"):
         assert info[key] is not None
     assert info["timings"].total_s > 0
+    scale = info["scale"]  # the scale's reference points, stated beside the reward
+    assert scale["mean_model"] < 0.0 < scale["ceiling"]
+    assert info["gap_closed"] == pytest.approx(reward / scale["ceiling"], rel=1e-6)
+    assert info["families"]["Harmonics"]["scale"] == scale
+    assert f"gap_closed={info['gap_closed']:.3f}" in obs["feedback"]
     assert obs["best_source"] == GELU_SINE
     assert obs["best_reward"][0] == np.float32(reward)
     assert "status=ok" in obs["feedback"]

@@ -19,7 +19,7 @@ from actgym.cache import JsonCache
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.reasons import HINTS, Reason
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
-from actgym.reward import PENALTY, REWARD_CLIP
+from actgym.reward import DOWNSIDE_FLOOR, PENALTY
 from actgym.trainer import TrainerConfig
 
 LIMITS = CandidateLimits(trace_timeout_s=2, cpu_seconds=3)
@@ -128,7 +128,7 @@ def assert_well_formed(result: EvaluationResult, elapsed: float) -> None:
     reason = Reason(result.status)
     assert math.isfinite(result.reward)
     if result.ok:
-        assert -REWARD_CLIP <= result.reward <= REWARD_CLIP
+        assert -DOWNSIDE_FLOOR <= result.reward <= result.scale.ceiling
     else:
         assert result.reward == PENALTY
     assert result.message.endswith(HINTS[reason])

@@ -1,22 +1,32 @@
-"""Does the score mean what it says? Rank agreement across task seeds, null models, learn-nothing.
+"""Does the score mean what it says? Rank agreement, null models, headroom, external validity.
 
-    python benchmarks/validity/run.py                # default settings, task seeds 0 and 1
-    python benchmarks/validity/run.py --fast         # TrainerConfig.fast(): a quick look
+    python benchmarks/validity/run.py                     # default settings, task seeds 0 and 1
+    python benchmarks/validity/run.py --task-seeds 2 3    # the second pair
+    python benchmarks/validity/run.py --fast              # TrainerConfig.fast(): a quick look
+    python benchmarks/validity/run.py --transfer benchmarks/transfer/last.json \\
+        --extra runs/best.py --out benchmarks/validity/results-default.md
 
-For two disjoint task seeds it scores a panel of 13 well-known activations, the identity
-(a linear network) and four learn-nothing functions on the whole Suite, then prints per env
+For two disjoint task seeds it scores, on the whole Suite, a panel of 13 well-known
+activations, the identity (a linear network), four learn-nothing functions, the headroom
+functions (polynomial and periodic units that extrapolate some families far better than the
+panel), the paper's feature-coupled functions and any `--extra` sources, then reports per env
 (every family env and the Suite):
 
-- each function's reward and standard error under both task seeds, and the Kendall tau
-  between the panel's two rankings (the rankings must replicate: tau >= 0.8);
-- the learn-nothing functions' best reward (it must stay below ReLU's 0) and their fit;
-- the OOD loss (geometric mean over instances) of the two closed-form null models, the
-  training mean and a least-squares linear fit, beside ReLU's and GELU's, so the headroom
-  shows;
-- the panel's spread (standard deviation of its rewards) per env and task seed: the
-  family spreads at default settings on task seed 0 are the Suite's SUITE_SCALES;
-- the cost: wall seconds per Suite candidate, batched (the second task seed reuses compiled
-  programs; benchmarks/validity/cost.py compares costs properly).
+- each function's reward under both task seeds, and the Kendall tau between the two
+  rankings: of the panel, of everything that learns (panel, headroom, paper, extras), and
+  of the top half of the latter (rankings must replicate, at the top too: tau >= 0.8);
+- the learn-nothing functions' best reward (it must stay below ReLU's 0);
+- the scale's reference points (mean model, mean-model extrapolation, ceiling) and the
+  share of the gap to the ceiling the best function closes;
+- the no-ceiling rule checked on the measured instance rewards: on every instance, for every
+  pair of candidates that both fit, ten times less (floored) OOD loss is at least 1.0 more
+  reward;
+- the top of the scale: the best functions' OOD loss against the mean model's, so one sees
+  whether a function only stays bounded or really extrapolates;
+- with `--transfer` (the JSON of benchmarks/transfer/run.py), the Spearman correlation of
+  each env's reward with the mean transfer log-ratio to ReLU, with a bootstrap interval
+  over functions: measured and disclosed, never tuned;
+- the cost: wall seconds per Suite candidate, batched (cold unless `--cache` is warm).
 
 A family env's reward is the family's reward inside the Suite (the losses are the same),
 so one Suite evaluation per task seed serves all five envs.
@@ -28,167 +38,287 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
-from rich.progress import Progress, TimeElapsedColumn
-from rich.table import Table
-from scipy.stats import kendalltau
+from scipy.stats import kendalltau, spearmanr
 
 from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
-from actgym.references import LEARN_NOTHING, PANEL, as_source
+from actgym.references import HEADROOM, LEARN_NOTHING, PANEL, PAPER, as_source
+from actgym.reward import NOISE_FLOOR
 from actgym.tasks import SUITE, TASKS, families_of, make_family
-from actgym.tasks.null_models import NULL_MODELS, family_null_losses
+from actgym.tasks.null_models import family_null_losses
 from actgym.trainer import TrainerConfig
 
 TAU_GOAL = 0.8
-CANDIDATES = {**PANEL, "identity": as_source("x"), **LEARN_NOTHING}
-ENVS = TASKS
-console = Console(width=120)
+COUPLED = {name: PAPER[name] for name in ("turbulent", "neighbour", "fisg")}
+BASE_CANDIDATES = {
+    **PANEL,
+    "identity": as_source("x"),
+    **LEARN_NOTHING,
+    **HEADROOM,
+    **COUPLED,
+}
+BOOTSTRAP_REPLICATES = 2000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task-seeds", type=int, nargs=2, default=(0, 1))
     parser.add_argument("--fast", action="store_true", help="TrainerConfig.fast()")
+    parser.add_argument("--cache", type=Path, help="a result cache to reuse (default: cold)")
+    parser.add_argument("--extra", type=Path, nargs="*", default=[], help="more candidates")
+    parser.add_argument("--transfer", type=Path, help="benchmarks/transfer/run.py's JSON")
+    parser.add_argument("--out", type=Path, help="also write the report (Markdown) here")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
     arguments = parser.parse_args()
     trainer = TrainerConfig.preset(fast=arguments.fast)
-    with (
-        tempfile.TemporaryDirectory() as cache,
-        Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console) as bar,
-    ):
-        task = bar.add_task("task seeds scored", total=len(arguments.task_seeds))
-        scored = {}
-        for seed in arguments.task_seeds:
-            bar.update(task, description=f"task seed {seed}: {len(CANDIDATES)} on the Suite")
-            scored[seed] = score_all(seed, trainer, Path(cache))
-            bar.advance(task)
-    report = {env: summarise(env, scored) for env in ENVS}
-    for env, summary in report.items():
-        show(env, summary, arguments.task_seeds)
-    show_overview(report, scored)
+    candidates = {**BASE_CANDIDATES, **{path.stem: path.read_text() for path in arguments.extra}}
+    learners = [name for name in candidates if name not in LEARN_NOTHING and name != "identity"]
+    with tempfile.TemporaryDirectory() as cold:
+        cache = arguments.cache or Path(cold)
+        scored = {
+            seed: score_all(seed, trainer, cache, candidates) for seed in arguments.task_seeds
+        }
+    transfer = _transfer(arguments.transfer) if arguments.transfer else {}
+    report = {env: summarise(env, scored, learners, transfer) for env in TASKS}
+    seconds = np.mean([value["seconds_per_candidate"] for value in scored.values()])
+    text = markdown(report, arguments.task_seeds, trainer, seconds, transfer)
+    print(text)
+    if arguments.out:
+        arguments.out.write_text(text)
     if arguments.json:
         arguments.json.write_text(json.dumps({"trainer": trainer.__dict__, "envs": report}))
 
 
-def score_all(task_seed: int, trainer: TrainerConfig, cache: Path) -> dict:
-    """Every candidate on the Suite under one task seed, with a cold score cache."""
+def score_all(task_seed: int, trainer: TrainerConfig, cache: Path, candidates: dict) -> dict:
+    """Every candidate on the Suite under one task seed."""
     config = EvaluationConfig(families=SUITE, trainer=trainer, task_seed=task_seed)
-    evaluator = Evaluator(config, cache=JsonCache(cache), batch_size=len(CANDIDATES))
+    evaluator = Evaluator(config, cache=JsonCache(cache), batch_size=len(candidates))
     started = time.perf_counter()
-    results = dict(zip(CANDIDATES, evaluator.evaluate_many(list(CANDIDATES.values())), strict=True))
+    results = dict(zip(candidates, evaluator.evaluate_many(list(candidates.values())), strict=True))
     seconds = time.perf_counter() - started
     evaluator.close()
     for name, result in results.items():
         if not result.ok:
             raise SystemExit(f"{name} was rejected: {result.status} {result.message}")
     nulls = {family: family_null_losses(make_family(family, seed=task_seed)) for family in SUITE}
-    console.print(f"task seed {task_seed}: {len(CANDIDATES)} candidates in {seconds:.0f} s")
-    return {"results": results, "nulls": nulls, "seconds_per_candidate": seconds / len(CANDIDATES)}
+    return {"results": results, "nulls": nulls, "seconds_per_candidate": seconds / len(results)}
 
 
-def _reward(result: EvaluationResult, env: str) -> tuple[float, float, float]:
-    """Reward, standard error and share of fitted instances of one result on one env."""
-    if env == "Suite":
-        return result.reward, result.reward_stderr, result.fit_share
-    family = result.families[env]
-    return family.reward, family.stderr, float(np.mean(family.fitted))
+def _reward(result: EvaluationResult, env: str) -> float:
+    return result.reward if env == "Suite" else result.families[env].reward
+
+
+def _gap_closed(result: EvaluationResult, env: str) -> float:
+    return result.gap_closed if env == "Suite" else result.families[env].gap_closed
+
+
+def _scale(result: EvaluationResult, env: str) -> dict:
+    scale = result.scale if env == "Suite" else result.families[env].scale
+    return {
+        "mean_model": scale.mean_model,
+        "mean_level": scale.mean_level,
+        "ceiling": scale.ceiling,
+    }
 
 
 def _geomean_ood(result: EvaluationResult, env: str) -> float:
-    families = families_of(env)
-    per_instance = [np.mean(seeds) for f in families for seeds in result.families[f].ood_loss]
+    per_instance = [
+        np.mean(seeds) for family in families_of(env) for seeds in result.families[family].ood_loss
+    ]
     return float(np.exp(np.mean(np.log(per_instance))))
 
 
-def _null_ood(nulls: dict, env: str, model: str) -> float:
-    families = families_of(env)
-    losses = [null.test for family in families for null in nulls[family][model]]
-    return float(np.exp(np.mean(np.log(losses))))
+def _mean_model_ood(nulls: dict, env: str) -> np.ndarray:
+    return np.array([null.test for family in families_of(env) for null in nulls[family]["mean"]])
 
 
-def summarise(env: str, scored: dict) -> dict:
-    seeds = list(scored)
-    rewards = {
-        name: {seed: _reward(scored[seed]["results"][name], env) for seed in seeds}
-        for name in CANDIDATES
-    }
-    panel = [[rewards[name][seed][0] for name in PANEL] for seed in seeds]
-    tau = float(kendalltau(panel[0], panel[1]).statistic)
-    learn_nothing = max(rewards[name][seed][0] for name in LEARN_NOTHING for seed in seeds)
-    ood = {
-        **{
-            f"{model} model": [_null_ood(scored[seed]["nulls"], env, model) for seed in seeds]
-            for model in NULL_MODELS
-        },
-        **{
-            name: [_geomean_ood(scored[seed]["results"][name], env) for seed in seeds]
-            for name in ("relu", "gelu")
-        },
-    }
-    spread = [float(np.std(rewards_of_seed)) for rewards_of_seed in panel]
-    return {
-        "rewards": rewards,
-        "tau": tau,
-        "panel_spread": spread,
-        "learn_nothing_best": learn_nothing,
-        "ood": ood,
-    }
+def _tau(rewards: dict, names: Sequence[str], seeds: Sequence[int]) -> float:
+    return float(kendalltau(*([rewards[name][seed] for name in names] for seed in seeds)).statistic)
 
 
-def show(env: str, summary: dict, seeds: tuple[int, int]) -> None:
-    table = Table(title=f"{env}: Kendall tau {summary['tau']:.2f}")
-    table.add_column("activation")
-    for seed in seeds:
-        table.add_column(f"reward (seed {seed})", justify="right")
-        table.add_column("rank", justify="right")
-        table.add_column("fit", justify="right")
-    ranks = {
-        seed: {
-            name: position + 1
-            for position, name in enumerate(
-                sorted(PANEL, key=lambda n: -summary["rewards"][n][seed][0])
-            )
-        }
-        for seed in seeds
-    }
-    for name, by_seed in summary["rewards"].items():
-        cells = [name]
-        for seed in seeds:
-            reward, stderr, fit = by_seed[seed]
-            cells += [
-                f"{reward:+.3f} ± {stderr:.3f}",
-                str(ranks[seed].get(name, "-")),
-                f"{fit:.2f}",
+def headroom_violations(results: dict[str, EvaluationResult], env: str) -> tuple[int, int]:
+    """Pairs (candidate, candidate, instance), both fitted, one with >= 10x less floored OOD
+    loss: how many were checked, and how many earned less than 1.0 more reward."""
+    checked = violations = 0
+    for family in families_of(env):
+        scores = [result.families[family] for result in results.values()]
+        for instance in range(len(scores[0].instances)):
+            fitted = [
+                (max(float(np.mean(score.ood_loss[instance])), NOISE_FLOOR), score)
+                for score in scores
+                if score.fitted[instance]
             ]
-        table.add_row(*cells, end_section=name == list(PANEL)[-1])
-    console.print(table)
-    losses = ", ".join(
-        f"{name} {' / '.join(f'{value:.3g}' for value in values)}"
-        for name, values in summary["ood"].items()
-    )
-    console.print(f"OOD loss (geometric mean, seed {seeds[0]} / {seeds[1]}): {losses}\n")
+            for loss, score in fitted:
+                for other_loss, other in fitted:
+                    if loss * 10 <= other_loss:
+                        checked += 1
+                        gain = score.instance_rewards[instance] - other.instance_rewards[instance]
+                        violations += gain < 1.0
+    return checked, violations
 
 
-def show_overview(report: dict, scored: dict) -> None:
-    table = Table(title="Validity overview")
-    for column in ("env", "tau", "goal", "best learn-nothing", "below ReLU", "panel spread"):
-        table.add_column(column, justify="right")
+def summarise(env: str, scored: dict, learners: list[str], transfer: dict[str, float]) -> dict:
+    seeds = list(scored)
+    results = {seed: scored[seed]["results"] for seed in seeds}
+    names = list(results[seeds[0]])
+    rewards = {name: {seed: _reward(results[seed][name], env) for seed in seeds} for name in names}
+    mean_reward = {name: float(np.mean(list(rewards[name].values()))) for name in names}
+    top = sorted(learners, key=lambda name: -mean_reward[name])[: len(learners) // 2]
+    mean_ood = {seed: _mean_model_ood(scored[seed]["nulls"], env) for seed in seeds}
+    checks = [headroom_violations(results[seed], env) for seed in seeds]
+    summary = {
+        "rewards": rewards,
+        "gap_closed": {
+            name: {seed: _gap_closed(results[seed][name], env) for seed in seeds} for name in names
+        },
+        "ood_to_mean_model": {
+            name: {
+                seed: _geomean_ood(results[seed][name], env)
+                / float(np.exp(np.mean(np.log(mean_ood[seed]))))
+                for seed in seeds
+            }
+            for name in names
+        },
+        "tau_panel": _tau(rewards, list(PANEL), seeds),
+        "tau_learners": _tau(rewards, learners, seeds),
+        "tau_top": _tau(rewards, top, seeds),
+        "top": top,
+        "panel_spread": [float(np.std([rewards[name][seed] for name in PANEL])) for seed in seeds],
+        "learn_nothing_best": max(rewards[name][seed] for name in LEARN_NOTHING for seed in seeds),
+        "scale": {seed: _scale(results[seed]["relu"], env) for seed in seeds},
+        "headroom_pairs": sum(checked for checked, _ in checks),
+        "headroom_violations": sum(violations for _, violations in checks),
+    }
+    if transfer:
+        summary["transfer"] = external_validity(mean_reward, transfer)
+    return summary
+
+
+def external_validity(mean_reward: dict[str, float], transfer: dict[str, float]) -> dict:
+    """Spearman between reward and mean transfer log-ratio, bootstrap 95% over functions."""
+    shared = [name for name in transfer if name in mean_reward]
+    x = np.array([mean_reward[name] for name in shared])
+    y = np.array([transfer[name] for name in shared])
+    rng = np.random.default_rng(0)
+    draws = rng.integers(0, len(shared), size=(BOOTSTRAP_REPLICATES, len(shared)))
+    replicates = [spearmanr(x[draw], y[draw]).statistic for draw in draws]
+    low, high = np.nanpercentile(replicates, [2.5, 97.5])
+    return {
+        "functions": len(shared),
+        "spearman": float(spearmanr(x, y).statistic),
+        "low": float(low),
+        "high": float(high),
+    }
+
+
+def _transfer(path: Path) -> dict[str, float]:
+    reports = json.loads(path.read_text())
+    return {
+        name: report["mean_log_ratio_to_relu"]
+        for name, report in reports.items()
+        if report.get("mean_log_ratio_to_relu") is not None
+    }
+
+
+def _row(cells: Sequence[object]) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def _head(*columns: str) -> list[str]:
+    return [_row(columns), "|" + " --- |" * len(columns)]
+
+
+def markdown(
+    report: dict, seeds: Sequence[int], trainer: TrainerConfig, seconds: float, transfer: dict
+) -> str:
+    a, b = seeds
+    settings = "fast" if trainer == TrainerConfig.fast() else "default"
+    lines = [
+        f"# Validity, {settings} trainer settings, task seeds {a} / {b}",
+        "",
+        *_head(
+            "env",
+            "tau panel",
+            "tau all learners",
+            "tau top half",
+            "best learn-nothing",
+            "no-ceiling pairs (violations)",
+            "panel spread",
+        ),
+    ]
     for env, summary in report.items():
-        table.add_row(
-            env,
-            f"{summary['tau']:.2f}",
-            "yes" if summary["tau"] >= TAU_GOAL else "NO",
-            f"{summary['learn_nothing_best']:+.3f}",
-            "yes" if summary["learn_nothing_best"] < 0 else "NO",
-            " / ".join(f"{value:.2f}" for value in summary["panel_spread"]),
+        taus = [summary[key] for key in ("tau_panel", "tau_learners", "tau_top")]
+        lines.append(
+            _row(
+                [
+                    env,
+                    *(f"{tau:.2f}{'' if tau >= TAU_GOAL else ' (below 0.8)'}" for tau in taus),
+                    f"{summary['learn_nothing_best']:+.3f}"
+                    + ("" if summary["learn_nothing_best"] < 0 else " (NOT below ReLU)"),
+                    f"{summary['headroom_pairs']} ({summary['headroom_violations']})",
+                    " / ".join(f"{value:.2f}" for value in summary["panel_spread"]),
+                ]
+            )
         )
-    console.print(table)
-    cost = [value["seconds_per_candidate"] for value in scored.values()]
-    console.print(f"cost: {np.mean(cost):.2f} s per Suite candidate (batched, wall)")
+    lines += ["", f"Cost: {seconds:.2f} s per Suite candidate (batched, wall).", ""]
+    lines += ["## The scale (reward of each reference point; ReLU is 0)", ""]
+    lines += _head(
+        "env", "mean model", "bounded (mean-model OOD loss)", "ceiling", "best", "gap closed"
+    )
+    for env, summary in report.items():
+        scale = summary["scale"][a]
+        best = summary["top"][0]
+        lines.append(
+            _row(
+                [
+                    env,
+                    *(f"{scale[key]:+.2f}" for key in ("mean_model", "mean_level", "ceiling")),
+                    best,
+                    f"{summary['gap_closed'][best][a]:.1%}",
+                ]
+            )
+        )
+    for env, summary in report.items():
+        lines += ["", f"## {env}", ""]
+        lines += _head(
+            "function",
+            *(f"reward (seed {seed})" for seed in seeds),
+            "gap closed",
+            "OOD / mean model's",
+        )
+        for name, by_seed in sorted(
+            summary["rewards"].items(), key=lambda item: -sum(item[1].values())
+        ):
+            lines.append(
+                _row(
+                    [
+                        name,
+                        *(f"{by_seed[seed]:+.3f}" for seed in seeds),
+                        f"{summary['gap_closed'][name][a]:.1%}",
+                        f"{summary['ood_to_mean_model'][name][a]:.3g}",
+                    ]
+                )
+            )
+    if transfer:
+        lines += ["", "## External validity: reward against `actgym transfer`", ""]
+        lines += _head("env", "functions", "Spearman", "95% bootstrap interval")
+        for env, summary in report.items():
+            value = summary["transfer"]
+            lines.append(
+                _row(
+                    [
+                        env,
+                        value["functions"],
+                        f"{value['spearman']:+.2f}",
+                        f"[{value['low']:+.2f}, {value['high']:+.2f}]",
+                    ]
+                )
+            )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ corpus's.
 from __future__ import annotations
 
 import dataclasses
-import math
 import socket
 import threading
 from collections import Counter
@@ -31,7 +30,7 @@ from actgym.candidate.program import load_program
 from actgym.candidate.reasons import HINTS, Reason
 from actgym.candidate.untrusted_text import sanitise
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
-from actgym.reward import PENALTY, REWARD_CLIP
+from actgym.reward import DOWNSIDE_FLOOR, PENALTY
 from actgym.trainer import TrainerConfig
 
 CORPUS_DIR = Path(__file__).parent / "hostile"
@@ -195,7 +194,7 @@ def test_hostile_program(
     safe = sanitise(result.message, limit=len(result.message))
     assert result.message == safe, "messages are safe to store and show"
     if result.ok:
-        assert math.isfinite(result.reward) and abs(result.reward) <= REWARD_CLIP
+        assert -DOWNSIDE_FLOOR <= result.reward <= result.scale.ceiling
     else:
         assert result.reward == PENALTY
     if case.expect is Reason.TIMEOUT:

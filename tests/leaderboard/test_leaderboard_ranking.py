@@ -13,6 +13,7 @@ from actgym.leaderboard.ranking import (
     LOCALITIES,
     MIN_GAP,
     build_leaderboard,
+    gap_closed,
     interquartile_mean,
     normalise,
 )
@@ -54,6 +55,16 @@ def test_normalise_floors_the_gap_where_relu_and_gelu_tie() -> None:
     candidate = _fitted(np.exp(-np.array([0.05])))
     score = normalise(candidate, relu, _fitted(np.array([1.0001])))
     assert score == pytest.approx([0.05 / MIN_GAP])
+
+
+def test_gap_closed_runs_from_relu_to_exact_extrapolation_without_a_ceiling_below_it() -> None:
+    relu = _fitted(np.array([4.0, 9.0]))
+    assert gap_closed(relu, relu) == 0.0
+    assert gap_closed(_fitted(np.array([1e-4, 1e-4])), relu) == pytest.approx(1.0)
+    assert gap_closed(_fitted(np.array([1e-9, 1e-9])), relu) == pytest.approx(1.0)
+    tenth, hundredth = (gap_closed(_fitted(relu[:, 0] * factor), relu) for factor in (0.1, 0.01))
+    assert 0.0 < tenth < hundredth < 1.0
+    assert gap_closed(np.array([[0.5, 1.0], [0.5, 1.0]]), relu) < 0.0  # learned nothing
 
 
 def test_interquartile_mean_cuts_a_quarter_from_each_end() -> None:
