@@ -19,6 +19,7 @@ from actgym.leaderboard.cli import app as leaderboard_app
 from actgym.search.commands import export, report, search
 from actgym.tasks import SUITE, TASKS, families_of, make_family
 from actgym.transfer.cli import transfer
+from actgym.versions import ENV_VERSION
 
 if TYPE_CHECKING:
     from actgym.result import EvaluationResult
@@ -79,7 +80,7 @@ def read_candidate(source_file: Path | None, reference: str | None) -> tuple[str
 @app.command()
 def tasks() -> None:
     """List the task suite: families, instances, input sizes and regions."""
-    table = Table(title="actgym task suite v0 (task seed 0)")
+    table = Table(title=f"actgym task suite {ENV_VERSION} (task seed 0)")
     for column in ("family", "instance", "inputs", "formula"):
         table.add_column(column)
     for family_name in SUITE:

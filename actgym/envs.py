@@ -36,6 +36,30 @@ def printable(text: str, limit: int) -> str:
     return "".join(char if char in CHARSET else "?" for char in text[:limit])
 
 
+def scored_config(task: str, asked: EvaluationConfig, evaluator: Evaluator) -> EvaluationConfig:
+    """The config the env scores with: the evaluator's, refused where it is not the task.
+
+    An injected evaluator must score the task's families, and every setting the env was
+    given apart from its default must agree with the evaluator's, so that an agent is never
+    told one task and scored on another.
+    """
+    scored = evaluator.config
+    if scored.families != asked.families:
+        raise ValueError(
+            f"the evaluator scores {', '.join(scored.families)}, not {task} "
+            f"({', '.join(asked.families)}): pass an evaluator built for {task}"
+        )
+    default = EvaluationConfig(families=asked.families)
+    for name in ("task_seed", "num_instances", "sizes", "trainer"):
+        given, scoring = getattr(asked, name), getattr(scored, name)
+        if given != getattr(default, name) and given != scoring:
+            raise ValueError(
+                f"{name} was given as {given!r} but the evaluator scores with {scoring!r}: "
+                "give one or the other"
+            )
+    return scored
+
+
 class ActSearchEnv(gym.Env[dict[str, Any], str]):
     """
     ## Description
@@ -159,8 +183,10 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
       are then fed in consecutive batches, docs/evaluation.md). None keeps `"example"`.
     - `render_mode` (`str | None`, default `None`): `"ansi"` makes `render()` return the
       evaluations used, the last result and the best source as text.
-    - `evaluator` (`Evaluator | None`, default `None`): an Evaluator to share (its config
-      then decides the scores); None builds one for this env's settings.
+    - `evaluator` (`Evaluator | None`, default `None`): an Evaluator to share; its config
+      decides the scores and the task description, so it must score this task's families,
+      and any other setting given must agree with it (else `ValueError`). None builds one
+      for this env's settings.
 
     ## Vector Environments
 
@@ -232,7 +258,8 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         self.budget = budget
         self.render_mode = render_mode
         self.evaluator = evaluator or Evaluator(config)
-        self.description = describe_task(task, task_seed, trainer)
+        config = scored_config(task, config, self.evaluator)
+        self.description = describe_task(task, config.task_seed, config.trainer)
         self.action_space = spaces.Text(max_length=MAX_SOURCE_CHARS, min_length=0, charset=CHARSET)
         self.observation_space = spaces.Dict(
             {

@@ -102,3 +102,21 @@ def test_unknown_task_and_bad_budget_are_refused() -> None:
         gym.make("ActSearch-Harmonics-v0", task="Nope")
     with pytest.raises(ValueError, match="budget"):
         gym.make("ActSearch-Harmonics-v0", budget=0)
+
+
+def test_an_injected_evaluator_decides_what_the_env_describes_and_must_score_its_task() -> None:
+    config = actgym.EvaluationConfig(
+        families=("Harmonics",), trainer=actgym.TrainerConfig.fast(), num_instances=1
+    )
+    evaluator = actgym.Evaluator(config)
+    try:
+        with pytest.raises(ValueError, match="scores Harmonics, not Suite"):
+            gym.make("ActSearch-Suite-v0", evaluator=evaluator)
+        with pytest.raises(ValueError, match="task_seed was given as 3"):
+            gym.make("ActSearch-Harmonics-v0", evaluator=evaluator, task_seed=3)
+        env = gym.make("ActSearch-Harmonics-v0", evaluator=evaluator)  # told what it scores
+        assert "width 32" in env.unwrapped.description
+        agreeing = gym.make("ActSearch-Harmonics-v0", evaluator=evaluator, **FAST)
+        assert agreeing.unwrapped.description == env.unwrapped.description
+    finally:
+        evaluator.close()

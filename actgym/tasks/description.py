@@ -26,8 +26,10 @@ def describe_task(task: str, task_seed: int, trainer: TrainerConfig) -> str:
         f"its shape and dtype. MLPs of depth {trainer.depth} and width {trainer.width} are "
         f"trained with Adam for {trainer.steps} steps on {len(trainer.seeds)} seeds; the "
         "reward is the mean log-ratio of ReLU's out-of-distribution loss to yours "
-        "(ReLU = 0, higher is better), counted only on task instances where your network "
-        "also fits the training region: a network that learns nothing never beats ReLU."
+        "(ReLU = 0, higher is better, no upper limit: ten times less OOD loss is always "
+        "about 2.3 more, up to exact extrapolation), counted only on task instances where "
+        "your network also fits the training region: a network that learns nothing never "
+        "beats ReLU."
     ]
     for family in families_of(task):
         parts.append(f"{family}: {family_description(family)}")
