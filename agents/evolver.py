@@ -22,15 +22,9 @@ from typing import Any
 
 from actgym.agents.edits import Extraction, extract
 from actgym.agents.expressions import complete_expression
-from actgym.agents.llm_backends import (
-    Backend,
-    Budget,
-    BudgetExhausted,
-    Completion,
-    OpenAIBackend,
-    TransformersBackend,
-    Usage,
-)
+from actgym.agents.llm.openai import OpenAIBackend
+from actgym.agents.llm.protocol import Budget, BudgetExhausted, Completion, LanguageModel, Usage
+from actgym.agents.llm.transformers import TransformersBackend
 from actgym.agents.program_database import ArchiveEntry, ProgramDatabase
 from actgym.agents.prompts import (
     FEW_SHOT,
@@ -63,7 +57,7 @@ class EvolverAgent(Agent):
     islands = 4
     inspirations = 3
 
-    def __init__(self, context: AgentContext, backend: Backend | None = None) -> None:
+    def __init__(self, context: AgentContext, backend: LanguageModel | None = None) -> None:
         super().__init__(context)
         options = context.options
         self.database = ProgramDatabase(
@@ -93,7 +87,7 @@ class EvolverAgent(Agent):
         """Completion for a model in this process (small ones fail at chat edits), else chat."""
         return "completion" if options.get("backend") == "transformers" else "chat"
 
-    def make_backend(self, options: Mapping[str, Any]) -> Backend:
+    def make_backend(self, options: Mapping[str, Any]) -> LanguageModel:
         """An OpenAI-compatible client, or with `backend = "transformers"` a local model
         in-process."""
         if options.get("backend", "openai") == "transformers":
@@ -248,7 +242,7 @@ class LocalMutatorAgent(EvolverAgent):
     def default_prompt_style(self, options: Mapping[str, Any]) -> str:
         return "completion"
 
-    def make_backend(self, options: Mapping[str, Any]) -> Backend:
+    def make_backend(self, options: Mapping[str, Any]) -> LanguageModel:
         return local_backend(options, self.context.seed, self._max_new_tokens())
 
 
@@ -282,7 +276,7 @@ def archive_entry(evaluation: Evaluation) -> ArchiveEntry:
     )
 
 
-def local_backend(options: Mapping[str, Any], seed: int, max_new_tokens: int) -> Backend:
+def local_backend(options: Mapping[str, Any], seed: int, max_new_tokens: int) -> LanguageModel:
     """A model in this process (default the packaged SmolLM2) from the agent options."""
     return TransformersBackend(
         model=options.get("model"),

@@ -87,7 +87,7 @@ _NAME = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*")
 _EMPTY_CALL = re.compile(r"\(\s*\)")
 _HIDDEN_NAME = re.compile(r"(?<![\w.])\d(?>[\d.]*(?:e[-+]?\d*)?)[A-Za-z_(]|(?<!\w)\.\s*[A-Za-z_]")
 
-# What the in-process backend lets a small model write (llm_backends.TransformersBackend):
+# What the in-process backend lets a small model write (llm.transformers.TransformersBackend):
 # x, the constants, and the safe functions, also under the namespace that `repaired`
 # moves them out of.
 DECODING_NAMES = Names(
@@ -101,7 +101,7 @@ DECODING_NAMES = Names(
 )
 
 # What a completed expression may contain; the in-process backend samples only tokens
-# made of these characters (llm_backends.TransformersBackend).
+# made of these characters (llm.transformers.TransformersBackend).
 EXPRESSION_CHARACTERS = "abcdefghijklmnopqrstuvwxyz0123456789_.,()+-*/<> "
 
 _ALLOWED_NODES = (

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from actgym.agents.evolver import EvolverAgent, Request, archive_entry, expression_prompt
-from actgym.agents.llm_backends import Backend
+from actgym.agents.llm.protocol import LanguageModel
 from actgym.agents.program_database import ArchiveEntry
 from actgym.agents.prompts import chat_prompt
 
@@ -27,7 +27,7 @@ from actgym.agent import AgentContext, Evaluation
 class SampleAgent(EvolverAgent):
     """Independent samples from fixed prompts built on the evaluated seeds."""
 
-    def __init__(self, context: AgentContext, backend: Backend | None = None) -> None:
+    def __init__(self, context: AgentContext, backend: LanguageModel | None = None) -> None:
         super().__init__(context, backend)
         self.parents: list[ArchiveEntry] = []
 

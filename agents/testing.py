@@ -5,7 +5,7 @@
     ...
     assert "Harmonics" in backend.prompts[0][-1]["content"]
 
-Any agent that takes an `llm_backends.Backend` can be driven this way; the backend
+Any agent that takes an `llm.protocol.LanguageModel` can be driven this way; the backend
 counts usage and honours a `Budget` like the real ones.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from actgym.agents.llm_backends import Budget, Completion, Messages, Usage
+from actgym.agents.llm.protocol import Budget, Completion, Messages, Usage
 
 
 class ScriptedBackend:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from actgym.agents.edits import extract, repair
 from actgym.agents.evolver import EvolverAgent, LocalMutatorAgent
-from actgym.agents.llm_backends import Backend, Budget, BudgetExhausted
+from actgym.agents.llm.protocol import Budget, BudgetExhausted, LanguageModel
 from actgym.agents.program_database import ArchiveEntry, ProgramDatabase
 from actgym.agents.testing import ScriptedBackend
 from fakes import FakeBackend
@@ -252,7 +252,7 @@ def test_unknown_seed_names_are_refused_at_construction() -> None:
 class ScriptedEvolver(EvolverAgent):
     """The evolver in a real search loop, answered by `agent_options['replies']`."""
 
-    def make_backend(self, options: Mapping[str, Any]) -> Backend:
+    def make_backend(self, options: Mapping[str, Any]) -> LanguageModel:
         return ScriptedBackend(options["replies"])
 
 

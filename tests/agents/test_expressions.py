@@ -155,24 +155,24 @@ def test_the_sampler_completes_the_same_fixed_prompt() -> None:
 
 def test_completions_keep_to_one_non_empty_line_of_allowed_tokens() -> None:
     torch = pytest.importorskip("torch")
-    from actgym.agents.llm_backends import _LineEnd, _OneLine
+    from actgym.agents.llm.constrained import LineEnd, OneLine
 
     allowed = torch.tensor([True, True, False, True])
     newlines = torch.tensor([False, False, False, True])
-    rule = _OneLine(allowed, newlines, prompt_length=2)
+    rule = OneLine(allowed, newlines, prompt_length=2)
     scores = torch.zeros(2, 4)
     first = rule(torch.zeros(2, 2, dtype=torch.long), scores)
     assert torch.isinf(first).tolist() == [[False, False, True, True]] * 2
     later = rule(torch.zeros(2, 3, dtype=torch.long), scores)
     assert torch.isinf(later).tolist() == [[False, False, True, False]] * 2
-    done = _LineEnd(newlines, prompt_length=2)
+    done = LineEnd(newlines, prompt_length=2)
     generated = torch.tensor([[0, 0, 1, 3], [0, 0, 1, 1]])
     assert done(generated, None).tolist() == [True, False]
 
 
 def test_a_completed_line_cannot_copy_a_line_of_its_prompt() -> None:
     torch = pytest.importorskip("torch")
-    from actgym.agents.llm_backends import _Lines, _NoCopiedLine
+    from actgym.agents.llm.constrained import Lines, NoCopiedLine
 
     vocabulary = ["jnp", ".tanh(x)", "\n", ")\n", " + x", ".tanh(x"]
 
@@ -180,7 +180,7 @@ def test_a_completed_line_cannot_copy_a_line_of_its_prompt() -> None:
         return "".join(vocabulary[int(index)] for index in ids)
 
     prompt = "def activation_function(x):\n    return jnp.tanh(x)\n\ndef f(x):\n    return "
-    rule = _NoCopiedLine(_Lines(decode, [prompt], 2), [prompt], {"": [2], ")": [3]})
+    rule = NoCopiedLine(Lines(decode, [prompt], 2), [prompt], {"": [2], ")": [3]})
 
     def banned(*written: int) -> list[int]:
         ids = torch.tensor([[9, 9, *written]])
@@ -232,15 +232,15 @@ def _name_rule(vocabulary: list[str], depth: int = 4) -> Callable[..., list[int]
     """The names rule over a toy vocabulary: which tokens it bans after `written`."""
     import torch
     from actgym.agents.expressions import DECODING_NAMES
-    from actgym.agents.llm_backends import _KnownNames, _Lines, _NameBans
+    from actgym.agents.llm.constrained import KnownNames, Lines, NameBans
 
     allowed = torch.ones(len(vocabulary), dtype=torch.bool)
     indices = list(range(len(vocabulary)))
-    bans = _NameBans(DECODING_NAMES, indices, vocabulary, allowed)
-    deep = _NameBans(
+    bans = NameBans(DECODING_NAMES, indices, vocabulary, allowed)
+    deep = NameBans(
         dataclasses.replace(DECODING_NAMES, new_calls=False), indices, vocabulary, allowed
     )
-    rule = _KnownNames(_Lines(_decoder(vocabulary), ["    return "], 2), bans, deep, depth)
+    rule = KnownNames(Lines(_decoder(vocabulary), ["    return "], 2), bans, deep, depth)
 
     def banned(*written: int) -> list[int]:
         ids = torch.tensor([[99, 99, *written]])
@@ -272,29 +272,29 @@ def test_at_the_depth_limit_a_name_can_only_become_a_value() -> None:
     pytest.importorskip("torch")
     banned = _name_rule(["jnp.tanh(", "jnp.ta", "x", ")", "jnp.p"], depth=2)
     assert banned(0) == [3]
-    assert banned(0, 0) == [1, 3]  # no new call at depth 2 (`(` is _Shallow's); `jnp.p`: pi
+    assert banned(0, 0) == [1, 3]  # no new call at depth 2 (`(` is Shallow's); `jnp.p`: pi
     assert banned(0, 0, 2) == [0, 1, 2, 4]
     assert banned(0, 0, 2, 3) == []  # back at depth 1: calls again
 
 
 def test_a_row_with_every_token_banned_may_end_its_line() -> None:
     torch = pytest.importorskip("torch")
-    from actgym.agents.llm_backends import _NeverStuck
+    from actgym.agents.llm.constrained import NeverStuck
 
     newlines = torch.tensor([False, True, False])
     scores = torch.tensor([[0.0, float("-inf"), 1.0], [float("-inf")] * 3])
-    fixed = _NeverStuck(newlines)(torch.zeros(2, 1), scores.clone())
+    fixed = NeverStuck(newlines)(torch.zeros(2, 1), scores.clone())
     assert fixed[0].tolist() == [0.0, float("-inf"), 1.0]
     assert fixed[1].tolist() == [float("-inf"), 0.0, float("-inf")]
 
 
 def test_a_line_cannot_end_before_it_names_x() -> None:
     torch = pytest.importorskip("torch")
-    from actgym.agents.llm_backends import _Lines, _MustName
+    from actgym.agents.llm.constrained import Lines, MustName
 
     vocabulary = ["0.5", " * ", "x", "\n", "exp", "max"]
     newlines = torch.tensor([False, False, False, True, False, False])
-    rule = _MustName(_Lines(_decoder(vocabulary), ["    return "], 2), newlines, "x")
+    rule = MustName(Lines(_decoder(vocabulary), ["    return "], 2), newlines, "x")
 
     def banned(*written: int) -> list[int]:
         ids = torch.tensor([[99, 99, *written]])
@@ -307,11 +307,11 @@ def test_a_line_cannot_end_before_it_names_x() -> None:
 
 def test_parentheses_nest_at_most_depth_deep() -> None:
     torch = pytest.importorskip("torch")
-    from actgym.agents.llm_backends import _Lines, _Shallow
+    from actgym.agents.llm.constrained import Lines, Shallow
 
     vocabulary = ["jnp.tanh(", "x", ")", "(x"]
     openers = torch.tensor([True, False, False, True])
-    rule = _Shallow(_Lines(_decoder(vocabulary), ["    return "], 2), openers, depth=2)
+    rule = Shallow(Lines(_decoder(vocabulary), ["    return "], 2), openers, depth=2)
 
     def banned(*written: int) -> list[int]:
         ids = torch.tensor([[99, 99, *written]])

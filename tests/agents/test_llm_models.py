@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 from actgym.agents.expressions import EXPRESSION_CHARACTERS, complete_expression
-from actgym.agents.llm_backends import (
-    OpenAIBackend,
+from actgym.agents.llm.openai import OpenAIBackend
+from actgym.agents.llm.protocol import Usage
+from actgym.agents.llm.transformers import (
     TransformersBackend,
-    Usage,
     default_checkpoint,
     load_local_model,
 )

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from actgym.agents.llm_backends import Backend, OpenAIBackend, request_seed
+from actgym.agents.llm.openai import OpenAIBackend
+from actgym.agents.llm.protocol import LanguageModel, request_seed
 from actgym.agents.sampler import SampleAgent
 from actgym.agents.testing import ScriptedBackend
 from fakes import FakeBackend
@@ -60,7 +61,7 @@ def test_a_resumed_sampler_asks_the_same_prompts() -> None:
 class ScriptedSampler(SampleAgent):
     """The sampler in a real search loop, answered by `agent_options['replies']`."""
 
-    def make_backend(self, options: Mapping[str, Any]) -> Backend:
+    def make_backend(self, options: Mapping[str, Any]) -> LanguageModel:
         return ScriptedBackend(options["replies"])
 
 
