@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
-from actgym.versions import SCORING_VERSION, env_id
+from actgym.tasks.registry import ENV_IDS
+from actgym.versions import SCORING_VERSION
 
 if TYPE_CHECKING:
     from actgym.agent import Agent, AgentContext, Evaluation, History, Proposal
@@ -45,10 +46,6 @@ try:
     __version__ = version("actgym")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
-
-ENV_IDS: dict[str, str] = {
-    env_id(task): task for task in ("Harmonics", "Poly1D", "Poly20D", "Feynman", "Suite")
-}
 
 
 def _register() -> None:

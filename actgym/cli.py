@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from actgym.cli_parts import canonical_name, read_candidate, stage
 from actgym.leaderboard.cli import app as leaderboard_app
 from actgym.search.commands import export, report, search
 from actgym.tasks import SUITE, TASKS, families_of, make_family
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(leaderboard_app, name="leaderboard")
 console = Console()
-progress_console = Console(stderr=True)  # keeps stdout clean for --json
 
 
 def _print_version(value: bool) -> None:
@@ -48,33 +45,6 @@ def main(
     ] = False,
 ) -> None:
     """Discover activation functions by program search."""
-
-
-def canonical_name(name: str, choices: Iterable[str], what: str) -> str:
-    """The choice `name` spells, ignoring case: users type `harmonics` for `Harmonics`."""
-    choices = list(choices)
-    for choice in choices:
-        if choice.lower() == name.lower():
-            return choice
-    raise typer.BadParameter(f"unknown {what} {name!r}; choose from {', '.join(choices)}")
-
-
-def read_candidate(source_file: Path | None, reference: str | None) -> tuple[str, str]:
-    """(label, source) of the candidate a command names: a file, or --reference NAME."""
-    from actgym.references import NAMED
-
-    if source_file is not None and reference is not None:
-        raise typer.BadParameter("give a source file or --reference NAME, not both")
-    if source_file is None and reference is None:
-        raise typer.BadParameter("give a source file, or --reference NAME for a named reference")
-    if reference is not None:
-        label = canonical_name(reference, NAMED, "reference")
-        return label, NAMED[label]
-    assert source_file is not None
-    try:
-        return source_file.name, source_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise typer.BadParameter(f"cannot read {source_file}: {error}") from None
 
 
 @app.command()
@@ -132,7 +102,7 @@ def evaluate(
     sources = [source, *(REFERENCES[name] for name in names[1:])]
     evaluator = Evaluator(config)
     try:
-        with _stage(f"training {names[0]}, ReLU and GELU on {_count(families, 'family')}"):
+        with stage(f"training {names[0]}, ReLU and GELU on {_count(families, 'family')}"):
             outcomes = evaluator.evaluate_many(sources)
     finally:
         evaluator.close()
@@ -146,25 +116,6 @@ def evaluate(
     if not candidate.ok:
         console.print(f"[red]{candidate.status}[/red]: {escape(candidate.message)}")
         raise typer.Exit(code=1)
-
-
-@contextmanager
-def _stage(what: str) -> Iterator[None]:
-    """A spinner with the elapsed time, then a line saying the stage is done.
-
-    Training reports no fraction done, so the spinner shows the run is alive.
-    """
-    started = time.monotonic()
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=progress_console,
-    )
-    with progress:
-        progress.add_task(what, total=None)
-        yield
-    progress_console.print(f"{what}: done in {time.monotonic() - started:.0f} s")
 
 
 def _count(items: Sequence[str], noun: str) -> str:

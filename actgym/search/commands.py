@@ -213,7 +213,7 @@ def _summary_line(result: SearchResult) -> str:
 
 def _env_id(name: str) -> str:
     """The registered id `name` spells, ignoring case; an unknown name is left to refuse."""
-    from actgym import ENV_IDS
+    from actgym.tasks import ENV_IDS
 
     return next((known for known in ENV_IDS if known.lower() == name.lower()), name)
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actgym import ENV_IDS
-from actgym.tasks import families_of
+from actgym.tasks import ENV_IDS, families_of
 from actgym.trainer import TrainerConfig
 
 TRAINER_KEYS = frozenset(field.name for field in dataclasses.fields(TrainerConfig))

@@ -195,8 +195,7 @@ def fitting(tables: Sequence[Table], width: int) -> Table:
 
 def _families(run: Row, leaders: Sequence[Row]) -> list[str]:
     """The run's families in suite order (as stored rows name them if the env is unknown)."""
-    from actgym import ENV_IDS
-    from actgym.tasks import families_of
+    from actgym.tasks import ENV_IDS, families_of
 
     task = ENV_IDS.get(run["env_id"])
     if task is not None:

@@ -9,6 +9,7 @@ docs/tasks.md for the exact formulas, ranges and seeding.
 from actgym.tasks.base import Split, TaskFamily, TaskInstance, TaskSizes
 from actgym.tasks.description import describe_task
 from actgym.tasks.registry import (
+    ENV_IDS,
     SUITE,
     TASKS,
     families_of,
@@ -19,6 +20,7 @@ from actgym.tasks.registry import (
 )
 
 __all__ = [
+    "ENV_IDS",
     "SUITE",
     "TASKS",
     "Split",

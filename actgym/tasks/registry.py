@@ -6,6 +6,7 @@ here once, with messages that list the valid choices instead of failing deep ins
 
 from actgym.tasks import feynman, harmonics, polynomials
 from actgym.tasks.base import DEFAULT_REGION, FamilySpec, TaskFamily, TaskSizes, instance_streams
+from actgym.versions import env_id
 
 _FAMILIES: dict[str, FamilySpec] = {
     spec.name: spec
@@ -25,6 +26,9 @@ SUITE: tuple[str, ...] = tuple(_FAMILIES)
 
 TASKS: tuple[str, ...] = (*SUITE, "Suite")
 """What an environment can be about: one family, or the whole Suite."""
+
+ENV_IDS: dict[str, str] = {env_id(task): task for task in TASKS}
+"""Each task's Gymnasium id, e.g. `ActSearch-Harmonics-v0`, to the task."""
 
 
 def families_of(task: str) -> tuple[str, ...]:

@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from actgym.cli_parts import canonical_name, progress_console, read_candidate, stage
+
 console = Console()
-progress_console = Console(stderr=True)  # keeps stdout clean for --json
 
 
 def transfer(
@@ -43,7 +44,6 @@ def transfer(
     Prints per probe the accuracy with a 95% interval over seeds, the log-ratio to ReLU
     (the paper's measure) and a verdict, then the search-overfitting gap line.
     """
-    from actgym.cli import _stage, canonical_name, read_candidate
     from actgym.transfer.probes import PROBES, TransferConfig
     from actgym.transfer.report import plot as save_plot
     from actgym.transfer.report import table, verdict_lines
@@ -59,11 +59,11 @@ def transfer(
         changes["seeds"] = tuple(range(seeds))
     config = TransferConfig.fast(**changes) if fast else TransferConfig(**changes)
     if suite and suite_reward is None:
-        with _stage(f"scoring {label} on ActSearch-Suite (fast trainer)"):
+        with stage(f"scoring {label} on ActSearch-Suite (fast trainer)"):
             suite_reward = _suite_reward(source)
     runner = Transfer(config)
     try:
-        with _stage(f"training {len(config.probes)} probes with {label}, ReLU and GELU"):
+        with stage(f"training {len(config.probes)} probes with {label}, ReLU and GELU"):
             report = runner.run(source, label=label, suite_reward=suite_reward)
     finally:
         runner.close()
