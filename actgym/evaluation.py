@@ -44,7 +44,7 @@ from actgym.reward import (
     suite_reward,
     summary_loss,
 )
-from actgym.tasks import SUITE, TaskSizes, make_family
+from actgym.tasks import SUITE, TaskFamily, TaskSizes, make_family
 from actgym.tasks.base import DEFAULT_REGION, REGIONS
 from actgym.tasks.null_models import family_null_losses
 from actgym.tasks.registry import DEFAULT_SIZES
@@ -151,8 +151,8 @@ class Evaluator:
             self.training,
         )
         self._fingerprint = self.config.fingerprint()
+        self._tasks: dict[str, TaskFamily] = {}
         self._data: dict[str, FamilyData] = {}
-        self._mean_model: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._scales: dict[str, FamilyScale] = {}
         self._losses: dict[str, dict[str, Losses]] = {}
         self._baseline: CheckedProgram | None = None
@@ -317,7 +317,7 @@ class Evaluator:
         }
         families = {
             family: _family_score(
-                rewards[family], self.family_data(family).instance_names, loss, self.scale(family)
+                rewards[family], self.instance_names(family), loss, self.scale(family)
             )
             for family, loss in losses.items()
         }
@@ -441,21 +441,25 @@ class Evaluator:
     def _cache_key(self, digest: str) -> str:
         return f"{self._fingerprint}-{digest}"
 
-    def family_data(self, family: str) -> FamilyData:
-        if family not in self._data:
-            tasks = make_family(
+    def task_family(self, family: str) -> TaskFamily:
+        """The config's instances of `family` (built once; training builds its own)."""
+        if family not in self._tasks:
+            self._tasks[family] = make_family(
                 family,
                 seed=self.config.task_seed,
                 num_instances=self.config.num_instances,
                 sizes=self.config.sizes,
                 region=self.config.region,
             )
-            self._data[family] = prepare(tasks, self.config.trainer)
-            mean_model = family_null_losses(tasks)["mean"]
-            self._mean_model[family] = (
-                np.array([losses.validation for losses in mean_model]),
-                np.array([losses.test for losses in mean_model]),
-            )
+        return self._tasks[family]
+
+    def instance_names(self, family: str) -> tuple[str, ...]:
+        return tuple(instance.name for instance in self.task_family(family).instances)
+
+    def family_data(self, family: str) -> FamilyData:
+        """The family's training arrays, for benchmarks that train in this process."""
+        if family not in self._data:
+            self._data[family] = prepare(self.task_family(family), self.config.trainer)
         return self._data[family]
 
     def scale(self, family: str) -> FamilyScale:
@@ -466,9 +470,12 @@ class Evaluator:
         if family not in self._scales:
             self._ensure_losses([])
             baseline = self._losses[self.baseline_program().digest][family]
-            self.family_data(family)
+            mean_model = family_null_losses(self.task_family(family))["mean"]
             self._scales[family] = family_scale(
-                baseline.validation, baseline.test, *self._mean_model[family]
+                baseline.validation,
+                baseline.test,
+                np.array([losses.validation for losses in mean_model]),
+                np.array([losses.test for losses in mean_model]),
             )
         return self._scales[family]
 
