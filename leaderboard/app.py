@@ -37,7 +37,7 @@ from actgym.leaderboard.store import (
     Store,
 )
 from actgym.leaderboard.verifier import BackgroundVerifier, Scorer, Verifier
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -79,58 +79,45 @@ MISSING_BEARER = (
 MISSING_FORM_TOKEN = "Enter your author token; the leaderboard's operator issues them."
 
 
-def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
-    """The app; pass a `scorer` to reuse Evaluators (tests), else one is built when verifying."""
-    store = Store(settings.db)
-    version = env_version()
-    board = Board(version=version, profile=settings.profile.name)
-    pages = Pages(settings.profile)
-    links = Links()
-    rankings = views.CachedRanking(store, board, settings.profile)
-    csrf = CsrfGuard()
-    hasher = ProgramHasher(
-        settings.profile,
-        sandbox=scorer.sandbox if scorer else None,
-        required_layers=settings.required_layers,
-    )
+@dataclass
+class Service:
+    """What every route shares: the store and the board, pages, tokens, CSRF and hashing.
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not settings.verify:
-            yield
-            hasher.close()
-            return
-        active = scorer or Scorer.from_secret(
+    `verifier` is the background verifier while the app runs one (woken on each new
+    submission), else None.
+    """
+
+    settings: Settings
+    store: Store
+    board: Board
+    pages: Pages
+    rankings: views.CachedRanking
+    hasher: ProgramHasher
+    links: Links = field(default_factory=Links)
+    csrf: CsrfGuard = field(default_factory=CsrfGuard)
+    verifier: BackgroundVerifier | None = None
+
+    @classmethod
+    def start(cls, settings: Settings, scorer: Scorer | None) -> Service:
+        store = Store(settings.db)
+        board = Board(version=env_version(), profile=settings.profile.name)
+        hasher = ProgramHasher(
             settings.profile,
-            load_secret(settings.db, settings.secret_file),
-            version,
+            sandbox=scorer.sandbox if scorer else None,
             required_layers=settings.required_layers,
         )
-        background = BackgroundVerifier(Verifier(store, active, version), poll_s=settings.poll_s)
-        background.start()
-        app.state.verifier = background
-        try:
-            yield
-        finally:
-            background.stop(timeout=settings.stop_timeout_s)
-            hasher.close()
-            if active is not scorer:
-                active.close()
+        rankings = views.CachedRanking(store, board, settings.profile)
+        return cls(settings, store, board, Pages(settings.profile), rankings, hasher)
 
-    app = FastAPI(title="actgym leaderboard", lifespan=lifespan)
-    app.state.verifier = None
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-
-    def authenticate(token: str | None, missing: str) -> str | None:
+    def authenticate(self, token: str | None, missing: str) -> str | None:
         """The token's author name; None on an open server, where submissions name theirs."""
-        if settings.open_submissions:
+        if self.settings.open_submissions:
             return None
         if not token:
             raise InvalidToken(missing)
-        return store.token_author(token)
+        return self.store.token_author(token)
 
-    def submit(data: object, author: str | None) -> int:
+    def submit(self, data: object, author: str | None) -> int:
         """Validate and queue a submission by `author` (None: the submission names it);
         raise Duplicate if the board already has the function."""
         if author is None:
@@ -139,13 +126,14 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
         else:
             new = SubmissionIn.model_validate(data).new_submission(author)
         submission_id, _ = duplicates.submit(
-            store, board, hasher, new, rate_limit=settings.rate_limit
+            self.store, self.board, self.hasher, new, rate_limit=self.settings.rate_limit
         )
-        if app.state.verifier is not None:
-            app.state.verifier.wake()
+        if self.verifier is not None:
+            self.verifier.wake()
         return submission_id
 
     def form(
+        self,
         request: Request,
         status_code: int = 200,
         values: dict[str, str] | None = None,
@@ -153,32 +141,78 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
         headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         """The form with this browser's CSRF token, setting its cookie if it had none."""
-        cookie, token = csrf.session(request.cookies.get(COOKIE))
-        page = pages.submit(
-            links, token, ask_token=not settings.open_submissions, values=values, error=error
+        cookie, token = self.csrf.session(request.cookies.get(COOKIE))
+        page = self.pages.submit(
+            self.links,
+            token,
+            ask_token=not self.settings.open_submissions,
+            values=values,
+            error=error,
         )
         response = HTMLResponse(page, status_code=status_code, headers=headers)
         response.set_cookie(
             COOKIE,
             cookie,
-            path=links.submit() or "/",
+            path=self.links.submit() or "/",
             secure=request.url.scheme == "https",
             httponly=True,
             samesite="strict",
         )
         return response
 
-    @app.get("/", response_class=HTMLResponse)
+
+def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
+    """The app; pass a `scorer` to reuse Evaluators (tests), else one is built when verifying."""
+    service = Service.start(settings, scorer)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.verify:
+            yield
+            service.hasher.close()
+            return
+        active = scorer or Scorer.from_secret(
+            settings.profile,
+            load_secret(settings.db, settings.secret_file),
+            service.board.version,
+            required_layers=settings.required_layers,
+        )
+        verifier = Verifier(service.store, active, service.board.version)
+        service.verifier = BackgroundVerifier(verifier, poll_s=settings.poll_s)
+        service.verifier.start()
+        try:
+            yield
+        finally:
+            service.verifier.stop(timeout=settings.stop_timeout_s)
+            service.hasher.close()
+            if active is not scorer:
+                active.close()
+
+    app = FastAPI(title="actgym leaderboard", lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(page_routes(service))
+    app.include_router(api_routes(service))
+    return app
+
+
+def page_routes(service: Service) -> APIRouter:
+    """The HTML side: the ranked table, submission pages and plots, and the form."""
+    router = APIRouter()
+    store, board, links, rankings = service.store, service.board, service.links, service.rankings
+
+    @router.get("/", response_class=HTMLResponse)
     def index(locality: LocalityFilter = None) -> str:
         ranking = _filtered(rankings.get(), locality)
-        return pages.index(ranking, store.queue(board), links)
+        return service.pages.index(ranking, store.queue(board), links)
 
-    @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
+    @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission_page(submission_id: SubmissionId) -> str:
         ranking = rankings.get()
-        return pages.submission(_details(store, board, ranking, submission_id), ranking, links)
+        details = _details(store, board, ranking, submission_id)
+        return service.pages.submission(details, ranking, links)
 
-    @app.get("/submissions/{submission_id}/plot.png")
+    @router.get("/submissions/{submission_id}/plot.png")
     def plot(submission_id: SubmissionId) -> Response:
         program = views.program_json(store, board, submission_id)
         submission = store.submission(submission_id)
@@ -186,33 +220,41 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
             raise HTTPException(404, f"Submission #{submission_id} has no verified program.")
         return Response(function_plot(program, submission["name"]), media_type="image/png")
 
-    @app.get("/submit", response_class=HTMLResponse)
+    @router.get("/submit", response_class=HTMLResponse)
     def submit_page(request: Request) -> HTMLResponse:
-        return form(request)
+        return service.form(request)
 
-    @app.post("/submit", response_model=None)
+    @router.post("/submit", response_model=None)
     async def submit_form(request: Request) -> Response:
         fields = await request.form()
         data = {key: value for key, value in fields.items() if isinstance(value, str)}
         csrf_token, token = data.pop(FIELD, None), data.pop("token", None)
-        if not csrf.valid(request.cookies.get(COOKIE), csrf_token):
-            return form(request, 403, data, REFUSED)
+        if not service.csrf.valid(request.cookies.get(COOKIE), csrf_token):
+            return service.form(request, 403, data, REFUSED)
         try:
-            author = await run_in_threadpool(authenticate, token, MISSING_FORM_TOKEN)
-            submission_id = await run_in_threadpool(submit, data, author)
+            author = await run_in_threadpool(service.authenticate, token, MISSING_FORM_TOKEN)
+            submission_id = await run_in_threadpool(service.submit, data, author)
         except InvalidToken as error:
-            return form(request, 401, data, str(error))
+            return service.form(request, 401, data, str(error))
         except ValidationError as error:
-            return form(request, 422, data, describe_errors(error.errors()))
+            return service.form(request, 422, data, describe_errors(error.errors()))
         except RateLimited as error:
-            return form(request, 429, data, str(error), _retry_after(error))
+            return service.form(request, 429, data, str(error), _retry_after(error))
         except Duplicate as duplicate:
             message = f"Not submitted: this function is already on the board, {duplicate}."
-            return form(request, 409, data, message)
+            return service.form(request, 409, data, message)
         return RedirectResponse(links.submission(submission_id), status_code=303)
 
-    @app.post(
-        "/api/submissions",
+    return router
+
+
+def api_routes(service: Service) -> APIRouter:
+    """The JSON API: submit, a submission's state and results, and the ranking."""
+    router = APIRouter(prefix="/api")
+    store, board, rankings = service.store, service.board, service.rankings
+
+    @router.post(
+        "/submissions",
         status_code=202,
         response_model=None,
         openapi_extra={"requestBody": _json_body(SubmissionIn)},
@@ -220,11 +262,11 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
     async def create_submission(request: Request) -> JSONResponse:
         raw = await request.body()
         try:
-            author = await run_in_threadpool(authenticate, _bearer(request), MISSING_BEARER)
+            author = await run_in_threadpool(service.authenticate, _bearer(request), MISSING_BEARER)
         except InvalidToken as error:
             return JSONResponse({"detail": str(error)}, 401, {"WWW-Authenticate": "Bearer"})
         try:
-            submission_id = await run_in_threadpool(submit, _json(raw), author)
+            submission_id = await run_in_threadpool(service.submit, _json(raw), author)
         except ValidationError as error:
             raise RequestValidationError(error.errors()) from None
         except RateLimited as error:
@@ -235,22 +277,21 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
             {
                 "id": submission_id,
                 "state": "pending",
-                "url": links.submission(submission_id),
+                "url": service.links.submission(submission_id),
                 "api": f"/api/submissions/{submission_id}",
             },
             status_code=202,
         )
 
-    @app.get("/api/submissions/{submission_id}")
+    @router.get("/submissions/{submission_id}")
     def get_submission(submission_id: SubmissionId) -> dict[str, Any]:
-        ranking = rankings.get()
-        return _details(store, board, ranking, submission_id)
+        return _details(store, board, rankings.get(), submission_id)
 
-    @app.get("/api/leaderboard")
+    @router.get("/leaderboard")
     def get_leaderboard(locality: LocalityFilter = None) -> dict[str, Any]:
         return _filtered(rankings.get(), locality).to_dict()
 
-    return app
+    return router
 
 
 def _filtered(ranking: Leaderboard, locality: str | None) -> Leaderboard:
