@@ -18,10 +18,11 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import iterate
 
+from actgym.briefing import describe_task
 from actgym.candidate.limits import MAX_SOURCE_CHARS
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 from actgym.reward import PENALTY, REWARD_BOUND
-from actgym.tasks import TaskSizes, describe_task, families_of
+from actgym.tasks import TaskSizes, families_of
 from actgym.tasks.registry import DEFAULT_SIZES
 from actgym.trainer import TrainerConfig
 
@@ -259,7 +260,7 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         self.render_mode = render_mode
         self.evaluator = evaluator or Evaluator(config)
         config = scored_config(task, config, self.evaluator)
-        self.description = describe_task(task, config.task_seed, config.trainer)
+        self.description = describe_task(task, config)
         self.action_space = spaces.Text(max_length=MAX_SOURCE_CHARS, min_length=0, charset=CHARSET)
         self.observation_space = spaces.Dict(
             {

@@ -21,6 +21,7 @@ from rich.console import Console
 
 from actgym.agent import Agent, AgentContext, Evaluation, History, TaskInfo
 from actgym.agents_registry import load_agent
+from actgym.briefing import describe_task
 from actgym.evaluation import EvaluationConfig
 from actgym.search.backends import Backend, make_backend
 from actgym.search.config import SearchConfig, resolve
@@ -28,7 +29,6 @@ from actgym.search.loop import AgentError, SearchLoop
 from actgym.search.progress import SearchProgress
 from actgym.search.records import package_versions, to_evaluations
 from actgym.search.store import FILENAME, UNUSABLE, RunStore, StoreError, now, to_json
-from actgym.tasks import describe_task
 from actgym.versions import ENV_VERSION, SCORING_VERSION
 
 BackendFactory = Callable[[EvaluationConfig, int], Backend]
@@ -243,12 +243,11 @@ def _agent(
 def _context(
     config: SearchConfig, evaluation_config: EvaluationConfig, directory: Path
 ) -> AgentContext:
-    trainer = evaluation_config.trainer
     task = TaskInfo(
         env_id=config.env,
         task=config.task,
         families=config.families,
-        description=describe_task(config.task, config.task_seed, trainer),
+        description=describe_task(config.task, evaluation_config),
     )
     return AgentContext(
         task=task,

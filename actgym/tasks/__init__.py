@@ -7,7 +7,6 @@ docs/tasks.md for the exact formulas, ranges and seeding.
 """
 
 from actgym.tasks.base import Split, TaskFamily, TaskInstance, TaskSizes
-from actgym.tasks.description import describe_task
 from actgym.tasks.registry import (
     ENV_IDS,
     SUITE,
@@ -27,7 +26,6 @@ __all__ = [
     "TaskFamily",
     "TaskInstance",
     "TaskSizes",
-    "describe_task",
     "families_of",
     "family_description",
     "family_names",

@@ -1,4 +1,6 @@
-"""The prose an agent reads about its task: the protocol, the reward and each family."""
+"""What an agent is told about its task: the protocol an EvaluationConfig scores with, the
+reward, and each family's definition. It lives above the tasks, trainer and reward, which it
+describes, and below the environments and the search, which hand it to agents."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ from typing import TYPE_CHECKING
 from actgym.tasks.registry import families_of, family_description
 
 if TYPE_CHECKING:
-    from actgym.trainer import TrainerConfig
+    from actgym.evaluation import EvaluationConfig
 
 
-def describe_task(task: str, task_seed: int, trainer: TrainerConfig) -> str:
-    """What `task` asks, under `trainer`'s protocol, in words an LLM agent can act on."""
+def describe_task(task: str, config: EvaluationConfig) -> str:
+    """What `task` asks under `config` (its task seed and trainer), in words an LLM agent
+    can act on."""
+    trainer, task_seed = config.trainer, config.task_seed
     if trainer.scope == "batch":
         sees = (
             f"x is the minibatch's float32 array of shape ({trainer.batch_size}, "
