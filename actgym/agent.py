@@ -77,7 +77,7 @@ class Evaluation:
 
     `status` is "ok" or a rejection reason (docs/candidates.md) explained by `message`;
     rejected candidates get the penalty reward. `descriptors` describe the function's
-    shape (`left_slope`, `right_slope`, `oscillation`; see `actgym.probe.probe`)
+    shape (`left_slope`, `right_slope`, `oscillation`; see `actgym.candidate.probe.probe`)
     and are empty when the source never became a program. `seconds` is its wall time.
     Built from the result record by `from_result`, the one place that maps it.
     """

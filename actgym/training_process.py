@@ -35,10 +35,10 @@ from typing import IO, Any
 import jax
 
 from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.probe import ProbeResult, probe
 from actgym.candidate.program import Program, load_program
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.hardening import make_undumpable
-from actgym.probe import ProbeResult, probe
 from actgym.tasks import TaskSizes, make_family
 from actgym.tasks.base import DEFAULT_REGION
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many

@@ -39,7 +39,7 @@ RANKED_SEED_SET = "hidden"
 _TINY_LOSS = 1e-30
 
 LOCALITIES = ("pointwise", "feature-coupled")
-"""The labels actgym.probe measures (spelled out here, so ranking never imports JAX)."""
+"""The labels actgym.candidate.probe measures (spelled out here, so ranking never imports JAX)."""
 
 RULE = (
     "Ranked by the interquartile mean of per-task scores on the hidden task seeds "

@@ -12,10 +12,10 @@ import pytest
 from sources import activation
 
 from actgym.candidate.limits import CandidateLimits
+from actgym.candidate.probe import BATCH_COUPLED, FEATURE_COUPLED, POINTWISE, probe
 from actgym.candidate.program import load_program
 from actgym.candidate.reasons import CandidateRejected
 from actgym.candidate.worker import analyse_source
-from actgym.probe import BATCH_COUPLED, FEATURE_COUPLED, POINTWISE, probe
 from actgym.references import NAMED
 from actgym.tasks import make_family
 from actgym.trainer import TrainerConfig, prepare, train

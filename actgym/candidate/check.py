@@ -18,10 +18,10 @@ from typing import Any, Protocol
 
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.policy import check_size
+from actgym.candidate.probe import ProbeResult
 from actgym.candidate.program import Program, load_program
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
-from actgym.probe import ProbeResult
 
 
 class Prober(Protocol):

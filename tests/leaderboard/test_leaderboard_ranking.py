@@ -19,7 +19,7 @@ from actgym.leaderboard.ranking import (
 )
 from actgym.leaderboard.seeds import SECRET_ENV, hidden_task_seeds, load_secret
 
-from actgym.probe import FEATURE_COUPLED, POINTWISE
+from actgym.candidate.probe import FEATURE_COUPLED, POINTWISE
 
 FITTED_ID_LOSS = 1e-4
 
