@@ -72,7 +72,9 @@ def main() -> None:
     parser.add_argument("--extra", type=Path, nargs="*", default=[], help="more candidates")
     parser.add_argument("--transfer", type=Path, help="benchmarks/transfer/run.py's JSON")
     parser.add_argument("--out", type=Path, help="also write the report (Markdown) here")
-    parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--json", type=Path, help="also write the numbers and every result (losses) here"
+    )
     arguments = parser.parse_args()
     trainer = TrainerConfig.preset(fast=arguments.fast)
     candidates = {**BASE_CANDIDATES, **{path.stem: path.read_text() for path in arguments.extra}}
@@ -85,12 +87,23 @@ def main() -> None:
     transfer = _transfer(arguments.transfer) if arguments.transfer else {}
     report = {env: summarise(env, scored, learners, transfer) for env in TASKS}
     seconds = np.mean([value["seconds_per_candidate"] for value in scored.values()])
-    text = markdown(report, arguments.task_seeds, trainer, seconds, transfer)
+    cost = f"Cost: {seconds:.2f} s per Suite candidate (batched, wall" + (
+        ", with a reused cache: not a cost measurement)." if arguments.cache else ", cold)."
+    )
+    text = markdown(report, arguments.task_seeds, trainer, cost, transfer)
     print(text)
     if arguments.out:
         arguments.out.write_text(text)
     if arguments.json:
-        arguments.json.write_text(json.dumps({"trainer": trainer.__dict__, "envs": report}))
+        results = {
+            seed: {name: result.to_dict() for name, result in value["results"].items()}
+            for seed, value in scored.items()
+        }
+        arguments.json.write_text(
+            json.dumps(
+                {"trainer": trainer.__dict__, "envs": report, "results": results}, default=str
+            )
+        )
 
 
 def score_all(task_seed: int, trainer: TrainerConfig, cache: Path, candidates: dict) -> dict:
@@ -233,7 +246,7 @@ def _head(*columns: str) -> list[str]:
 
 
 def markdown(
-    report: dict, seeds: Sequence[int], trainer: TrainerConfig, seconds: float, transfer: dict
+    report: dict, seeds: Sequence[int], trainer: TrainerConfig, cost: str, transfer: dict
 ) -> str:
     a, b = seeds
     settings = "fast" if trainer == TrainerConfig.fast() else "default"
@@ -264,7 +277,7 @@ def markdown(
                 ]
             )
         )
-    lines += ["", f"Cost: {seconds:.2f} s per Suite candidate (batched, wall).", ""]
+    lines += ["", cost, ""]
     lines += ["## The scale (reward of each reference point; ReLU is 0)", ""]
     lines += _head(
         "env", "mean model", "bounded (mean-model OOD loss)", "ceiling", "best", "gap closed"
