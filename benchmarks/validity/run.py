@@ -15,6 +15,8 @@ panel), the paper's feature-coupled functions and any `--extra` sources, then re
 - each function's reward under both task seeds, and the Kendall tau between the two
   rankings: of the panel, of everything that learns (panel, headroom, paper, extras), and
   of the top half of the latter (rankings must replicate, at the top too: tau >= 0.8);
+  and in the top half, how many pairs that one task seed separates by more than two
+  standard errors keep their order on the other (near-ties may swap, real gaps must not);
 - the learn-nothing functions' best reward (it must stay below ReLU's 0);
 - the scale's reference points (mean model, mean-model extrapolation, ceiling) and the
   share of the gap to the ceiling the best function closes;
@@ -125,6 +127,10 @@ def _reward(result: EvaluationResult, env: str) -> float:
     return result.reward if env == "Suite" else result.families[env].reward
 
 
+def _stderr(result: EvaluationResult, env: str) -> float:
+    return result.reward_stderr if env == "Suite" else result.families[env].stderr
+
+
 def _gap_closed(result: EvaluationResult, env: str) -> float:
     return result.gap_closed if env == "Suite" else result.families[env].gap_closed
 
@@ -153,6 +159,22 @@ def _tau(rewards: dict, names: Sequence[str], seeds: Sequence[int]) -> float:
     return float(kendalltau(*([rewards[name][seed] for name in names] for seed in seeds)).statistic)
 
 
+def separated_agreement(
+    rewards: dict, stderrs: dict, names: Sequence[str], seeds: Sequence[int]
+) -> tuple[int, int]:
+    """Pairs whose rewards differ by more than two standard errors on the first task seed:
+    how many there are, and how many keep their order on the second."""
+    first, second = seeds
+    separated = agreeing = 0
+    for index, name in enumerate(names):
+        for other in names[index + 1 :]:
+            gap = rewards[name][first] - rewards[other][first]
+            if abs(gap) > 2 * np.hypot(stderrs[name][first], stderrs[other][first]):
+                separated += 1
+                agreeing += gap * (rewards[name][second] - rewards[other][second]) > 0
+    return separated, agreeing
+
+
 def headroom_violations(results: dict[str, EvaluationResult], env: str) -> tuple[int, int]:
     """Pairs (candidate, candidate, instance), both fitted, one with >= 10x less floored OOD
     loss: how many were checked, and how many earned less than 1.0 more reward."""
@@ -179,6 +201,7 @@ def summarise(env: str, scored: dict, learners: list[str], transfer: dict[str, f
     results = {seed: scored[seed]["results"] for seed in seeds}
     names = list(results[seeds[0]])
     rewards = {name: {seed: _reward(results[seed][name], env) for seed in seeds} for name in names}
+    stderrs = {name: {seed: _stderr(results[seed][name], env) for seed in seeds} for name in names}
     mean_reward = {name: float(np.mean(list(rewards[name].values()))) for name in names}
     top = sorted(learners, key=lambda name: -mean_reward[name])[: len(learners) // 2]
     mean_ood = {seed: _mean_model_ood(scored[seed]["nulls"], env) for seed in seeds}
@@ -199,6 +222,7 @@ def summarise(env: str, scored: dict, learners: list[str], transfer: dict[str, f
         "tau_panel": _tau(rewards, list(PANEL), seeds),
         "tau_learners": _tau(rewards, learners, seeds),
         "tau_top": _tau(rewards, top, seeds),
+        "top_separated": separated_agreement(rewards, stderrs, top, seeds),
         "top": top,
         "panel_spread": [float(np.std([rewards[name][seed] for name in PANEL])) for seed in seeds],
         "learn_nothing_best": max(rewards[name][seed] for name in LEARN_NOTHING for seed in seeds),
@@ -258,6 +282,7 @@ def markdown(
             "tau panel",
             "tau all learners",
             "tau top half",
+            "top half: pairs apart by > 2 SE that keep their order",
             "best learn-nothing",
             "no-ceiling pairs (violations)",
             "panel spread",
@@ -270,6 +295,7 @@ def markdown(
                 [
                     env,
                     *(f"{tau:.2f}{'' if tau >= TAU_GOAL else ' (below 0.8)'}" for tau in taus),
+                    "{1} of {0}".format(*summary["top_separated"]),
                     f"{summary['learn_nothing_best']:+.3f}"
                     + ("" if summary["learn_nothing_best"] < 0 else " (NOT below ReLU)"),
                     f"{summary['headroom_pairs']} ({summary['headroom_violations']})",
