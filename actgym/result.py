@@ -84,15 +84,14 @@ class EvaluationResult:
     @property
     def gap_closed(self) -> float | None:
         """The share of the way from ReLU (0) to the ceiling that the reward covers."""
-        scale = self.scale
-        return None if scale is None or not self.ok else scale.gap_closed(self.reward)
+        return _gap_closed(self.scale, self)
 
     def to_dict(self) -> dict[str, Any]:
         scale = self.scale
         return {
             **dataclasses.asdict(self),
             "scale": None if scale is None else dataclasses.asdict(scale),
-            "gap_closed": self.gap_closed,
+            "gap_closed": _gap_closed(scale, self),
         }
 
     @classmethod
@@ -125,6 +124,10 @@ class EvaluationResult:
         values["descriptors"] = dict(values.get("descriptors", {}))
         values["timings"] = Timings(**values.get("timings", {}))
         return cls(**values)
+
+
+def _gap_closed(scale: FamilyScale | None, result: EvaluationResult) -> float | None:
+    return None if scale is None or not result.ok else scale.gap_closed(result.reward)
 
 
 def _scale(data: Mapping[str, float] | None) -> FamilyScale | None:
