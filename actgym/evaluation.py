@@ -28,10 +28,10 @@ import jax
 import numpy as np
 
 from actgym.cache import JsonCache
-from actgym.candidate.check import CheckedProgram, Checker, contained
+from actgym.candidate.check import CheckedProgram, Checker
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import Program
-from actgym.candidate.reasons import HINTS, CandidateRejected, Reason
+from actgym.candidate.reasons import HINTS, CandidateRejected, Reason, contained
 from actgym.candidate.sandbox import Sandbox
 from actgym.forksafety import ensure_safe_to_use_jax
 from actgym.references import BASELINE, REFERENCES

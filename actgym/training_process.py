@@ -4,41 +4,32 @@ A program that passed every static check can still make XLA compile for minutes 
 allocate gigabytes. Everything that compiles a candidate therefore happens in a child of
 the evaluating process: the child has a memory limit (RLIMIT_AS), cannot be ptraced or
 core-dumped (PR_SET_DUMPABLE 0), dies with its parent, and is killed when it misses a
-deadline. It runs no candidate Python: it receives program data (JSON), validates it
-again with `load_program`, and binds allow-listed primitives, as the parent would.
+deadline (actgym.child_process). It runs no candidate Python: it receives program data
+(JSON), validates it again with `load_program`, and binds allow-listed primitives, as the
+parent would.
 
-Protocol, JSON lines tagged with the request id. Parent to child: one request per line,
-`probe` (one program) or `train` (a batch on some families). Child to parent: progress
-events (`prepared`, `compiled`, `trained`) and one final line with `done`. Each event
-has its own deadline, so a slow compile is told apart from a slow run.
+Requests: `probe` (one program) or `train` (a batch on some families); progress events
+`prepared`, `compiled`, `trained`, then the final `done` line.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import dataclasses
 import json
-import os
-import resource
-import select
-import signal
 import sys
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
-
-import jax
+from typing import Any
 
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.probe import ProbeResult, probe
 from actgym.candidate.program import Program, load_program
-from actgym.candidate.reasons import CandidateRejected, Reason
-from actgym.hardening import make_undumpable
+from actgym.candidate.reasons import CandidateRejected, contained
+from actgym.child_process import Child, Stopped, rejected, rejection, serve
 from actgym.tasks import TaskSizes, make_family
 from actgym.tasks.base import DEFAULT_REGION
 from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many
@@ -122,7 +113,7 @@ class TrainingPool:
     def __init__(self, bounds: TrainingBounds) -> None:
         self.bounds = bounds
         self._lock = threading.Lock()
-        self._idle: list[_Child] = []
+        self._idle: list[Child] = []
         self._closed = False
 
     def probe(self, program: Program, limits: CandidateLimits) -> ProbeResult:
@@ -131,10 +122,10 @@ class TrainingPool:
         try:  # a process that fails to start is stopped too
             with self._child() as child:
                 reply = child.call(request, [("probed", self.bounds.probe_s)])
-        except _Stopped as stopped:
+        except Stopped as stopped:
             raise stopped.rejection() from None
         if "rejected" in reply:
-            raise _rejection(reply["rejected"])
+            raise rejection(reply["rejected"])
         return ProbeResult(reply["descriptors"], reply["locality"], str(reply["behaviour"]))
 
     def train(
@@ -162,10 +153,10 @@ class TrainingPool:
         try:
             with self._child() as child:
                 reply = child.call(request, stages)
-        except _Stopped as stopped:
+        except Stopped as stopped:
             raise BatchFailed(stopped.rejection()) from None
         if "rejected" in reply:
-            raise BatchFailed(_rejection(reply["rejected"]))
+            raise BatchFailed(rejection(reply["rejected"]))
         return [
             {family: Losses.from_json(value) for family, value in outcome.items()}
             for outcome in reply["losses"]
@@ -189,11 +180,11 @@ class TrainingPool:
             child.kill()
 
     @contextlib.contextmanager
-    def _child(self) -> Iterator[_Child]:
+    def _child(self) -> Iterator[Child]:
         with self._lock:
             child = self._idle.pop() if self._idle else None
         if child is None or not child.alive():
-            child = _Child.spawn(self.bounds)
+            child = Child.spawn(__name__, self.bounds.memory_bytes, self.bounds.startup_s)
         try:
             yield child
         except BaseException:
@@ -240,188 +231,11 @@ def close_shared_pools() -> None:
         pool.close()
 
 
-_STAGES: dict[str, tuple[str, Reason]] = {
-    "ready": ("starting a training process", Reason.RESOURCE_LIMIT),
-    "probed": ("compiling and probing the program", Reason.COMPILE_TIMEOUT),
-    "prepared": ("preparing the task data", Reason.RESOURCE_LIMIT),
-    "compiled": ("compiling the training program", Reason.COMPILE_TIMEOUT),
-    "trained": ("training", Reason.RESOURCE_LIMIT),
-    "reported": ("reporting the losses", Reason.RESOURCE_LIMIT),
-    "sending": ("sending the program", Reason.RESOURCE_LIMIT),
-}
-
-
-class _Stopped(Exception):
-    """The child missed a deadline (and was killed) or died."""
-
-    def __init__(self, stage: str, seconds: float | None, status: str) -> None:
-        super().__init__(stage)
-        self.stage = stage
-        self.seconds = seconds
-        self.status = status
-
-    def rejection(self) -> CandidateRejected:
-        doing, timeout_reason = _STAGES[self.stage]
-        if self.seconds is None:
-            return CandidateRejected(
-                Reason.RESOURCE_LIMIT,
-                f"The training process died while {doing} ({self.status}): the program "
-                "needs more memory than the bound allows, or crashed the compiler.",
-            )
-        return CandidateRejected(
-            timeout_reason,
-            f"{doing.capitalize()} took longer than its {self.seconds:.0f} s bound; the "
-            "training process was stopped.",
-        )
-
-
-class _Child:
-    """One training process and its pipes."""
-
-    def __init__(self, pid: int, requests: IO[bytes], replies: int) -> None:
-        self.pid = pid
-        self.requests = requests
-        self.replies = replies
-        self._buffer = bytearray()
-        self._next_id = 0
-        self._dead = False
-        self.hardening: dict[str, Any] = {}
-
-    @classmethod
-    def spawn(cls, bounds: TrainingBounds, module: str = "actgym.training_process") -> _Child:
-        """Start `python -m module`, whose `main` must serve this protocol (see `main`)."""
-        request_read, request_write = os.pipe()
-        reply_read, reply_write = os.pipe()
-        memory = bounds.memory_bytes if jax.default_backend() == "cpu" else 0
-        try:
-            pid = os.posix_spawn(
-                sys.executable,
-                [sys.executable, "-m", module, str(memory), str(os.getpid())],
-                {
-                    "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # several processes share a GPU
-                    **os.environ,
-                    **_compilation_cache_environment(),
-                },
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, request_read, 0),
-                    (os.POSIX_SPAWN_DUP2, reply_write, 1),
-                ],
-                setsid=True,
-            )
-        finally:
-            os.close(request_read)
-            os.close(reply_write)
-        child = cls(pid, os.fdopen(request_write, "wb"), reply_read)
-        try:
-            child.hardening = child._expect(0, "ready", bounds.startup_s)["hardening"]
-        except _Stopped:
-            child.kill()
-            raise
-        return child
-
-    def call(self, request: dict[str, Any], stages: Sequence[tuple[str, float]]) -> dict[str, Any]:
-        """Send a request; each stage's event must arrive within its own deadline."""
-        self._next_id += 1
-        try:
-            self.requests.write(json.dumps({"id": self._next_id, **request}).encode() + b"\n")
-            self.requests.flush()
-        except OSError:
-            self.kill()
-            raise _Stopped("sending", None, "its input pipe is closed") from None
-        for stage, seconds in stages:
-            message = self._expect(self._next_id, stage, seconds)
-            if "done" in message:
-                return message
-        raise _Stopped(stages[-1][0], None, "it sent no final reply")
-
-    def _expect(self, request_id: int, stage: str, seconds: float) -> dict[str, Any]:
-        deadline = time.monotonic() + seconds
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            ready, _, _ = select.select([self.replies], [], [], max(0.0, remaining))
-            if not ready:
-                self.kill()
-                raise _Stopped(stage, seconds, "deadline")
-            chunk = os.read(self.replies, 1 << 16)
-            if not chunk:
-                raise _Stopped(stage, None, self._exit_status())
-            self._buffer.extend(chunk)
-        line, _, rest = bytes(self._buffer).partition(b"\n")
-        self._buffer = bytearray(rest)
-        message = json.loads(line)
-        if message.get("id") != request_id:
-            self.kill()
-            raise _Stopped(stage, None, "it answered out of turn")
-        return message
-
-    def alive(self) -> bool:
-        if self._dead:
-            return False
-        try:
-            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            return False
-
-    def kill(self) -> None:
-        self._exit_status()
-
-    def _exit_status(self) -> str:
-        """Kill (if still running), reap, and describe how the process ended."""
-        if self._dead:
-            return "stopped"
-        self._dead = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        status = "stopped"
-        with contextlib.suppress(ChildProcessError):
-            _, code = os.waitpid(self.pid, 0)
-            if os.WIFSIGNALED(code) and os.WTERMSIG(code) != signal.SIGKILL:
-                status = f"killed by {signal.Signals(os.WTERMSIG(code)).name}"
-            elif os.WIFEXITED(code):
-                status = f"exit status {os.WEXITSTATUS(code)}"
-        for close in (self.requests.close, lambda: os.close(self.replies)):
-            with contextlib.suppress(OSError):
-                close()
-        return status
-
-
-def _compilation_cache_environment() -> dict[str, str]:
-    """The children share this process's persistent XLA cache: they compile once between them."""
-    directory = jax.config.jax_compilation_cache_dir
-    if not directory:
-        return {}
-    return {
-        "JAX_COMPILATION_CACHE_DIR": str(directory),
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
-    }
-
-
-def _rejection(data: Mapping[str, str]) -> CandidateRejected:
-    return CandidateRejected(Reason(data["reason"]), data["message"])
-
-
 # ----------------------------------------------------------------------------------------
 # Child side
 
 
-_PR_SET_PDEATHSIG = 1
 _MAX_FAMILY_DATA = 16
-
-
-def _harden(memory_bytes: int, parent: int) -> dict[str, Any]:
-    """No core dumps, no ptrace by same-user processes, death with the parent, a memory cap."""
-    undumpable = make_undumpable()
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
-    if memory_bytes:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    return {
-        "undumpable": undumpable,
-        "memory_limit_bytes": resource.getrlimit(resource.RLIMIT_AS)[0],
-        "core_limit_bytes": resource.getrlimit(resource.RLIMIT_CORE)[0],
-    }
 
 
 class _Worker:
@@ -438,10 +252,10 @@ class _Worker:
                 reply = self._probe(request)
             else:
                 reply = self._train(request_id, request)
-        except CandidateRejected as rejection:
-            reply = {"rejected": {"reason": rejection.reason.value, "message": rejection.message}}
+        except CandidateRejected as refused:
+            reply = rejected(refused)
         except Exception as error:  # a trusted-side failure caused by the program
-            reply = {"rejected": _contained(error)}
+            reply = rejected(contained(error, "compiling, probing or training it"))
         self.send({"id": request_id, "done": True, **reply})
 
     def _probe(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -498,38 +312,5 @@ class _Worker:
         return self._data[key]
 
 
-def _contained(error: Exception) -> dict[str, str]:
-    """Only the exception's type is reported: its text can quote host paths or internals."""
-    if isinstance(error, MemoryError) or "RESOURCE_EXHAUSTED" in str(error):
-        return {
-            "reason": Reason.RESOURCE_LIMIT.value,
-            "message": "Compiling or training the program ran out of memory.",
-        }
-    return {
-        "reason": Reason.INVALID_PROGRAM.value,
-        "message": (
-            "The program was accepted by the sandbox but failed while compiling, probing or "
-            f"training it ({type(error).__name__}); use differentiable jax.numpy operations."
-        ),
-    }
-
-
-def main(argv: Sequence[str], worker_type: Callable[[Any], Any] | None = None) -> None:
-    """Serve requests; `worker_type(send)` handles them (other child modules pass their own)."""
-    memory_bytes, parent = int(argv[0]), int(argv[1])
-    hardening = _harden(memory_bytes, parent)
-    channel = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # stray prints from libraries must not corrupt the protocol
-
-    def send(message: dict[str, Any]) -> None:
-        channel.write(json.dumps(message).encode() + b"\n")
-        channel.flush()
-
-    worker = (worker_type or _Worker)(send)
-    send({"id": 0, "event": "ready", "hardening": hardening})
-    for line in sys.stdin.buffer:
-        worker.handle(json.loads(line))
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    serve(sys.argv[1:], _Worker)

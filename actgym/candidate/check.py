@@ -20,7 +20,7 @@ from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.policy import check_size
 from actgym.candidate.probe import ProbeResult
 from actgym.candidate.program import Program, load_program
-from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.candidate.reasons import CandidateRejected, Reason, contained
 from actgym.candidate.sandbox import Sandbox
 
 
@@ -121,18 +121,6 @@ def validated(
         raise
     except Exception as error:
         raise contained(error, "validating the traced program") from None
-
-
-def contained(error: Exception, stage: str) -> CandidateRejected:
-    """A trusted-side failure caused by a candidate, as a rejection.
-
-    Only the exception's type is reported: its text can quote host paths or internals.
-    """
-    return CandidateRejected(
-        Reason.INVALID_PROGRAM,
-        f"The program was accepted by the sandbox but failed while {stage} "
-        f"({type(error).__name__}); use differentiable jax.numpy operations.",
-    )
 
 
 def _as_text(source: object) -> str:

@@ -87,3 +87,19 @@ class CandidateRejected(Exception):
 
     def describe(self) -> str:
         return f"{self.message} Hint: {HINTS[self.reason]}"
+
+
+def contained(error: Exception, stage: str) -> CandidateRejected:
+    """A trusted-side failure caused by a candidate while `stage` (e.g. "compiling or
+    training it"), as a rejection: running out of memory is a resource limit, anything
+    else an invalid program. Only the exception's type is reported: its text can quote host
+    paths or internals."""
+    if isinstance(error, MemoryError) or "RESOURCE_EXHAUSTED" in str(error):
+        return CandidateRejected(
+            Reason.RESOURCE_LIMIT, f"The program ran out of memory while {stage}."
+        )
+    return CandidateRejected(
+        Reason.INVALID_PROGRAM,
+        f"The program was accepted by the sandbox but failed while {stage} "
+        f"({type(error).__name__}); use differentiable jax.numpy operations.",
+    )

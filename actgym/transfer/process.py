@@ -16,15 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from actgym.candidate.program import load_program
-from actgym.candidate.reasons import CandidateRejected
-from actgym.training_process import (
-    TrainingBounds,
-    _Child,
-    _contained,
-    _rejection,
-    _Stopped,
-)
-from actgym.training_process import main as serve
+from actgym.candidate.reasons import CandidateRejected, contained
+from actgym.child_process import Child, Stopped, rejected, rejection, serve
+from actgym.training_process import TrainingBounds
 from actgym.transfer.fitting import Arrays
 from actgym.transfer.probes import PROBES, TransferConfig
 
@@ -46,7 +40,7 @@ class ProbeRunner:
 
     def __init__(self, bounds: TrainingBounds | None = None) -> None:
         self.bounds = bounds or TrainingBounds()
-        self._child: _Child | None = None
+        self._child: Child | None = None
 
     def accuracies(self, programs: Mapping[str, Any], config: TransferConfig) -> Accuracies:
         """Train the probes with one activation (program data per probe).
@@ -59,13 +53,13 @@ class ProbeRunner:
         request = {"kind": "transfer", "programs": dict(programs), "config": config.to_json()}
         try:
             if self._child is None or not self._child.alive():
-                self._child = _Child.spawn(self.bounds, module=__name__)
+                self._child = Child.spawn(__name__, self.bounds.memory_bytes, self.bounds.startup_s)
             reply = self._child.call(request, stages)
-        except _Stopped as stopped:
+        except Stopped as stopped:
             self.close()
             raise stopped.rejection() from None
         if "rejected" in reply:
-            raise _rejection(reply["rejected"])
+            raise rejection(reply["rejected"])
         return reply["accuracies"]
 
     def close(self) -> None:
@@ -85,10 +79,10 @@ class _TransferWorker:
         request_id = request["id"]
         try:
             reply = self._transfer(request_id, request)
-        except CandidateRejected as rejection:
-            reply = {"rejected": {"reason": rejection.reason.value, "message": rejection.message}}
+        except CandidateRejected as refused:
+            reply = rejected(refused)
         except Exception as error:  # a trusted-side failure caused by the program
-            reply = {"rejected": _contained(error)}
+            reply = rejected(contained(error, "training the transfer probes"))
         self.send({"id": request_id, "done": True, **reply})
 
     def _transfer(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,232 @@
+"""A hardened child process: spawn, per-stage deadlines, the serve loop, typed rejections.
+
+Whatever compiles a candidate runs in such a child: it has a memory limit (RLIMIT_AS),
+cannot be ptraced or core-dumped (PR_SET_DUMPABLE 0), dies with its parent, and is killed
+when it misses a deadline. The protocol is JSON lines tagged with the request id: the
+parent sends one request per line; the child answers with progress events (`prepared`,
+`compiled`, `trained`...) and one final line with `done`. Each event has its own deadline,
+so a slow compile is told apart from a slow run. Training (actgym.training_process) and
+the transfer probes (actgym.transfer.process) are its two users.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any
+
+import jax
+
+from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.hardening import make_undumpable
+
+STAGES: dict[str, tuple[str, Reason]] = {
+    "ready": ("starting a training process", Reason.RESOURCE_LIMIT),
+    "probed": ("compiling and probing the program", Reason.COMPILE_TIMEOUT),
+    "prepared": ("preparing the task data", Reason.RESOURCE_LIMIT),
+    "compiled": ("compiling the training program", Reason.COMPILE_TIMEOUT),
+    "trained": ("training", Reason.RESOURCE_LIMIT),
+    "reported": ("reporting the losses", Reason.RESOURCE_LIMIT),
+    "sending": ("sending the program", Reason.RESOURCE_LIMIT),
+}
+
+
+class Stopped(Exception):
+    """The child missed a deadline (and was killed) or died."""
+
+    def __init__(self, stage: str, seconds: float | None, status: str) -> None:
+        super().__init__(stage)
+        self.stage = stage
+        self.seconds = seconds
+        self.status = status
+
+    def rejection(self) -> CandidateRejected:
+        doing, timeout_reason = STAGES[self.stage]
+        if self.seconds is None:
+            return CandidateRejected(
+                Reason.RESOURCE_LIMIT,
+                f"The training process died while {doing} ({self.status}): the program "
+                "needs more memory than the bound allows, or crashed the compiler.",
+            )
+        return CandidateRejected(
+            timeout_reason,
+            f"{doing.capitalize()} took longer than its {self.seconds:.0f} s bound; the "
+            "training process was stopped.",
+        )
+
+
+class Child:
+    """One child process and its pipes; `module`'s `main` serves the protocol (see `serve`)."""
+
+    def __init__(self, pid: int, requests: IO[bytes], replies: int) -> None:
+        self.pid = pid
+        self.requests = requests
+        self.replies = replies
+        self._buffer = bytearray()
+        self._next_id = 0
+        self._dead = False
+        self.hardening: dict[str, Any] = {}
+
+    @classmethod
+    def spawn(cls, module: str, memory_bytes: int, startup_s: float) -> Child:
+        """Start `python -m module` capped at `memory_bytes` of address space (on the CPU;
+        0: none), and wait up to `startup_s` for it to say it is ready and hardened."""
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        memory = memory_bytes if jax.default_backend() == "cpu" else 0
+        try:
+            pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-m", module, str(memory), str(os.getpid())],
+                {
+                    "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # several processes share a GPU
+                    **os.environ,
+                    **compilation_cache_environment(),
+                },
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, request_read, 0),
+                    (os.POSIX_SPAWN_DUP2, reply_write, 1),
+                ],
+                setsid=True,
+            )
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        child = cls(pid, os.fdopen(request_write, "wb"), reply_read)
+        try:
+            child.hardening = child._expect(0, "ready", startup_s)["hardening"]
+        except Stopped:
+            child.kill()
+            raise
+        return child
+
+    def call(self, request: dict[str, Any], stages: Sequence[tuple[str, float]]) -> dict[str, Any]:
+        """Send a request; each stage's event must arrive within its own deadline."""
+        self._next_id += 1
+        try:
+            self.requests.write(json.dumps({"id": self._next_id, **request}).encode() + b"\n")
+            self.requests.flush()
+        except OSError:
+            self.kill()
+            raise Stopped("sending", None, "its input pipe is closed") from None
+        for stage, seconds in stages:
+            message = self._expect(self._next_id, stage, seconds)
+            if "done" in message:
+                return message
+        raise Stopped(stages[-1][0], None, "it sent no final reply")
+
+    def _expect(self, request_id: int, stage: str, seconds: float) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self.replies], [], [], max(0.0, remaining))
+            if not ready:
+                self.kill()
+                raise Stopped(stage, seconds, "deadline")
+            chunk = os.read(self.replies, 1 << 16)
+            if not chunk:
+                raise Stopped(stage, None, self._exit_status())
+            self._buffer.extend(chunk)
+        line, _, rest = bytes(self._buffer).partition(b"\n")
+        self._buffer = bytearray(rest)
+        message = json.loads(line)
+        if message.get("id") != request_id:
+            self.kill()
+            raise Stopped(stage, None, "it answered out of turn")
+        return message
+
+    def alive(self) -> bool:
+        if self._dead:
+            return False
+        try:
+            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            return False
+
+    def kill(self) -> None:
+        self._exit_status()
+
+    def _exit_status(self) -> str:
+        """Kill (if still running), reap, and describe how the process ended."""
+        if self._dead:
+            return "stopped"
+        self._dead = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        status = "stopped"
+        with contextlib.suppress(ChildProcessError):
+            _, code = os.waitpid(self.pid, 0)
+            if os.WIFSIGNALED(code) and os.WTERMSIG(code) != signal.SIGKILL:
+                status = f"killed by {signal.Signals(os.WTERMSIG(code)).name}"
+            elif os.WIFEXITED(code):
+                status = f"exit status {os.WEXITSTATUS(code)}"
+        for close in (self.requests.close, lambda: os.close(self.replies)):
+            with contextlib.suppress(OSError):
+                close()
+        return status
+
+
+def compilation_cache_environment() -> dict[str, str]:
+    """The children share this process's persistent XLA cache: they compile once between them."""
+    directory = jax.config.jax_compilation_cache_dir
+    if not directory:
+        return {}
+    return {
+        "JAX_COMPILATION_CACHE_DIR": str(directory),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
+
+
+def rejection(data: Mapping[str, str]) -> CandidateRejected:
+    """The rejection a child reported (see `rejected`)."""
+    return CandidateRejected(Reason(data["reason"]), data["message"])
+
+
+def rejected(rejection: CandidateRejected) -> dict[str, Any]:
+    """A rejection as a child reports it."""
+    return {"rejected": {"reason": rejection.reason.value, "message": rejection.message}}
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def harden(memory_bytes: int, parent: int) -> dict[str, Any]:
+    """No core dumps, no ptrace by same-user processes, death with the parent, a memory cap."""
+    undumpable = make_undumpable()
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+    if memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    return {
+        "undumpable": undumpable,
+        "memory_limit_bytes": resource.getrlimit(resource.RLIMIT_AS)[0],
+        "core_limit_bytes": resource.getrlimit(resource.RLIMIT_CORE)[0],
+    }
+
+
+def serve(argv: Sequence[str], worker_type: Callable[[Any], Any]) -> None:
+    """The child's side: harden, say ready, then hand every request line to
+    `worker_type(send)`'s `handle`, which answers through `send`."""
+    memory_bytes, parent = int(argv[0]), int(argv[1])
+    hardening = harden(memory_bytes, parent)
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # stray prints from libraries must not corrupt the protocol
+
+    def send(message: dict[str, Any]) -> None:
+        channel.write(json.dumps(message).encode() + b"\n")
+        channel.flush()
+
+    worker = worker_type(send)
+    send({"id": 0, "event": "ready", "hardening": hardening})
+    for line in sys.stdin.buffer:
+        worker.handle(json.loads(line))
