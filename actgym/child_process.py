@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 import jax
@@ -76,9 +77,16 @@ class Child:
         self.hardening: dict[str, Any] = {}
 
     @classmethod
-    def spawn(cls, module: str, memory_bytes: int, startup_s: float) -> Child:
+    def spawn(
+        cls,
+        module: str,
+        memory_bytes: int,
+        startup_s: float,
+        compilation_cache: Path | None = None,
+    ) -> Child:
         """Start `python -m module` capped at `memory_bytes` of address space (on the CPU;
-        0: none), and wait up to `startup_s` for it to say it is ready and hardened."""
+        0: none), persisting XLA executables in `compilation_cache` (None: not at all), and
+        wait up to `startup_s` for it to say it is ready and hardened."""
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         memory = memory_bytes if jax.default_backend() == "cpu" else 0
@@ -89,7 +97,7 @@ class Child:
                 {
                     "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # several processes share a GPU
                     **os.environ,
-                    **compilation_cache_environment(),
+                    **compilation_cache_environment(compilation_cache),
                 },
                 file_actions=[
                     (os.POSIX_SPAWN_DUP2, request_read, 0),
@@ -174,10 +182,19 @@ class Child:
         return status
 
 
-def compilation_cache_environment() -> dict[str, str]:
-    """The children share this process's persistent XLA cache: they compile once between them."""
-    directory = jax.config.jax_compilation_cache_dir
-    if not directory:
+def compilation_cache_dir(default: Path) -> Path | None:
+    """Where children persist XLA executables, so a program compiled once loads instead of
+    compiling: nowhere with ACTGYM_XLA_CACHE=0, else a directory the user configured for
+    JAX, else `default`. Read here and handed to each child; no global setting changes."""
+    if os.environ.get("ACTGYM_XLA_CACHE") == "0":
+        return None
+    configured = jax.config.jax_compilation_cache_dir
+    return Path(configured) if configured else default
+
+
+def compilation_cache_environment(directory: Path | None) -> dict[str, str]:
+    """A child's JAX settings for a persistent compilation cache in `directory`."""
+    if directory is None:
         return {}
     return {
         "JAX_COMPILATION_CACHE_DIR": str(directory),

@@ -17,12 +17,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -33,6 +31,7 @@ from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import Program
 from actgym.candidate.reasons import HINTS, CandidateRejected, Reason, contained
 from actgym.candidate.sandbox import Sandbox
+from actgym.child_process import compilation_cache_dir
 from actgym.forksafety import ensure_safe_to_use_jax
 from actgym.references import BASELINE, REFERENCES
 from actgym.result import EvaluationResult, FamilyScore, Timings
@@ -142,8 +141,9 @@ class Evaluator:
         if self.config.region not in REGIONS:
             raise ValueError(f"unknown region {self.config.region!r}; choose from {REGIONS}")
         self.cache = cache if cache is not None else JsonCache()
-        enable_compilation_cache(self.cache.directory / "xla")
-        self.training = shared_pool(bounds or TrainingBounds())
+        self.training = shared_pool(
+            bounds or TrainingBounds(), compilation_cache_dir(self.cache.directory / "xla")
+        )
         self.checker = Checker(
             self.config.limits,
             self.config.trainer.activation_shape,
@@ -478,19 +478,6 @@ class Evaluator:
                 np.array([losses.test for losses in mean_model]),
             )
         return self._scales[family]
-
-
-def enable_compilation_cache(directory: Path) -> None:
-    """Persist XLA executables: a program compiled once loads instead of compiling.
-
-    That helps the same activation on other task seeds and in other worker processes.
-    A cache directory the user configured is kept; ACTGYM_XLA_CACHE=0 turns it off.
-    """
-    if os.environ.get("ACTGYM_XLA_CACHE") == "0" or jax.config.jax_compilation_cache_dir:
-        return
-    jax.config.update("jax_compilation_cache_dir", str(directory))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def _family_score(

@@ -23,6 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from actgym.candidate.limits import CandidateLimits
@@ -110,8 +111,9 @@ class BatchFailed(Exception):
 class TrainingPool:
     """Idle training processes, shared by every Evaluator of this process (thread-safe)."""
 
-    def __init__(self, bounds: TrainingBounds) -> None:
+    def __init__(self, bounds: TrainingBounds, compilation_cache: Path | None = None) -> None:
         self.bounds = bounds
+        self.compilation_cache = compilation_cache
         self._lock = threading.Lock()
         self._idle: list[Child] = []
         self._closed = False
@@ -184,7 +186,9 @@ class TrainingPool:
         with self._lock:
             child = self._idle.pop() if self._idle else None
         if child is None or not child.alive():
-            child = Child.spawn(__name__, self.bounds.memory_bytes, self.bounds.startup_s)
+            child = Child.spawn(
+                __name__, self.bounds.memory_bytes, self.bounds.startup_s, self.compilation_cache
+            )
         try:
             yield child
         except BaseException:
@@ -197,16 +201,18 @@ class TrainingPool:
                 self._idle.append(child)
 
 
-_pools: dict[TrainingBounds, TrainingPool] = {}
+_pools: dict[tuple[TrainingBounds, Path | None], TrainingPool] = {}
 _pools_lock = threading.Lock()
 
 
-def shared_pool(bounds: TrainingBounds) -> TrainingPool:
-    """One pool per bounds: processes (and the data they built) outlive an Evaluator."""
+def shared_pool(bounds: TrainingBounds, compilation_cache: Path | None = None) -> TrainingPool:
+    """One pool per bounds and XLA cache directory: processes (and the data they built)
+    outlive an Evaluator."""
+    key = (bounds, compilation_cache)
     with _pools_lock:
-        if bounds not in _pools:
-            _pools[bounds] = TrainingPool(bounds)
-        return _pools[bounds]
+        if key not in _pools:
+            _pools[key] = TrainingPool(bounds, compilation_cache)
+        return _pools[key]
 
 
 def drain_shared_pools() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from actgym.candidate.program import load_program
@@ -38,8 +39,11 @@ def probe_deadline(config: TransferConfig, bounds: TrainingBounds) -> float:
 class ProbeRunner:
     """One child process, reused across activations and restarted after a failure."""
 
-    def __init__(self, bounds: TrainingBounds | None = None) -> None:
+    def __init__(
+        self, bounds: TrainingBounds | None = None, compilation_cache: Path | None = None
+    ) -> None:
         self.bounds = bounds or TrainingBounds()
+        self.compilation_cache = compilation_cache
         self._child: Child | None = None
 
     def accuracies(self, programs: Mapping[str, Any], config: TransferConfig) -> Accuracies:
@@ -53,7 +57,10 @@ class ProbeRunner:
         request = {"kind": "transfer", "programs": dict(programs), "config": config.to_json()}
         try:
             if self._child is None or not self._child.alive():
-                self._child = Child.spawn(__name__, self.bounds.memory_bytes, self.bounds.startup_s)
+                bounds = self.bounds
+                self._child = Child.spawn(
+                    __name__, bounds.memory_bytes, bounds.startup_s, self.compilation_cache
+                )
             reply = self._child.call(request, stages)
         except Stopped as stopped:
             self.close()

@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from actgym.cache import default_cache_dir
 from actgym.candidate.check import Checker
 from actgym.candidate.reasons import CandidateRejected
 from actgym.candidate.sandbox import Sandbox
+from actgym.child_process import compilation_cache_dir
 from actgym.references import BASELINE, REFERENCES
 from actgym.training_process import TrainingBounds, shared_pool
 from actgym.transfer.probes import PROBES, TransferConfig
@@ -121,11 +123,13 @@ class Transfer:
         bounds = bounds or TrainingBounds()
         self._owns_sandbox = sandbox is None  # a shared one (the verifier's) stays open
         sandbox = sandbox or Sandbox(self.config.limits)
+        compilation_cache = compilation_cache_dir(default_cache_dir() / "xla")
+        training = shared_pool(bounds, compilation_cache)
         self._checkers = {
-            shape: Checker(self.config.limits, shape, sandbox, shared_pool(bounds))
+            shape: Checker(self.config.limits, shape, sandbox, training)
             for shape in {self.config.shape(probe) for probe in self.config.probes}
         }
-        self._runner = ProbeRunner(bounds)
+        self._runner = ProbeRunner(bounds, compilation_cache)
         self._sandbox = sandbox
         self._known: dict[str, Accuracies] = {}
 

@@ -13,6 +13,7 @@ prints the median wall time of each and their ratio.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fast", action="store_true", help="TrainerConfig.fast()")
     args = parser.parse_args()
+    os.environ["ACTGYM_XLA_CACHE"] = "0"  # both ways compile every repeat, as a new candidate
     trainer = TrainerConfig.preset(fast=args.fast)
     config = EvaluationConfig(families=tuple(args.families), trainer=trainer)
     console = Console(width=100)
