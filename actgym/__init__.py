@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from actgym.agent import Agent, AgentContext, Evaluation, History, Proposal
     from actgym.candidate.limits import CandidateLimits
     from actgym.candidate.reasons import CandidateRejected, Reason
+    from actgym.config import EvaluationConfig
     from actgym.envs import ActSearchEnv
-    from actgym.evaluation import EvaluationConfig, Evaluator
+    from actgym.evaluation import Evaluator
     from actgym.references import REFERENCES
     from actgym.result import EvaluationResult
     from actgym.search.runner import run_search
@@ -67,7 +68,7 @@ _LAZY: dict[str, str] = {
     "ActSearchEnv": "actgym.envs",
     # evaluation
     "Evaluator": "actgym.evaluation",
-    "EvaluationConfig": "actgym.evaluation",
+    "EvaluationConfig": "actgym.config",
     "EvaluationResult": "actgym.result",
     "TrainerConfig": "actgym.trainer",
     # the agent contract and search

@@ -15,23 +15,19 @@ limits, versions), in memory and on disk.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
-import jax
 import numpy as np
 
 from actgym.cache import JsonCache
 from actgym.candidate.check import CheckedProgram, Checker
-from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.program import Program
 from actgym.candidate.reasons import HINTS, CandidateRejected, Reason, contained
 from actgym.candidate.sandbox import Sandbox
 from actgym.child_process import compilation_cache_dir
+from actgym.config import EvaluationConfig
 from actgym.forksafety import ensure_safe_to_use_jax
 from actgym.references import BASELINE, REFERENCES
 from actgym.result import EvaluationResult, FamilyScore, Timings
@@ -43,34 +39,11 @@ from actgym.reward import (
     suite_reward,
     summary_loss,
 )
-from actgym.tasks import SUITE, TaskFamily, TaskSizes, make_family
-from actgym.tasks.base import DEFAULT_REGION, REGIONS
+from actgym.tasks import SUITE, TaskFamily, make_family
+from actgym.tasks.base import REGIONS
 from actgym.tasks.null_models import family_null_losses
-from actgym.tasks.registry import DEFAULT_SIZES
-from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, usable_cores
-from actgym.training_process import BatchFailed, TrainingBounds, TrainingSetup, shared_pool
-from actgym.versions import SCORING_VERSION
-
-
-@dataclass(frozen=True)
-class EvaluationConfig:
-    """Everything that determines a score; its fingerprint keys every cached result."""
-
-    families: tuple[str, ...] = ("Harmonics",)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    task_seed: int = 0
-    num_instances: int | None = None
-    sizes: TaskSizes = DEFAULT_SIZES
-    limits: CandidateLimits = field(default_factory=CandidateLimits)
-    region: str = DEFAULT_REGION
-
-    def fingerprint(self) -> str:
-        description = {
-            "config": dataclasses.asdict(self),
-            "scoring_version": SCORING_VERSION,
-            "jax": jax.__version__,
-        }
-        return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:24]
+from actgym.trainer import FamilyData, Losses, prepare, usable_cores
+from actgym.training_process import BatchFailed, TrainingBounds, shared_pool
 
 
 class Evaluator:
@@ -401,24 +374,12 @@ class Evaluator:
         missed deadline, a crash) is retried one program at a time, so one bad program
         costs its batch a retry but never the other programs' results.
         """
-        setup = TrainingSetup(
-            trainer=self.config.trainer,
-            task_seed=self.config.task_seed,
-            num_instances=self.config.num_instances,
-            sizes=self.config.sizes,
-            limits=self.config.limits,
-            region=self.config.region,
-        )
         baseline = self._losses.get(self.baseline_program().digest, {})
         baseline_run_s = {family: losses.run_s for family, losses in baseline.items()}
 
         def train_batch(batch: list[Program]) -> list[dict[str, Losses] | CandidateRejected]:
             try:
-                return list(
-                    self.training.train(
-                        batch, self.config.families, setup, baseline_run_s, self.threads
-                    )
-                )
+                return list(self.training.train(batch, self.config, baseline_run_s, self.threads))
             except BatchFailed as failed:
                 rejection = failed.rejection
             except Exception as error:

@@ -31,9 +31,10 @@ from actgym.candidate.probe import ProbeResult, probe
 from actgym.candidate.program import Program, load_program
 from actgym.candidate.reasons import CandidateRejected, contained
 from actgym.child_process import Child, Stopped, rejected, rejection, serve
-from actgym.tasks import TaskSizes, make_family
-from actgym.tasks.base import DEFAULT_REGION
-from actgym.trainer import FamilyData, Losses, TrainerConfig, prepare, train_many
+from actgym.codec import decode, encode
+from actgym.config import EvaluationConfig
+from actgym.tasks import make_family
+from actgym.trainer import FamilyData, Losses, prepare, train_many
 
 
 @dataclass(frozen=True)
@@ -67,33 +68,6 @@ class TrainingBounds:
     def run_deadline(self, programs: int, baseline_run_s: float | None) -> float:
         per_program = max(self.run_floor_s, self.run_margin * (baseline_run_s or 0.0))
         return programs * per_program
-
-
-@dataclass(frozen=True)
-class TrainingSetup:
-    """What a training process needs to rebuild a configuration's data by itself."""
-
-    trainer: TrainerConfig
-    task_seed: int
-    num_instances: int | None
-    sizes: TaskSizes
-    limits: CandidateLimits
-    region: str = DEFAULT_REGION
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> TrainingSetup:
-        trainer = {**data["trainer"], "seeds": tuple(data["trainer"]["seeds"])}
-        return cls(
-            trainer=TrainerConfig(**trainer),
-            task_seed=data["task_seed"],
-            num_instances=data["num_instances"],
-            sizes=TaskSizes(**data["sizes"]),
-            limits=CandidateLimits(**data["limits"]),
-            region=data["region"],
-        )
 
 
 class BatchFailed(Exception):
@@ -133,23 +107,22 @@ class TrainingPool:
     def train(
         self,
         programs: Sequence[Program],
-        families: Sequence[str],
-        setup: TrainingSetup,
+        config: EvaluationConfig,
         baseline_run_s: Mapping[str, float | None],
         threads: int = 1,
     ) -> list[dict[str, Losses]]:
-        """Every program's losses on every family; raise BatchFailed if the batch fails."""
+        """Every program's losses on every family of `config`; raise BatchFailed if the
+        batch fails."""
         count = len(programs)
         stages: list[tuple[str, float]] = [("prepared", self.bounds.startup_s)]
-        for family in families:
+        for family in config.families:
             stages.append(("compiled", self.bounds.compile_deadline(count)))
             stages.append(("trained", self.bounds.run_deadline(count, baseline_run_s.get(family))))
         stages.append(("reported", self.bounds.startup_s))
         request = {
             "kind": "train",
             "programs": [program.data for program in programs],
-            "families": list(families),
-            "setup": setup.to_json(),
+            "config": encode(config),
             "threads": threads,
         }
         try:
@@ -276,20 +249,20 @@ class _Worker:
         }
 
     def _train(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
-        setup = TrainingSetup.from_json(request["setup"])
-        shape = setup.trainer.activation_shape
+        config = decode(EvaluationConfig, request["config"])
+        shape = config.trainer.activation_shape
         programs = [
-            load_program(data, shape=shape, limits=setup.limits) for data in request["programs"]
+            load_program(data, shape=shape, limits=config.limits) for data in request["programs"]
         ]
-        families = request["families"]
-        data = {family: self._family_data(family, setup) for family in families}
+        families = config.families
+        data = {family: self._family_data(family, config) for family in families}
         self.send({"id": request_id, "event": "prepared"})
         losses: dict[str, list[Losses]] = {}
         for family in families:
             losses[family] = train_many(
                 programs,
                 data[family],
-                setup.trainer,
+                config.trainer,
                 threads=request["threads"],
                 on_compiled=lambda: self.send({"id": request_id, "event": "compiled"}),
             )
@@ -301,17 +274,18 @@ class _Worker:
             ]
         }
 
-    def _family_data(self, family: str, setup: TrainingSetup) -> FamilyData:
-        key = (family, json.dumps(setup.to_json(), sort_keys=True))
+    def _family_data(self, family: str, config: EvaluationConfig) -> FamilyData:
+        """One family's data under `config`, whatever other families it names."""
+        key = (family, json.dumps({**encode(config), "families": None}, sort_keys=True))
         if key not in self._data:
             tasks = make_family(
                 family,
-                seed=setup.task_seed,
-                num_instances=setup.num_instances,
-                sizes=setup.sizes,
-                region=setup.region,
+                seed=config.task_seed,
+                num_instances=config.num_instances,
+                sizes=config.sizes,
+                region=config.region,
             )
-            self._data[key] = prepare(tasks, setup.trainer)
+            self._data[key] = prepare(tasks, config.trainer)
             while len(self._data) > _MAX_FAMILY_DATA:
                 self._data.popitem(last=False)
         self._data.move_to_end(key)

@@ -21,7 +21,6 @@ from actgym.training_process import (
     BatchFailed,
     TrainingBounds,
     TrainingPool,
-    TrainingSetup,
 )
 
 # Passes the probe and the sandbox, but compiles for minutes: 12 selections over 1023
@@ -37,16 +36,6 @@ def activation_function(x):
         x = lax.select_n(i, *([jnp.sin(x)] * 1023))
     return x
 """
-
-
-def _setup(config: EvaluationConfig) -> TrainingSetup:
-    return TrainingSetup(
-        trainer=config.trainer,
-        task_seed=config.task_seed,
-        num_instances=config.num_instances,
-        sizes=config.sizes,
-        limits=config.limits,
-    )
 
 
 def _relaxed(limits: CandidateLimits) -> CandidateLimits:
@@ -82,7 +71,7 @@ def test_a_compile_past_its_deadline_is_stopped_and_the_pool_recovers(
     pool = TrainingPool(TrainingBounds(compile_base_s=0.0, compile_s=1e-3))
     try:
         with pytest.raises(BatchFailed) as failed:
-            pool.train([program], fast_config.families, _setup(fast_config), {})
+            pool.train([program], fast_config, {})
         rejection = failed.value.rejection
         assert rejection.reason is Reason.COMPILE_TIMEOUT
         assert "compiling the training program took longer" in rejection.message.lower()
@@ -100,7 +89,7 @@ def test_a_process_past_its_memory_bound_ends_as_resource_limit(
     pool = TrainingPool(TrainingBounds(memory_bytes=1024**3))
     try:
         with pytest.raises(BatchFailed) as failed:
-            pool.train([program], fast_config.families, _setup(fast_config), {})
+            pool.train([program], fast_config, {})
     finally:
         pool.close()
     assert failed.value.rejection.reason is Reason.RESOURCE_LIMIT
@@ -130,7 +119,7 @@ def test_a_process_that_does_not_start_in_time_is_a_rejection_not_a_crash(
         with pytest.raises(CandidateRejected) as rejected:
             pool.probe(program, fast_config.limits)
         with pytest.raises(BatchFailed):
-            pool.train([program], fast_config.families, _setup(fast_config), {})
+            pool.train([program], fast_config, {})
     finally:
         pool.close()
     assert rejected.value.reason is Reason.RESOURCE_LIMIT

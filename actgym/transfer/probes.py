@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,21 +94,3 @@ class TransferConfig:
     def shape(self, probe: str) -> tuple[int, ...]:
         """The input shape the candidate is traced at for this probe (its feature axis)."""
         return self.settings(probe).shape
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> TransferConfig:
-        def rebuild(kind: type, values: Mapping[str, Any]) -> Any:
-            return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-
-        return cls(
-            probes=tuple(data["probes"]),
-            seeds=tuple(data["seeds"]),
-            data_seed=data["data_seed"],
-            vision=rebuild(vision.VisionSettings, data["vision"]),
-            algorithmic=rebuild(algorithmic.AlgorithmicSettings, data["algorithmic"]),
-            structure=rebuild(structure.StructureSettings, data["structure"]),
-            limits=CandidateLimits(**data["limits"]),
-        )

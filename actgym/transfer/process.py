@@ -19,6 +19,7 @@ from typing import Any
 from actgym.candidate.program import load_program
 from actgym.candidate.reasons import CandidateRejected, contained
 from actgym.child_process import Child, Stopped, rejected, rejection, serve
+from actgym.codec import decode, encode
 from actgym.training_process import TrainingBounds
 from actgym.transfer.fitting import Arrays
 from actgym.transfer.probes import PROBES, TransferConfig
@@ -54,7 +55,7 @@ class ProbeRunner:
         stages = [("prepared", self.bounds.startup_s)]
         stages += [("trained", probe_deadline(config, self.bounds))] * len(config.probes)
         stages.append(("reported", self.bounds.startup_s))
-        request = {"kind": "transfer", "programs": dict(programs), "config": config.to_json()}
+        request = {"kind": "transfer", "programs": dict(programs), "config": encode(config)}
         try:
             if self._child is None or not self._child.alive():
                 bounds = self.bounds
@@ -93,7 +94,7 @@ class _TransferWorker:
         self.send({"id": request_id, "done": True, **reply})
 
     def _transfer(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
-        config = TransferConfig.from_json(request["config"])
+        config = decode(TransferConfig, request["config"])
         programs = {
             probe: load_program(
                 request["programs"][probe], shape=config.shape(probe), limits=config.limits
@@ -112,7 +113,7 @@ class _TransferWorker:
         return {"accuracies": accuracies}
 
     def _probe_data(self, config: TransferConfig) -> dict[str, dict[str, Arrays]]:
-        key = json.dumps(config.to_json(), sort_keys=True)
+        key = json.dumps(encode(config), sort_keys=True)
         if self._data is None or self._data[0] != key:
             built = {
                 probe: PROBES[probe].make_data(config.settings(probe), config.data_seed)

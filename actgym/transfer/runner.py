@@ -20,6 +20,7 @@ from actgym.candidate.check import Checker
 from actgym.candidate.reasons import CandidateRejected
 from actgym.candidate.sandbox import Sandbox
 from actgym.child_process import compilation_cache_dir
+from actgym.codec import encode
 from actgym.references import BASELINE, REFERENCES
 from actgym.training_process import TrainingBounds, shared_pool
 from actgym.transfer.probes import PROBES, TransferConfig
@@ -95,7 +96,7 @@ class TransferReport:
             "label": self.label,
             "status": self.status,
             "message": self.message,
-            "config": self.config.to_json(),
+            "config": encode(self.config),
             "probes": [score.to_json() for score in self.probes],
             "mean_log_ratio_to_relu": self.mean_log_ratio,
             "suite_reward": self.suite_reward,

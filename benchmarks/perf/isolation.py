@@ -28,7 +28,6 @@ from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, Evaluator
 from actgym.tasks import SUITE
 from actgym.trainer import TrainerConfig, train_many
-from actgym.training_process import TrainingSetup
 
 
 def main() -> None:
@@ -48,22 +47,15 @@ def main() -> None:
             evaluator.check(jax_source(expression)).program
             for expression in expressions(args.candidates)
         ]
-        setup = TrainingSetup(
-            trainer=trainer,
-            task_seed=config.task_seed,
-            num_instances=config.num_instances,
-            sizes=config.sizes,
-            limits=config.limits,
-        )
         data = {family: evaluator.family_data(family) for family in config.families}
-        evaluator.training.train(programs[:1], config.families, setup, {})  # start a process
+        evaluator.training.train(programs[:1], config, {})  # start a process
         timings: dict[str, list[float]] = {"in-process": [], "training process": []}
         for _ in range(args.repeats):
             started = time.perf_counter()
             local = {family: train_many(programs, data[family], trainer) for family in data}
             timings["in-process"].append(time.perf_counter() - started)
             started = time.perf_counter()
-            isolated = evaluator.training.train(programs, config.families, setup, {})
+            isolated = evaluator.training.train(programs, config, {})
             timings["training process"].append(time.perf_counter() - started)
             for index, losses in enumerate(isolated):
                 for family, loss in losses.items():
