@@ -44,7 +44,7 @@ PROMPT_STYLES = ("chat", "completion")
 
 
 @dataclasses.dataclass(frozen=True)
-class Request:
+class PromptRequest:
     island: int
     parent: ArchiveEntry | None
     inspirations: tuple[ArchiveEntry, ...]
@@ -169,7 +169,7 @@ class EvolverAgent(Agent):
 
     # -- the mutation step ---------------------------------------------------------------
 
-    def prompt(self, request: Request) -> Any:
+    def prompt(self, request: PromptRequest) -> Any:
         if self.prompt_style == "completion":
             return expression_prompt(request)
         return chat_prompt(
@@ -180,7 +180,7 @@ class EvolverAgent(Agent):
             request.mode,
         )
 
-    def extract(self, completion: Completion, request: Request, prompt: Any) -> Extraction:
+    def extract(self, completion: Completion, request: PromptRequest, prompt: Any) -> Extraction:
         if self.prompt_style == "completion":
             return complete_expression(completion.text, prompt_expressions(prompt))
         parent = request.parent.source if request.parent is not None else None
@@ -190,15 +190,15 @@ class EvolverAgent(Agent):
         """A line of code, or a rationale with a program (generation stops at a line's end)."""
         return 64 if self.prompt_style == "completion" else 256
 
-    def _request(self) -> Request:
+    def _request(self) -> PromptRequest:
         island = self.next_island
         self.next_island = (island + 1) % self.database.num_islands
         parent = self.database.sample_parent(island, self.rng)
         inspirations = self.database.inspirations(island, parent, self.inspiration_count, self.rng)
         diff = parent is not None and self.rng.random() < self.diff_fraction
-        return Request(island, parent, tuple(inspirations), "diff" if diff else "rewrite")
+        return PromptRequest(island, parent, tuple(inspirations), "diff" if diff else "rewrite")
 
-    def _proposal(self, request: Request, completion: Completion, prompt: Any) -> Proposal:
+    def _proposal(self, request: PromptRequest, completion: Completion, prompt: Any) -> Proposal:
         self.replies += 1
         if completion.error is not None:
             extraction = Extraction(None, reason=f"the request failed: {completion.error}")
@@ -246,7 +246,7 @@ class LocalMutatorAgent(EvolverAgent):
         return local_backend(options, self.context.seed, self._max_new_tokens())
 
 
-def expression_prompt(request: Request) -> str:
+def expression_prompt(request: PromptRequest) -> str:
     """Few-shot examples, then the parent and inspirations by ascending reward, then `return `."""
     programs = sorted([*request.inspirations, *filter(None, [request.parent])], key=_reward)
     scored = [

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from actgym.agents.evolver import EvolverAgent, Request, archive_entry, expression_prompt
+from actgym.agents.evolver import EvolverAgent, PromptRequest, archive_entry, expression_prompt
 from actgym.agents.llm.protocol import LanguageModel
 from actgym.agents.program_database import ArchiveEntry
 from actgym.agents.prompts import chat_prompt
@@ -39,19 +39,19 @@ class SampleAgent(EvolverAgent):
             if "seed" in evaluation.proposal.notes
         )
 
-    def prompt(self, request: Request) -> Any:
+    def prompt(self, request: PromptRequest) -> Any:
         if self.prompt_style == "completion":
             return expression_prompt(request)
         return chat_prompt(self.context.task.description, request.parent, (), (), request.mode)
 
-    def _request(self) -> Request:
+    def _request(self) -> PromptRequest:
         turn = self.next_island
         self.next_island += 1
         if not self.parents:
-            return Request(0, None, (), "rewrite")
+            return PromptRequest(0, None, (), "rewrite")
         parent = self.parents[turn % len(self.parents)]
         diff = self.rng.random() < self.diff_fraction
-        return Request(turn % len(self.parents), parent, (), "diff" if diff else "rewrite")
+        return PromptRequest(turn % len(self.parents), parent, (), "diff" if diff else "rewrite")
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -35,7 +35,7 @@ FAMILY_ID = 4
 
 
 @dataclass(frozen=True)
-class Equation:
+class FeynmanEquation:
     """One benchmark equation; ``variables`` gives (name, low, high) in column order."""
 
     feynman_id: str
@@ -57,58 +57,60 @@ def _uniform(names: str, lo: float, hi: float) -> tuple[tuple[str, float, float]
     return tuple((name, lo, hi) for name in names.split())
 
 
-EQUATIONS: tuple[Equation, ...] = (
-    Equation(
+EQUATIONS: tuple[FeynmanEquation, ...] = (
+    FeynmanEquation(
         "I.6.20a",
         "f",
         "exp(-theta**2/2)/sqrt(2*pi)",
         _uniform("theta", 1.0, 3.0),
         lambda theta: np.exp(-(theta**2) / 2) / np.sqrt(2 * np.pi),
     ),
-    Equation(
+    FeynmanEquation(
         "I.10.7",
         "m",
         "m_0/sqrt(1-v**2/c**2)",
         (("m_0", 1.0, 5.0), ("v", 1.0, 2.0), ("c", 3.0, 10.0)),
         lambda m_0, v, c: m_0 / np.sqrt(1 - v**2 / c**2),
     ),
-    Equation("I.12.1", "F", "mu*Nn", _uniform("mu Nn", 1.0, 5.0), lambda mu, nn: mu * nn),
-    Equation("I.12.5", "F", "q2*Ef", _uniform("q2 Ef", 1.0, 5.0), lambda q2, ef: q2 * ef),
-    Equation("I.14.3", "U", "m*g*z", _uniform("m g z", 1.0, 5.0), lambda m, g, z: m * g * z),
-    Equation(
+    FeynmanEquation("I.12.1", "F", "mu*Nn", _uniform("mu Nn", 1.0, 5.0), lambda mu, nn: mu * nn),
+    FeynmanEquation("I.12.5", "F", "q2*Ef", _uniform("q2 Ef", 1.0, 5.0), lambda q2, ef: q2 * ef),
+    FeynmanEquation("I.14.3", "U", "m*g*z", _uniform("m g z", 1.0, 5.0), lambda m, g, z: m * g * z),
+    FeynmanEquation(
         "I.18.4",
         "r",
         "(m1*r1+m2*r2)/(m1+m2)",
         _uniform("m1 m2 r1 r2", 1.0, 5.0),
         lambda m1, m2, r1, r2: (m1 * r1 + m2 * r2) / (m1 + m2),
     ),
-    Equation("I.25.13", "Volt", "q/C", _uniform("q C", 1.0, 5.0), lambda q, c: q / c),
-    Equation("I.29.4", "k", "omega/c", _uniform("omega c", 1.0, 10.0), lambda omega, c: omega / c),
-    Equation(
+    FeynmanEquation("I.25.13", "Volt", "q/C", _uniform("q C", 1.0, 5.0), lambda q, c: q / c),
+    FeynmanEquation(
+        "I.29.4", "k", "omega/c", _uniform("omega c", 1.0, 10.0), lambda omega, c: omega / c
+    ),
+    FeynmanEquation(
         "I.34.27",
         "E_n",
         "(h/(2*pi))*omega",
         _uniform("omega h", 1.0, 5.0),
         lambda omega, h: (h / (2 * np.pi)) * omega,
     ),
-    Equation(
+    FeynmanEquation(
         "I.37.4",
         "Int",
         "I1+I2+2*sqrt(I1*I2)*cos(delta)",
         _uniform("I1 I2 delta", 1.0, 5.0),
         lambda i1, i2, delta: i1 + i2 + 2 * np.sqrt(i1 * i2) * np.cos(delta),
     ),
-    Equation(
+    FeynmanEquation(
         "I.39.10", "E_n", "3/2*pr*V", _uniform("pr V", 1.0, 5.0), lambda pr, v: 3 / 2 * pr * v
     ),
-    Equation(
+    FeynmanEquation(
         "II.3.24",
         "flux",
         "Pwr/(4*pi*r**2)",
         _uniform("Pwr r", 1.0, 5.0),
         lambda pwr, r: pwr / (4 * np.pi * r**2),
     ),
-    Equation(
+    FeynmanEquation(
         "II.27.18",
         "E_den",
         "epsilon*Ef**2",
@@ -128,7 +130,7 @@ DESCRIPTION = (
 )
 
 
-def _spec(equation: Equation) -> TargetSpec:
+def _spec(equation: FeynmanEquation) -> TargetSpec:
     def target(x: np.ndarray) -> np.ndarray:
         return equation.function(*x.T)
 

@@ -25,7 +25,7 @@ from actgym.references import BASELINE, REFERENCES
 from actgym.training_process import TrainingBounds, shared_pool
 from actgym.transfer.probes import PROBES, TransferConfig
 from actgym.transfer.process import Accuracies, ProbeRunner
-from actgym.transfer.stats import Interval, interval, log_ratio, verdict
+from actgym.transfer.stats import SeedInterval, interval, log_ratio, verdict
 
 COMPARISONS = (BASELINE, "gelu")
 PRIMARY_SPLIT = "shifted"
@@ -36,10 +36,10 @@ class ProbeScore:
     """One probe: accuracies per activation and split, and the candidate's log-ratios."""
 
     probe: str
-    accuracy: dict[str, dict[str, Interval]]
+    accuracy: dict[str, dict[str, SeedInterval]]
     per_seed: dict[str, dict[str, list[float]]]
-    to_relu: Interval
-    to_gelu: Interval | None
+    to_relu: SeedInterval
+    to_gelu: SeedInterval | None
     verdict: str
 
     def to_json(self) -> dict[str, Any]:

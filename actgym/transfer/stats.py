@@ -14,7 +14,7 @@ ERROR_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
-class Interval:
+class SeedInterval:
     """A mean over seeds with its 95% Student-t interval."""
 
     mean: float
@@ -30,12 +30,12 @@ class Interval:
         return f"{self.mean:{spec}} ± {(self.high - self.low) / 2:.{digits}f}"
 
 
-def interval(values: Sequence[float]) -> Interval:
+def interval(values: Sequence[float]) -> SeedInterval:
     """Mean and 95% interval of per-seed values (at least two)."""
     array = np.asarray(values, dtype=np.float64)
     mean = float(array.mean())
     half = float(stats.t.ppf(0.975, len(array) - 1) * array.std(ddof=1) / math.sqrt(len(array)))
-    return Interval(mean, mean - half, mean + half)
+    return SeedInterval(mean, mean - half, mean + half)
 
 
 def log_ratio(candidate: Sequence[float], baseline: Sequence[float]) -> np.ndarray:
@@ -49,7 +49,7 @@ def log_ratio(candidate: Sequence[float], baseline: Sequence[float]) -> np.ndarr
     return np.log(reference / errors)
 
 
-def verdict(to_relu: Interval, to_gelu: Interval | None) -> str:
+def verdict(to_relu: SeedInterval, to_gelu: SeedInterval | None) -> str:
     """One line: does the candidate transfer, judged by the intervals of its log-ratios."""
     if to_relu.low > 0:
         line = "transfers: better than ReLU"

@@ -92,7 +92,7 @@ def test_request_seeds_vary_per_request_and_repeat_per_run() -> None:
 def fake_server(bodies: list[dict]) -> httpx.Client:
     """An OpenAI-compatible chat endpoint that records request bodies and echoes the seed."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx.PromptRequest) -> httpx.Response:
         body = json.loads(request.content)
         bodies.append(body)
         message = {"role": "assistant", "content": f"seed {body['seed']}"}

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from actgym.transfer.stats import ERROR_FLOOR, Interval, interval, log_ratio, verdict
+from actgym.transfer.stats import ERROR_FLOOR, SeedInterval, interval, log_ratio, verdict
 
 
 def test_interval_is_the_student_t_interval() -> None:
@@ -25,7 +25,11 @@ def test_log_ratio_is_positive_when_the_candidate_errs_less_and_floors_perfectio
 
 
 def test_verdict_reads_the_intervals() -> None:
-    better, worse, unclear = Interval(0.2, 0.1, 0.3), Interval(-0.2, -0.3, -0.1), Interval(0, -1, 1)
+    better, worse, unclear = (
+        SeedInterval(0.2, 0.1, 0.3),
+        SeedInterval(-0.2, -0.3, -0.1),
+        SeedInterval(0, -1, 1),
+    )
     assert verdict(better, unclear) == "transfers: better than ReLU, level with GELU"
     assert verdict(worse, worse) == "does not transfer: worse than ReLU, worse than GELU"
     assert verdict(unclear, better).startswith("no clear difference from ReLU")
