@@ -1,5 +1,6 @@
-"""The one parameters value of an evaluation: what the env, the search, the leaderboard's
-profiles and the training processes hold or send (as JSON through actgym.codec)."""
+"""The parameters value of an evaluation: what an Evaluator scores under, and what it sends
+its training processes (as JSON through actgym.codec). The env and the search build one;
+the leaderboard's profiles and the search config still declare their own fields (issue 26)."""
 
 from __future__ import annotations
 
