@@ -21,12 +21,12 @@ JAX, Flax, Optax, PyTorch or Transformers. Each name also lives in its home modu
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 
+from actgym.lazy_exports import lazy_getattr
 from actgym.tasks.registry import ENV_IDS
 from actgym.versions import SCORING_VERSION
 
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from actgym.config import EvaluationConfig
     from actgym.envs import ActSearchEnv
     from actgym.evaluation import Evaluator
+    from actgym.evaluator_protocol import EvaluatorProtocol
+    from actgym.ray_evaluation import RayEvaluator
     from actgym.references import REFERENCES
     from actgym.result import EvaluationResult
     from actgym.search.runner import run_search
@@ -78,6 +80,9 @@ _LAZY: dict[str, str] = {
     "History": "actgym.agent",
     "Proposal": "actgym.agent",
     "run_search": "actgym.search.runner",
+    # one machine or many
+    "EvaluatorProtocol": "actgym.evaluator_protocol",
+    "RayEvaluator": "actgym.ray_evaluation",
     # tasks and reference activations
     "SUITE": "actgym.tasks",
     "TASKS": "actgym.tasks",
@@ -104,8 +109,10 @@ __all__ = [
     "EvaluationConfig",
     "EvaluationResult",
     "Evaluator",
+    "EvaluatorProtocol",
     "History",
     "Proposal",
+    "RayEvaluator",
     "Reason",
     "TrainerConfig",
     "__version__",
@@ -114,16 +121,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(
-            f"module 'actgym' has no attribute {name!r}; its public names are listed in "
-            "actgym.__all__"
-        )
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

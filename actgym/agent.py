@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
-from actgym.candidate.reasons import Reason
-from actgym.result import EvaluationResult
+from actgym.result import EvaluationResult, ResultSummary
 
 __all__ = ["Agent", "AgentContext", "Evaluation", "History", "Proposal", "TaskInfo"]
 
@@ -49,7 +48,7 @@ class AgentContext:
     rng: np.random.Generator
     budget: int
     seed: int
-    batch_size: int
+    proposals_per_call: int
     options: Mapping[str, Any] = field(default_factory=dict)
     run_dir: Path | None = None
 
@@ -71,8 +70,8 @@ class Proposal:
     notes: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Evaluation:
+@dataclass(frozen=True, kw_only=True)
+class Evaluation(ResultSummary):
     """A completed evaluation as an agent sees it; `id` is its place in the run (0-based).
 
     `status` is "ok" or a rejection reason (docs/candidates.md) explained by `message`;
@@ -84,17 +83,6 @@ class Evaluation:
 
     id: int
     proposal: Proposal
-    status: str
-    message: str
-    reward: float
-    reward_stderr: float | None = None
-    fit_share: float | None = None
-    ood_loss: float | None = None
-    id_loss: float | None = None
-    train_loss: float | None = None
-    flops_per_element: float | None = None
-    program_hash: str | None = None
-    locality: str | None = None
     family_rewards: Mapping[str, float] = field(default_factory=dict)
     descriptors: Mapping[str, float] = field(default_factory=dict)
     seconds: float = 0.0
@@ -103,28 +91,15 @@ class Evaluation:
     def from_result(
         cls, identifier: int, proposal: Proposal, result: EvaluationResult, seconds: float
     ) -> Evaluation:
+        summary = {item.name: getattr(result, item.name) for item in fields(ResultSummary)}
         return cls(
+            **summary,
             id=identifier,
             proposal=proposal,
-            status=result.status,
-            message=result.message,
-            reward=result.reward,
-            reward_stderr=result.reward_stderr,
-            fit_share=result.fit_share,
-            ood_loss=result.ood_loss,
-            id_loss=result.id_loss,
-            train_loss=result.train_loss,
-            flops_per_element=result.flops_per_element,
-            program_hash=result.program_hash,
-            locality=result.locality,
             family_rewards={name: score.reward for name, score in result.families.items()},
             descriptors=dict(result.descriptors),
             seconds=seconds,
         )
-
-    @property
-    def ok(self) -> bool:
-        return self.status == Reason.OK
 
     @property
     def source(self) -> str:

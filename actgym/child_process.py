@@ -6,11 +6,12 @@ when it misses a deadline. The protocol is JSON lines tagged with the request id
 parent sends one request per line; the child answers with progress events (`prepared`,
 `compiled`, `trained`...) and one final line with `done`. Each event has its own deadline,
 so a slow compile is told apart from a slow run. Training (actgym.training_process) and
-the transfer probes (actgym.transfer.process) are its two users.
+the downstream transfer tasks (actgym.transfer.process) are its two users.
 """
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import ctypes
 import json
@@ -26,7 +27,7 @@ from typing import IO, Any
 
 import jax
 
-from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.candidate.reasons import CandidateRejected, Reason, contained
 from actgym.hardening import make_undumpable
 
 STAGES: dict[str, tuple[str, Reason]] = {
@@ -231,7 +232,39 @@ def harden(memory_bytes: int, parent: int) -> dict[str, Any]:
     }
 
 
-def serve(argv: Sequence[str], worker_type: Callable[[Any], Any]) -> None:
+Send = Callable[[dict[str, Any]], None]
+"""Writes one protocol line to the parent."""
+
+
+class Worker(abc.ABC):
+    """The child's side of each request: events through `send`, then exactly one final reply.
+
+    A rejection, or any failure the program causes on the trusted side, becomes that reply
+    too, so the parent never waits out a deadline for a line that is not coming.
+    """
+
+    activity: str
+    """What the child does with a program, named in the rejection of a failure it causes."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+
+    def handle(self, request: dict[str, Any]) -> None:
+        request_id = request["id"]
+        try:
+            reply = self.reply(request_id, request)
+        except CandidateRejected as refused:
+            reply = rejected(refused)
+        except Exception as error:  # a trusted-side failure caused by the program
+            reply = rejected(contained(error, self.activity))
+        self.send({"id": request_id, "done": True, **reply})
+
+    @abc.abstractmethod
+    def reply(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
+        """The final reply's content; events for `request_id` may go out first."""
+
+
+def serve(argv: Sequence[str], worker_type: Callable[[Send], Worker]) -> None:
     """The child's side: harden, say ready, then hand every request line to
     `worker_type(send)`'s `handle`, which answers through `send`."""
     memory_bytes, parent = int(argv[0]), int(argv[1])

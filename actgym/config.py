@@ -1,6 +1,9 @@
-"""The parameters value of an evaluation: what an Evaluator scores under, and what it sends
-its training processes (as JSON through actgym.codec). The env and the search build one;
-the leaderboard's profiles and the search config still declare their own fields (issue 26)."""
+"""The parameters value of an evaluation, held or sent by everything that scores.
+
+The Evaluator scores under it and sends it to its training processes (as JSON through
+actgym.codec); the env, a search's config and a leaderboard profile each hold one, and
+nothing declares its fields again (gymnax's EnvParams, for an evaluation).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import jax
 
@@ -30,6 +34,19 @@ class EvaluationConfig:
     sizes: TaskSizes = DEFAULT_SIZES
     limits: CandidateLimits = field(default_factory=CandidateLimits)
     region: str = DEFAULT_REGION
+
+    @classmethod
+    def fast(cls, **changes: Any) -> EvaluationConfig:
+        """The fast trainer preset (`TrainerConfig.fast()`) with the given fields."""
+        return cls(trainer=TrainerConfig.fast(), **changes)
+
+    def differences(self, other: EvaluationConfig) -> list[str]:
+        """`name: mine != other's` for each field in which `other` differs."""
+        return [
+            f"{item.name}: {getattr(self, item.name)!r} != {getattr(other, item.name)!r}"
+            for item in dataclasses.fields(self)
+            if getattr(self, item.name) != getattr(other, item.name)
+        ]
 
     def fingerprint(self) -> str:
         description = {

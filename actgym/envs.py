@@ -9,55 +9,66 @@ description, the reference scores, feedback on the last candidate, and the best 
 
 from __future__ import annotations
 
-import string
+import dataclasses
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
-from gymnasium.vector.utils import iterate
+from gymnasium.vector.utils import concatenate, iterate
 
 from actgym.briefing import describe_task
 from actgym.candidate.limits import MAX_SOURCE_CHARS
-from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
-from actgym.reward import PENALTY, REWARD_BOUND
-from actgym.tasks import TaskSizes, families_of
-from actgym.tasks.registry import DEFAULT_SIZES
-from actgym.trainer import TrainerConfig
+from actgym.config import EvaluationConfig
+from actgym.episode import (
+    CHARSET,
+    Episode,
+    observation_space,
+    observe,
+    render,
+    require_budget,
+    step_info,
+    transition,
+)
+from actgym.evaluation import Evaluator
+from actgym.evaluator_protocol import EvaluatorProtocol
+from actgym.result import EvaluationResult
+from actgym.tasks import families_of
 
-CHARSET = frozenset(string.printable)
-MAX_TEXT = 4096
 DEFAULT_BUDGET = 100
-_REWARD_BOX = {"low": PENALTY, "high": REWARD_BOUND, "shape": (1,), "dtype": np.float32}
 
 
-def printable(text: str, limit: int) -> str:
-    """Observations are Text spaces over printable ASCII: map anything else to '?'."""
-    return "".join(char if char in CHARSET else "?" for char in text[:limit])
+def scored_config(
+    task: str, config: EvaluationConfig | None, evaluator: EvaluatorProtocol | None
+) -> EvaluationConfig:
+    """The config the env scores with, refused where it is not the task's.
 
-
-def scored_config(task: str, asked: EvaluationConfig, evaluator: Evaluator) -> EvaluationConfig:
-    """The config the env scores with: the evaluator's, refused where it is not the task.
-
-    An injected evaluator must score the task's families, and every setting the env was
-    given apart from its default must agree with the evaluator's, so that an agent is never
-    told one task and scored on another.
+    The task decides the families: a config may leave them at their default. An injected
+    evaluator must score the task's families, and a config given beside it must be its
+    config, so that an agent is never told one task and scored on another.
     """
+    families = families_of(task)
+    if config is not None and config.families not in (families, EvaluationConfig().families):
+        raise ValueError(
+            f"the config names the families {', '.join(config.families)}, but {task} "
+            f"scores {', '.join(families)}: leave families out, the task decides them"
+        )
+    asked = dataclasses.replace(config or EvaluationConfig(), families=families)
+    if evaluator is None:
+        return asked
     scored = evaluator.config
-    if scored.families != asked.families:
+    if scored.families != families:
         raise ValueError(
             f"the evaluator scores {', '.join(scored.families)}, not {task} "
-            f"({', '.join(asked.families)}): pass an evaluator built for {task}"
+            f"({', '.join(families)}): pass an evaluator built for {task}"
         )
-    default = EvaluationConfig(families=asked.families)
-    for name in ("task_seed", "num_instances", "sizes", "trainer"):
-        given, scoring = getattr(asked, name), getattr(scored, name)
-        if given != getattr(default, name) and given != scoring:
-            raise ValueError(
-                f"{name} was given as {given!r} but the evaluator scores with {scoring!r}: "
-                "give one or the other"
-            )
+    if config is not None and asked != scored:
+        raise ValueError(
+            "the config differs from the evaluator's ("
+            + "; ".join(asked.differences(scored))
+            + "): give one or the other"
+        )
     return scored
 
 
@@ -154,7 +165,8 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     ```python
     >>> import gymnasium as gym
     >>> import actgym
-    >>> env = gym.make("ActSearch-Harmonics-v0", budget=20, fast=True, render_mode="ansi")
+    >>> config = actgym.EvaluationConfig.fast()  # or EvaluationConfig(trainer=..., ...)
+    >>> env = gym.make("ActSearch-Harmonics-v0", config=config, budget=20, render_mode="ansi")
     >>> obs, info = env.reset(seed=0)
     >>> source = "import jax.numpy as jnp\\ndef activation_function(x):\\n    return x\\n"
     >>> obs, reward, terminated, truncated, info = env.step(source)
@@ -163,31 +175,26 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     ```
 
     - `task` (`str`, default `"Harmonics"`): a family or `"Suite"` (`actgym.TASKS`).
+    - `config` (`EvaluationConfig | None`, default `None`): what decides the scores: the
+      trainer (`TrainerConfig`: the default is depth 2, width 64, 1000 steps of batch 128,
+      learning rate 3e-3, training seeds `(0, 1)`, the activation seeing one example's
+      hidden vector; `EvaluationConfig.fast()` takes `TrainerConfig.fast()`: width 32,
+      600 steps of batch 64, learning rate 1e-2), `task_seed`, `num_instances` (None:
+      each family's default, Harmonics 24, Poly1D 16, Poly20D 12, Feynman 13), `sizes`
+      (4096 / 1024 / 1024 samples) and the candidate limits. The task decides the
+      families: leave them at their default. None takes `EvaluationConfig()`.
     - `budget` (`int`, default `100`): evaluations per episode, at least 1.
-    - `task_seed` (`int`, default `0`): the seed of the task instances, non-negative.
-    - `num_instances` (`int | None`, default `None`): instances per family; None takes each
-      family's default (Harmonics 24, Poly1D 16, Poly20D 12, Feynman 13).
-    - `sizes` (`TaskSizes`, default `TaskSizes()`): samples per split, 4096 training,
-      1024 validation and 1024 test.
-    - `trainer` (`TrainerConfig | None`, default `None`): the whole trainer; when given,
-      `fast`, `seeds`, `steps`, `width`, `depth` and `scope` are ignored.
-    - `fast` (`bool`, default `False`): start from the fast preset (`TrainerConfig.fast()`:
-      width 32, 600 steps of batch 64, learning rate 1e-2) instead of the default (depth
-      2, width 64, 1000 steps of batch 128, learning rate 3e-3).
-    - `seeds` (`tuple[int, ...] | None`, default `None`): training seeds; None keeps the
-      preset's `(0, 1)`.
-    - `steps`, `width`, `depth` (`int | None`, default `None`): training steps, hidden
-      width and hidden layers; None keeps the preset's.
-    - `scope` (`str | None`, default `None`): what one call of the activation sees,
-      `"example"` (one example's hidden vector, the default) or `"batch"` (the
-      `(batch, width)` hidden tensor, as in the paper's code; validation and test data
-      are then fed in consecutive batches, docs/evaluation.md). None keeps `"example"`.
     - `render_mode` (`str | None`, default `None`): `"ansi"` makes `render()` return the
       evaluations used, the last result and the best source as text.
-    - `evaluator` (`Evaluator | None`, default `None`): an Evaluator to share; its config
+    - `evaluator` (`EvaluatorProtocol | None`, default `None`): an evaluator to share (an
+      `Evaluator`, or a `RayEvaluator` to train on a Ray cluster); its config
       decides the scores and the task description, so it must score this task's families,
-      and any other setting given must agree with it (else `ValueError`). None builds one
-      for this env's settings.
+      and a `config` given beside it must equal its config (else `ValueError`). None
+      builds one for `config`.
+
+    Earlier releases of the env took the config's fields as 13 separate keywords (`fast`,
+    `task_seed`, `num_instances`, `sizes`, `trainer`, `seeds`, `steps`, `width`, `depth`,
+    `scope`); they are now the one `config` value the search and the leaderboard hold too.
 
     ## Vector Environments
 
@@ -226,113 +233,50 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         self,
         task: str = "Harmonics",
         *,
+        config: EvaluationConfig | None = None,
         budget: int = DEFAULT_BUDGET,
-        task_seed: int = 0,
-        num_instances: int | None = None,
-        sizes: TaskSizes = DEFAULT_SIZES,
-        trainer: TrainerConfig | None = None,
-        fast: bool = False,
-        seeds: tuple[int, ...] | None = None,
-        steps: int | None = None,
-        width: int | None = None,
-        depth: int | None = None,
-        scope: str | None = None,
         render_mode: str | None = None,
-        evaluator: Evaluator | None = None,
+        evaluator: EvaluatorProtocol | None = None,
     ) -> None:
-        families = families_of(task)
-        if not isinstance(budget, int) or budget < 1:
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ValueError("budget must be a positive int")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        trainer = trainer or TrainerConfig.preset(
-            fast=fast, seeds=seeds, steps=steps, width=width, depth=depth, scope=scope
-        )
-        config = EvaluationConfig(
-            families=families,
-            trainer=trainer,
-            task_seed=task_seed,
-            num_instances=num_instances,
-            sizes=sizes,
-        )
+        scored = scored_config(task, config, evaluator)
         self.task = task
-        self.budget = budget
         self.render_mode = render_mode
-        self.evaluator = evaluator or Evaluator(config)
-        config = scored_config(task, config, self.evaluator)
-        self.description = describe_task(task, config)
+        self.evaluator = evaluator or Evaluator(scored)
+        self.description = describe_task(task, scored)
         self.action_space = spaces.Text(max_length=MAX_SOURCE_CHARS, min_length=0, charset=CHARSET)
-        self.observation_space = spaces.Dict(
-            {
-                "task": spaces.Text(MAX_TEXT, min_length=0, charset=CHARSET),
-                "feedback": spaces.Text(MAX_TEXT, min_length=0, charset=CHARSET),
-                "best_source": spaces.Text(MAX_SOURCE_CHARS, min_length=0, charset=CHARSET),
-                "best_reward": spaces.Box(**_REWARD_BOX),
-                "last_reward": spaces.Box(**_REWARD_BOX),
-                "reference_rewards": spaces.Box(**{**_REWARD_BOX, "shape": (2,)}),
-                "budget_left": spaces.Discrete(budget + 1),
-            }
-        )
+        self.observation_space = observation_space(budget)
+        self.episode = Episode(budget)
         self._references: np.ndarray | None = None
-        self._prefetched: tuple[object, EvaluationResult] | None = None
-        self._reset_episode()
 
-    def _reset_episode(self) -> None:
-        self.used = 0
-        self.best_reward = PENALTY
-        self.best_source = ""
-        self.last_result: EvaluationResult | None = None
-        self.last_source = ""
+    @property
+    def budget(self) -> int:
+        return self.episode.budget
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
-        self._reset_episode()
+        self.episode = Episode(self.budget)
         return self._observation(), {"task": self.task, "budget": self.budget}
 
     def step(self, action: str) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        if self.used >= self.budget:
-            raise RuntimeError(f"the budget of {self.budget} evaluations is spent: call reset()")
-        prefetched, self._prefetched = self._prefetched, None
-        if prefetched is not None and prefetched[0] is action:
-            result = prefetched[1]
-        else:
-            result = self.evaluator.evaluate(action)
-        self.used += 1
-        self.last_result = result
-        self.last_source = action if isinstance(action, str) else ""
-        if result.ok and result.reward > self.best_reward:
-            self.best_reward = result.reward
-            self.best_source = self.last_source
-        truncated = self.used >= self.budget
-        info = {
-            **result.to_dict(),
-            "timings": result.timings,
-            "budget_left": self.budget - self.used,
-        }
-        return self._observation(), float(result.reward), False, truncated, info
+        require_budget(self.episode)
+        return self.advance(action, self.evaluator.evaluate(action))
 
-    def prefetch(self, action: object, result: EvaluationResult) -> None:
-        """Hand in the result of `action` evaluated in a batch; a step with that very
-        object uses it (any other action is evaluated as usual)."""
-        self._prefetched = (action, result)
+    def advance(
+        self, action: object, result: EvaluationResult
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """Step with `result`, the evaluation of `action` (made alone or in a batch)."""
+        self.episode = transition(self.episode, action, result)
+        info = step_info(self.episode)
+        return self._observation(), float(result.reward), False, self.episode.truncated, info
 
     def render(self) -> str | None:
-        if self.render_mode != "ansi":
-            return None
-        lines = [f"{self.task}: {self.used}/{self.budget} evaluations used"]
-        if self.last_result is not None:
-            result = self.last_result
-            lines.append(f"last: status={result.status} reward={result.reward:+.4f}")
-            if result.ok:
-                lines.append(f"      ood_loss={result.ood_loss:.4g} id_loss={result.id_loss:.4g}")
-            else:
-                lines.append(f"      {result.message}")
-        if self.best_source:
-            lines.append(f"best reward {self.best_reward:+.4f}:")
-            lines.append(printable(self.best_source, MAX_SOURCE_CHARS).rstrip())
-        return "\n".join(lines) + "\n"
+        return render(self.task, self.episode) if self.render_mode == "ansi" else None
 
     def close(self) -> None:
         self.evaluator.close()
@@ -347,54 +291,64 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
         return self._references
 
     def _observation(self) -> dict[str, Any]:
-        feedback = "No candidate evaluated yet."
-        if self.last_result is not None:
-            result = self.last_result
-            feedback = f"status={result.status} reward={result.reward:+.4f} {result.message}"
-            if result.ok:
-                feedback += (
-                    f" reward_stderr={result.reward_stderr:.3f} fit_share={result.fit_share:.2f}"
-                    f" ood_loss={result.ood_loss:.4g} id_loss={result.id_loss:.4g}"
-                    f" flops_per_element={result.flops_per_element:.1f}"
-                    f" gap_closed={result.gap_closed:.3f}"
-                )
-        last = self.last_result.reward if self.last_result is not None else PENALTY
-        return {
-            "task": printable(self.description, MAX_TEXT),
-            "feedback": printable(feedback, MAX_TEXT),
-            "best_source": printable(self.best_source, MAX_SOURCE_CHARS),
-            "best_reward": np.float32([self.best_reward]),
-            "last_reward": np.float32([last]),
-            "reference_rewards": self.reference_rewards().copy(),
-            "budget_left": self.budget - self.used,
-        }
+        return observe(self.episode, self.description, self.reference_rewards())
 
 
 class ActSearchVectorEnv(SyncVectorEnv):
     """Independent episodes sharing one Evaluator: each step's candidates compile together.
 
     `gym.make_vec(id, num_envs)` returns this by default; results equal those of separate
-    environments. Use `vectorization_mode="async"` (with a spawn or forkserver context)
-    to spread episodes over processes instead.
+    environments, since each episode steps by the same transition with a result from
+    `Evaluator.evaluate_many`. Use `vectorization_mode="async"` (with a spawn or
+    forkserver context) to spread episodes over processes instead.
     """
 
-    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        autoreset_mode: AutoresetMode = AutoresetMode.NEXT_STEP,
+        **kwargs: Any,
+    ) -> None:
         first = ActSearchEnv(**kwargs)
         envs = [first] + [
             ActSearchEnv(**{**kwargs, "evaluator": first.evaluator}) for _ in range(num_envs - 1)
         ]
         self.evaluator = first.evaluator
-        super().__init__([lambda env=env: env for env in envs])
+        super().__init__([lambda env=env: env for env in envs], autoreset_mode=autoreset_mode)
 
     def step(self, actions: Any) -> Any:
-        stepping = [
-            (env, action)
-            for env, action, resetting in zip(
-                self.envs, iterate(self.action_space, actions), self._autoreset_envs, strict=True
-            )
-            if not (resetting and self.autoreset_mode == AutoresetMode.NEXT_STEP)
-        ]
-        results = self.evaluator.evaluate_many([action for _, action in stepping])
-        for (env, action), result in zip(stepping, results, strict=True):
-            env.unwrapped.prefetch(action, result)
-        return super().step(actions)
+        actions = list(iterate(self.action_space, actions))
+        resets = self._autoreset_envs & (self.autoreset_mode == AutoresetMode.NEXT_STEP)
+        stepping = [index for index in range(self.num_envs) if not resets[index]]
+        for index in stepping:
+            require_budget(self.envs[index].episode)
+        results = dict(
+            zip(stepping, self.evaluator.evaluate_many([actions[i] for i in stepping]), strict=True)
+        )
+        infos: dict[str, Any] = {}
+        for index, env in enumerate(self.envs):
+            if index in results:
+                observation, reward, terminated, truncated, info = env.advance(
+                    actions[index], results[index]
+                )
+            else:
+                (observation, info), reward, terminated, truncated = env.reset(), 0.0, False, False
+            if truncated and self.autoreset_mode == AutoresetMode.SAME_STEP:
+                final = {"final_obs": observation, "final_info": info}
+                infos = self._add_info(infos, final, index)
+                observation, info = env.reset()
+            self._env_obs[index], self._rewards[index] = observation, reward
+            self._terminations[index], self._truncations[index] = terminated, truncated
+            infos = self._add_info(infos, info, index)
+        self._observations = concatenate(
+            self.single_observation_space, self._env_obs, self._observations
+        )
+        self._autoreset_envs = np.logical_or(self._terminations, self._truncations)
+        return (
+            self._observations,
+            np.copy(self._rewards),
+            np.copy(self._terminations),
+            np.copy(self._truncations),
+            infos,
+        )

@@ -24,21 +24,19 @@ import numpy as np
 from actgym.cache import JsonCache
 from actgym.candidate.check import CheckedProgram, Checker
 from actgym.candidate.program import Program
-from actgym.candidate.reasons import HINTS, CandidateRejected, Reason, contained
+from actgym.candidate.reasons import CandidateRejected, contained
 from actgym.candidate.sandbox import Sandbox
 from actgym.child_process import compilation_cache_dir
 from actgym.config import EvaluationConfig
+from actgym.evaluator_protocol import Assessment
 from actgym.forksafety import ensure_safe_to_use_jax
 from actgym.references import BASELINE, REFERENCES
-from actgym.result import EvaluationResult, FamilyScore, Timings
+from actgym.result import EvaluationResult, Timings
 from actgym.reward import (
-    FamilyReward,
     FamilyScale,
-    family_reward,
     family_scale,
-    suite_reward,
-    summary_loss,
 )
+from actgym.scoring import score
 from actgym.tasks import SUITE, TaskFamily, make_family
 from actgym.tasks.base import REGIONS
 from actgym.tasks.null_models import family_null_losses
@@ -61,7 +59,7 @@ class Evaluator:
         sandbox: where sources are checked; default a new `Sandbox(config.limits)`.
         cache: the on-disk result cache; default `JsonCache()` (under
             `$ACTGYM_CACHE_DIR`, `~/.cache/actgym` unless set).
-        batch_size: the most programs compiled and trained together (at least 1).
+        programs_per_batch: the most programs compiled and trained together (at least 1).
         workers: training processes (batches trained at once); default 1. One process
             already trains on every core (`threads`); more compete for the same cores
             (benchmarks/README.md `perf/`).
@@ -71,7 +69,7 @@ class Evaluator:
             `TrainingBounds()`.
 
     Raises:
-        ValueError: `batch_size`, `workers` or `threads` is not an int of at least 1, or
+        ValueError: `programs_per_batch`, `workers` or `threads` is not an int of at least 1, or
             a family of the config is unknown.
         RuntimeError: this process was forked after JAX started (use spawn or forkserver).
 
@@ -93,19 +91,23 @@ class Evaluator:
         *,
         sandbox: Sandbox | None = None,
         cache: JsonCache | None = None,
-        batch_size: int = 8,
+        programs_per_batch: int = 8,
         workers: int | None = None,
         threads: int | None = None,
         bounds: TrainingBounds | None = None,
     ) -> None:
-        for name, value in (("batch_size", batch_size), ("workers", workers), ("threads", threads)):
+        for name, value in (
+            ("programs_per_batch", programs_per_batch),
+            ("workers", workers),
+            ("threads", threads),
+        ):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ValueError(f"{name} must be an int, got {value!r}")
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
         ensure_safe_to_use_jax()
         self.config = config or EvaluationConfig()
-        self.batch_size = batch_size
+        self.programs_per_batch = programs_per_batch
         self.workers = workers or 1
         self.threads = threads or max(1, usable_cores() // self.workers)
         for family in self.config.families:
@@ -217,6 +219,17 @@ class Evaluator:
             for item in checked
         ]
 
+    def assess_many(self, sources: Sequence[object]) -> list[Assessment]:
+        """`evaluate_many`, each result with its validated program JSON and behaviour."""
+        assessments = []
+        for result in self.evaluate_many(sources):
+            checked = self.checker.known(result.program_hash or "")
+            if checked is None:
+                assessments.append(Assessment(result))
+            else:
+                assessments.append(Assessment(result, checked.data, checked.behaviour))
+        return assessments
+
     def evaluate_program(self, program: Program | CheckedProgram) -> EvaluationResult:
         """Score a program validated elsewhere (e.g. by another Evaluator's checks).
 
@@ -258,7 +271,7 @@ class Evaluator:
         self.checker.close()
 
     def _score(self, program: CheckedProgram, timings: Timings) -> EvaluationResult:
-        extra = {
+        facts = {
             "flops_per_element": program.flops_per_element,
             "program_hash": program.digest,
             "descriptors": dict(program.descriptors),
@@ -266,48 +279,14 @@ class Evaluator:
             "timings": timings,
         }
         if program.digest in self._failures:
-            return EvaluationResult.rejected(self._failures[program.digest], **extra)
+            return EvaluationResult.rejected(self._failures[program.digest], **facts)
         losses = self._losses[program.digest]
-        diverged = [
-            family
-            for family, loss in losses.items()
-            if not all(
-                np.isfinite(getattr(loss, split)).all() for split in ("train", "validation", "test")
-            )
-        ]
-        if diverged:
-            rejection = CandidateRejected(
-                Reason.NONFINITE_LOSS,
-                f"Training produced NaN/inf losses on {', '.join(diverged)}.",
-            )
-            return EvaluationResult.rejected(rejection, **extra)
-        baseline = self._losses[self.baseline_program().digest]
-        rewards = {
-            family: family_reward(
-                loss.validation, loss.test, baseline[family].validation, baseline[family].test
-            )
-            for family, loss in losses.items()
-        }
-        families = {
-            family: _family_score(
-                rewards[family], self.instance_names(family), loss, self.scale(family)
-            )
-            for family, loss in losses.items()
-        }
-        ordered = [losses[family] for family in self.config.families]
-        reward, stderr = suite_reward(rewards)
-        fitted = [flag for score in rewards.values() for flag in score.fitted]
-        return EvaluationResult(
-            status=Reason.OK.value,
-            message=HINTS[Reason.OK],
-            reward=reward,
-            reward_stderr=stderr,
-            fit_share=sum(fitted) / len(fitted),
-            ood_loss=summary_loss([loss.test for loss in ordered]),
-            id_loss=summary_loss([loss.validation for loss in ordered]),
-            train_loss=summary_loss([loss.train for loss in ordered]),
-            families=families,
-            **extra,
+        return score(
+            {family: losses[family] for family in self.config.families},
+            self._losses[self.baseline_program().digest],
+            {family: self.instance_names(family) for family in losses},
+            {family: self.scale(family) for family in losses},
+            **facts,
         )
 
     def _ensure_losses(self, programs: list[CheckedProgram]) -> dict[str, Timings]:
@@ -358,10 +337,10 @@ class Evaluator:
             )
 
     def _batches(self, programs: list[CheckedProgram]) -> list[list[CheckedProgram]]:
-        """About one batch per worker, each at most `batch_size` programs."""
+        """About one batch per worker, each at most `programs_per_batch` programs."""
         if not programs:
             return []
-        size = min(self.batch_size, -(-len(programs) // self.workers))
+        size = min(self.programs_per_batch, -(-len(programs) // self.workers))
         return [programs[start : start + size] for start in range(0, len(programs), size)]
 
     def _train(
@@ -439,24 +418,6 @@ class Evaluator:
                 np.array([losses.test for losses in mean_model]),
             )
         return self._scales[family]
-
-
-def _family_score(
-    reward: FamilyReward, instances: tuple[str, ...], losses: Losses, scale: FamilyScale
-) -> FamilyScore:
-    return FamilyScore(
-        reward=reward.reward,
-        instances=instances,
-        train_loss=losses.train.tolist(),
-        id_loss=losses.validation.tolist(),
-        ood_loss=losses.test.tolist(),
-        stderr=reward.stderr,
-        instance_rewards=reward.instance_rewards,
-        fitted=reward.fitted,
-        fit_required=reward.fit_required,
-        scale=scale,
-        gap_closed=scale.gap_closed(reward.reward),
-    )
 
 
 def _with_check(timings: Timings, check_s: float) -> Timings:

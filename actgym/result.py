@@ -51,8 +51,12 @@ class Timings:
 
 
 @dataclass(frozen=True)
-class EvaluationResult:
-    """What one candidate earned; `to_dict` is JSON-ready for logs, stores and `info`."""
+class ResultSummary:
+    """An evaluation's status, reward and summary numbers.
+
+    The result record and the agent contract's `Evaluation` both state them: declared once
+    here, so the two cannot drift apart.
+    """
 
     status: str
     message: str
@@ -65,13 +69,19 @@ class EvaluationResult:
     flops_per_element: float | None = None
     program_hash: str | None = None
     locality: str | None = None
-    descriptors: dict[str, float] = field(default_factory=dict)
-    families: dict[str, FamilyScore] = field(default_factory=dict)
-    timings: Timings = field(default_factory=Timings)
 
     @property
     def ok(self) -> bool:
         return self.status == Reason.OK.value
+
+
+@dataclass(frozen=True)
+class EvaluationResult(ResultSummary):
+    """What one candidate earned; `to_dict` is JSON-ready for logs, stores and `info`."""
+
+    descriptors: dict[str, float] = field(default_factory=dict)
+    families: dict[str, FamilyScore] = field(default_factory=dict)
+    timings: Timings = field(default_factory=Timings)
 
     @property
     def scale(self) -> FamilyScale | None:

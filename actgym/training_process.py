@@ -29,8 +29,8 @@ from typing import Any
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.probe import ProbeResult, probe
 from actgym.candidate.program import Program, load_program
-from actgym.candidate.reasons import CandidateRejected, contained
-from actgym.child_process import Child, Stopped, rejected, rejection, serve
+from actgym.candidate.reasons import CandidateRejected
+from actgym.child_process import Child, Send, Stopped, Worker, rejection, serve
 from actgym.codec import decode, encode
 from actgym.config import EvaluationConfig
 from actgym.tasks import make_family
@@ -217,25 +217,19 @@ def close_shared_pools() -> None:
 _MAX_FAMILY_DATA = 16
 
 
-class _Worker:
+class _Worker(Worker):
     """The child's state: task data built per setup (the last few kept)."""
 
-    def __init__(self, send: Any) -> None:
-        self.send = send
+    activity = "compiling, probing or training it"
+
+    def __init__(self, send: Send) -> None:
+        super().__init__(send)
         self._data: OrderedDict[tuple[str, str], FamilyData] = OrderedDict()
 
-    def handle(self, request: dict[str, Any]) -> None:
-        request_id = request["id"]
-        try:
-            if request["kind"] == "probe":
-                reply = self._probe(request)
-            else:
-                reply = self._train(request_id, request)
-        except CandidateRejected as refused:
-            reply = rejected(refused)
-        except Exception as error:  # a trusted-side failure caused by the program
-            reply = rejected(contained(error, "compiling, probing or training it"))
-        self.send({"id": request_id, "done": True, **reply})
+    def reply(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
+        if request["kind"] == "probe":
+            return self._probe(request)
+        return self._train(request_id, request)
 
     def _probe(self, request: dict[str, Any]) -> dict[str, Any]:
         limits = CandidateLimits(**request["limits"])

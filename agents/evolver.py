@@ -284,7 +284,7 @@ def local_backend(options: Mapping[str, Any], seed: int, max_new_tokens: int) ->
         temperature=float(options.get("temperature", 0.8)),
         top_p=float(options.get("top_p", 0.95)),
         max_new_tokens=int(options.get("max_new_tokens", max_new_tokens)),
-        batch_size=int(options.get("generation_batch_size", 8)),
+        generation_batch=int(options.get("generation_batch_size", 8)),
         budget=_budget(options),
         seed=seed,
     )

@@ -27,15 +27,12 @@ from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.plots import function_plot
 from actgym.leaderboard.profiles import Profile, env_version
 from actgym.leaderboard.ranking import Leaderboard
+from actgym.leaderboard.rate_limit import RateLimit, RateLimited
+from actgym.leaderboard.records import Board
 from actgym.leaderboard.seeds import load_secret
-from actgym.leaderboard.store import (
-    Board,
-    Duplicate,
-    InvalidToken,
-    RateLimit,
-    RateLimited,
-    Store,
-)
+from actgym.leaderboard.store import Store
+from actgym.leaderboard.submissions import Duplicate
+from actgym.leaderboard.tokens import InvalidToken
 from actgym.leaderboard.verifier import BackgroundVerifier, Scorer, Verifier
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -115,7 +112,7 @@ class Service:
             return None
         if not token:
             raise InvalidToken(missing)
-        return self.store.token_author(token)
+        return self.store.tokens.author(token)
 
     def submit(self, data: object, author: str | None) -> int:
         """Validate and queue a submission by `author` (None: the submission names it);
@@ -204,7 +201,7 @@ def page_routes(service: Service) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def index(locality: LocalityFilter = None) -> str:
         ranking = _filtered(rankings.get(), locality)
-        return service.pages.index(ranking, store.queue(board), links)
+        return service.pages.index(ranking, store.queue.unranked(board), links)
 
     @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission_page(submission_id: SubmissionId) -> str:
@@ -215,7 +212,7 @@ def page_routes(service: Service) -> APIRouter:
     @router.get("/submissions/{submission_id}/plot.png")
     def plot(submission_id: SubmissionId) -> Response:
         program = views.program_json(store, board, submission_id)
-        submission = store.submission(submission_id)
+        submission = store.submissions.get(submission_id)
         if program is None or submission is None:
             raise HTTPException(404, f"Submission #{submission_id} has no verified program.")
         return Response(function_plot(program, submission["name"]), media_type="image/png")

@@ -9,25 +9,36 @@ works without the `leaderboard` extra installed.
 
 from __future__ import annotations
 
-import datetime
 import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from actgym.leaderboard.cli_parts import (
+    DEFAULT_DB,
+    AllowMissingLayer,
+    Db,
+    ProfileName,
+    SecretFile,
+    checked_profile,
+    console,
+    ray_evaluators,
+    required_layers,
+)
+from actgym.leaderboard.token_commands import token_app
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
     from actgym.leaderboard.models import SubmissionIn
     from actgym.leaderboard.profiles import Profile
-    from actgym.leaderboard.store import Claim, Store
+    from actgym.leaderboard.records import Claim
+    from actgym.leaderboard.store import Store
     from actgym.leaderboard.verifier import Verifier
 
-    from actgym.transfer.probes import TransferConfig
+    from actgym.transfer.downstream import TransferConfig
 
 SubmissionInT = TypeVar("SubmissionInT", bound="SubmissionIn")
 
@@ -36,33 +47,7 @@ app = typer.Typer(
     add_completion=False,
     help="Submit, verify, serve, build and export the leaderboard (docs/leaderboard.md).",
 )
-token_app = typer.Typer(
-    no_args_is_help=True,
-    help="Issue, list and revoke author tokens: a server takes submissions only with one.",
-)
 app.add_typer(token_app, name="token")
-console = Console()
-
-DEFAULT_DB = Path("leaderboard.db")
-
-Db = Annotated[
-    Path, typer.Option("--db", envvar="ACTGYM_LEADERBOARD_DB", help="The leaderboard's SQLite file")
-]
-ProfileName = Annotated[
-    str, typer.Option("--profile", help="Evaluation profile: official, fast or smoke")
-]
-AllowMissingLayer = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--allow-missing-layer",
-        help="Verify even where this OS confinement layer is missing (repeatable; "
-        "python -m actgym.candidate.confinement shows them)",
-    ),
-]
-SecretFile = Annotated[
-    Path | None,
-    typer.Option(help="File holding the hidden-seed secret (default: <db>.secret, created)"),
-]
 
 
 @app.command()
@@ -112,11 +97,13 @@ def submit(
         raise typer.BadParameter("a local submission (--db) needs --author")
     from actgym.leaderboard import duplicates
     from actgym.leaderboard.profiles import env_version
-    from actgym.leaderboard.store import Board, Duplicate, Store
+    from actgym.leaderboard.records import Board
+    from actgym.leaderboard.store import Store
+    from actgym.leaderboard.submissions import Duplicate
 
     body = _validated(OpenSubmissionIn, {**payload, "author": author})
-    chosen = _profile(profile)
-    hasher = duplicates.ProgramHasher(chosen, required_layers=_required_layers(allow_missing_layer))
+    chosen = checked_profile(profile)
+    hasher = duplicates.ProgramHasher(chosen, required_layers=required_layers(allow_missing_layer))
     try:
         board = Board(env_version(), chosen.name)
         submission_id, refused = duplicates.submit(
@@ -198,9 +185,17 @@ def verify(
     transfer: Annotated[
         bool,
         typer.Option(
-            help="Also run the downstream transfer probes (hidden data seed; shown, not ranked)"
+            help="Also run the downstream transfer tasks (hidden data seed; shown, not ranked)"
         ),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Train on Ray ('local' starts it here, 'auto' joins this node's cluster); "
+            "its nodes then receive the hidden task seeds",
+        ),
+    ] = None,
 ) -> None:
     """Drain the queue: verify every pending submission (and resume interrupted ones), then exit."""
     from actgym.leaderboard.profiles import env_version
@@ -210,8 +205,8 @@ def verify(
 
     from actgym.hardening import make_undumpable
 
-    chosen = _profile(profile)
-    required = _required_layers(allow_missing_layer)
+    chosen = checked_profile(profile)
+    required = required_layers(allow_missing_layer)
     version = env_version()
     store = Store(db)
     make_undumpable()  # it is about to hold the hidden-seed secret
@@ -222,6 +217,7 @@ def verify(
         version,
         required_layers=required,
         transfer=_transfer_config(chosen, transfer),
+        remote=None if ray is None else ray_evaluators(ray, required, 1 + chosen.hidden_seeds),
     )
     verifier = Verifier(store, scorer, version)
     try:
@@ -237,8 +233,8 @@ def verify(
 
 
 def _transfer_config(profile: Profile, on: bool) -> TransferConfig | None:
-    """Default probe settings on the official profile, the fast ones elsewhere."""
-    from actgym.transfer.probes import TransferConfig
+    """Default downstream task settings on the official profile, the fast ones elsewhere."""
+    from actgym.transfer.downstream import TransferConfig
 
     if not on:
         return None
@@ -251,7 +247,7 @@ def _drain_with_progress(verifier: Verifier, profile: Profile) -> int:
     from actgym.leaderboard.verifier import DUPLICATE
 
     store, board = verifier.store, verifier.board
-    waiting = store.waiting(board)
+    waiting = store.queue.waiting(board)
     references = sum(1 for row in waiting if row["reference"] is not None)
     if references:
         console.print(
@@ -277,7 +273,7 @@ def _drain_with_progress(verifier: Verifier, profile: Profile) -> int:
         )
 
     while (submission_id := verifier.step(announce)) is not None:
-        row = store.verification(board, submission_id)
+        row = store.queue.verification(board, submission_id)
         colour = {"done": "green", "failed": "red"}.get(row["state"], "yellow")
         if row["reason"] == DUPLICATE:
             colour = "yellow"
@@ -290,7 +286,7 @@ def _drain_with_progress(verifier: Verifier, profile: Profile) -> int:
 
 
 def _name(store: Store, submission_id: int) -> str:
-    submission = store.submission(submission_id)
+    submission = store.submissions.get(submission_id)
     return str(submission["name"]) if submission else "?"
 
 
@@ -315,18 +311,18 @@ def serve(
     """Serve the ranked table, submission pages, the form and the JSON API."""
     import uvicorn
     from actgym.leaderboard.app import Settings, create_app
-    from actgym.leaderboard.store import RateLimit
+    from actgym.leaderboard.rate_limit import RateLimit
 
     from actgym.hardening import make_undumpable
 
     settings = Settings(
         db=db,
-        profile=_profile(profile),
+        profile=checked_profile(profile),
         verify=verify,
         rate_limit=RateLimit(rate_limit, rate_window) if rate_limit > 0 else None,
         max_body_bytes=max_body_bytes,
         secret_file=secret_file,
-        required_layers=_required_layers(allow_missing_layer),
+        required_layers=required_layers(allow_missing_layer),
     )
     if verify:
         make_undumpable()  # the verifier thread holds the hidden-seed secret
@@ -343,7 +339,7 @@ def build(
     from actgym.leaderboard.site import build_site
     from actgym.leaderboard.store import Store
 
-    written = build_site(Store(db), _profile(profile), out)
+    written = build_site(Store(db), checked_profile(profile), out)
     console.print(f"Wrote {len(written)} files to {out}; open {out / 'index.html'}.")
 
 
@@ -355,9 +351,10 @@ def export(
 ) -> None:
     """Export submissions, verifications, per-seed results and environments as JSON."""
     from actgym.leaderboard.profiles import env_version
-    from actgym.leaderboard.store import Board, Store
+    from actgym.leaderboard.records import Board
+    from actgym.leaderboard.store import Store
 
-    board = Board(env_version(), _profile(profile).name) if profile else None
+    board = Board(env_version(), checked_profile(profile).name) if profile else None
     text = json.dumps(Store(db).export(board), indent=1)
     if out is None:
         print(text)
@@ -386,9 +383,10 @@ def show(
     """Print the ranked table (ranks are on the whole board, also when filtered)."""
     from actgym.leaderboard import views
     from actgym.leaderboard.profiles import env_version
-    from actgym.leaderboard.store import Board, Store
+    from actgym.leaderboard.records import Board
+    from actgym.leaderboard.store import Store
 
-    chosen = _profile(profile)
+    chosen = checked_profile(profile)
     ranking = views.leaderboard(Store(db), Board(env_version(), chosen.name), chosen)
     try:
         ranking = ranking.only(locality)
@@ -409,9 +407,9 @@ def show(
         table.add_column(numeric, justify="right", no_wrap=True)
     table.add_column("loc.", no_wrap=True)
     table.add_column("FLOPs", justify="right", no_wrap=True)
-    probes = views.transfer_probes(ranking.entries)
-    for probe in probes:
-        table.add_column(probe[:6], justify="right", no_wrap=True)
+    tasks = views.transfer_tasks(ranking.entries)
+    for task in tasks:
+        table.add_column(task[:6], justify="right", no_wrap=True)
     for e in ranking.entries:
         table.add_row(
             str(e.rank),
@@ -423,92 +421,11 @@ def show(
             views.gap(e.gap_closed),
             SHOWN_LOCALITY.get(e.locality or "", "-"),
             views.flops(e.flops_per_element),
-            *(views.transfer_cell(e.transfer, probe) for probe in probes),
+            *(views.transfer_cell(e.transfer, task) for task in tasks),
         )
     console.print(table)
     console.print(LOCALITY_LEGEND, highlight=False)
-    if probes:
+    if tasks:
         console.print(TRANSFER_LEGEND, highlight=False)
     if ranking.note:
         console.print(ranking.note)
-
-
-@token_app.command("add")
-def token_add(
-    name: Annotated[str, typer.Argument(help="The author name the entries will show")],
-    db: Db = DEFAULT_DB,
-) -> None:
-    """Issue a token for NAME and print it once: only a salted hash of it is stored."""
-    from actgym.leaderboard.models import AUTHOR_NAME, describe_errors
-    from actgym.leaderboard.store import Store
-    from pydantic import ValidationError
-
-    try:
-        author = AUTHOR_NAME.validate_python(name)
-        token = Store(db).add_token(author)
-    except ValidationError as error:
-        raise typer.BadParameter(describe_errors(error.errors()), param_hint="NAME") from None
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="NAME") from None
-    console.print(
-        f"Token for {author!r}, shown this once (hand it over, keep no copy):", markup=False
-    )
-    print(token)
-
-
-@token_app.command("list")
-def token_list(db: Db = DEFAULT_DB) -> None:
-    """Every token issued: its author name, id, and when it was issued or revoked."""
-    from actgym.leaderboard.store import Store
-
-    table = Table(title=f"author tokens in {db}")
-    for column in ("author", "token id", "issued", "revoked"):
-        table.add_column(column)
-    for row in Store(db).list_tokens():
-        revoked = row["revoked_at"]
-        table.add_row(
-            escape(row["name"]),
-            row["token_id"],
-            _utc(row["created_at"]),
-            _utc(revoked) if revoked else "",
-        )
-    console.print(table)
-
-
-@token_app.command("revoke")
-def token_revoke(
-    name: Annotated[str, typer.Argument(help="The author whose token stops working")],
-    db: Db = DEFAULT_DB,
-) -> None:
-    """Revoke NAME's token at once; `token add NAME` can issue a new one."""
-    from actgym.leaderboard.store import Store
-
-    if not Store(db).revoke_token(name):
-        console.print(f"[red]{escape(repr(name))} has no live token[/red]", highlight=False)
-        raise typer.Exit(code=1)
-    console.print(f"Revoked the token of {name!r}.", markup=False, highlight=False)
-
-
-def _utc(timestamp: float) -> str:
-    moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _required_layers(allowed: list[str] | None) -> frozenset[str]:
-    """Every confinement layer but those the operator explicitly allows to be missing."""
-    from actgym.candidate.confinement import ALL_LAYERS, check_layer_names
-
-    try:
-        check_layer_names(frozenset(allowed or ()))
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--allow-missing-layer") from None
-    return ALL_LAYERS - frozenset(allowed or ())
-
-
-def _profile(name: str) -> Profile:
-    from actgym.leaderboard.profiles import get_profile
-
-    try:
-        return get_profile(name)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None

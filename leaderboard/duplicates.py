@@ -16,7 +16,9 @@ import logging
 import threading
 
 from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, Profile
-from actgym.leaderboard.store import Board, NewSubmission, RateLimit, Store
+from actgym.leaderboard.rate_limit import RateLimit
+from actgym.leaderboard.records import Board, NewSubmission
+from actgym.leaderboard.store import Store
 
 from actgym.candidate import confinement
 from actgym.candidate.check import validated
@@ -54,12 +56,12 @@ class ProgramHasher:
         with self._lock:
             if board in self._seeded:
                 return
-            owners = store.program_owners(board)
-            for submission_id, source in store.references().items():
+            owners = store.submissions.program_owners(board)
+            for submission_id, source in store.submissions.references().items():
                 if submission_id in owners:
                     continue
                 try:
-                    store.claim_program(board, self.digest(source), submission_id)
+                    store.submissions.claim_program(board, self.digest(source), submission_id)
                 except CandidateRejected as rejection:
                     log.warning("reference #%s not hashed: %s", submission_id, rejection)
                     return  # e.g. a confinement layer is missing: try again next time
@@ -86,6 +88,6 @@ def submit(
     try:
         program_hash = hasher.digest(new.source)
     except CandidateRejected as rejection:
-        return store.submit(new, rate_limit=rate_limit), rejection
+        return store.submissions.add(new, rate_limit=rate_limit), rejection
     hasher.seed_references(store, board)
-    return store.submit(new, rate_limit=rate_limit, program=(board, program_hash)), None
+    return store.submissions.add(new, rate_limit=rate_limit, program=(board, program_hash)), None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from actgym.leaderboard.store import NewSubmission
+from actgym.leaderboard.records import NewSubmission
 from pydantic import (
     AfterValidator,
     BaseModel,

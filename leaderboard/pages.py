@@ -14,7 +14,7 @@ from typing import Any
 
 from actgym.leaderboard.profiles import Profile
 from actgym.leaderboard.ranking import LOCALITIES, RULE, Leaderboard
-from actgym.leaderboard.views import flops, gap, locality, transfer_cell, transfer_probes
+from actgym.leaderboard.views import flops, gap, locality, transfer_cell, transfer_tasks
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
@@ -69,7 +69,7 @@ class Pages:
             queue=queue,
             rule=RULE,
             localities=LOCALITIES,
-            transfer_probes=transfer_probes(ranking.entries),
+            transfer_tasks=transfer_tasks(ranking.entries),
             transfer_cell=transfer_cell,
         )
 

@@ -12,9 +12,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from actgym.evaluation import EvaluationConfig
+from actgym.config import EvaluationConfig
 from actgym.tasks import SUITE
-from actgym.trainer import TrainerConfig
 from actgym.versions import results_version
 
 PUBLIC_TASK_SEED = 0
@@ -28,31 +27,28 @@ def env_version() -> str:
 
 @dataclass(frozen=True)
 class Profile:
-    """How much training one verification costs; stored beside every result it produced."""
+    """How much training one verification costs; stored beside every result it produced.
+
+    `evaluation` is the config of the public task seed; each hidden seed replaces only its
+    `task_seed`.
+    """
 
     name: str
     description: str
-    families: tuple[str, ...]
-    trainer: TrainerConfig
-    num_instances: int | None
+    evaluation: EvaluationConfig
     hidden_seeds: int
 
     def config(self, task_seed: int) -> EvaluationConfig:
-        return EvaluationConfig(
-            families=self.families,
-            trainer=self.trainer,
-            task_seed=task_seed,
-            num_instances=self.num_instances,
-        )
+        return dataclasses.replace(self.evaluation, task_seed=task_seed)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready and public: the hidden seeds are counted, never listed."""
         return {
             "name": self.name,
             "description": self.description,
-            "families": list(self.families),
-            "trainer": dataclasses.asdict(self.trainer),
-            "num_instances": self.num_instances,
+            "families": list(self.evaluation.families),
+            "trainer": dataclasses.asdict(self.evaluation.trainer),
+            "num_instances": self.evaluation.num_instances,
             "public_task_seed": PUBLIC_TASK_SEED,
             "hidden_task_seeds": self.hidden_seeds,
         }
@@ -64,25 +60,19 @@ PROFILES: dict[str, Profile] = {
         Profile(
             name="official",
             description="The documented protocol: default trainer, every instance of the suite.",
-            families=SUITE,
-            trainer=TrainerConfig(),
-            num_instances=None,
+            evaluation=EvaluationConfig(families=SUITE),
             hidden_seeds=2,
         ),
         Profile(
             name="fast",
             description="TrainerConfig.fast() on one instance of every family (not official).",
-            families=SUITE,
-            trainer=TrainerConfig.fast(),
-            num_instances=1,
+            evaluation=EvaluationConfig.fast(families=SUITE, num_instances=1),
             hidden_seeds=1,
         ),
         Profile(
             name="smoke",
             description="TrainerConfig.fast() on one instance of two families (tests only).",
-            families=("Harmonics", "Poly1D"),
-            trainer=TrainerConfig.fast(),
-            num_instances=1,
+            evaluation=EvaluationConfig.fast(families=("Harmonics", "Poly1D"), num_instances=1),
             hidden_seeds=1,
         ),
     )

@@ -86,7 +86,7 @@ class Entry:
     average_rank: float
     tasks: tuple[TaskResult, ...]
     transfer: dict[str, Any] | None = None
-    """Downstream transfer (log-ratios to ReLU per probe): shown beside the rank, not in it."""
+    """Downstream transfer (log-ratios to ReLU per downstream task): shown, never ranked."""
     gap_closed: float | None = None
     """The share of the way from ReLU to exact extrapolation (every OOD loss at the noise
     floor) covered on the hidden tasks, as the environments compute it (docs/reward.md)."""

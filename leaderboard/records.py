@@ -19,6 +19,11 @@ class Board:
     version: str
     profile: str
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """(version, profile): how every per-board row in the store is keyed."""
+        return (self.version, self.profile)
+
 
 @dataclass(frozen=True)
 class NewSubmission:
@@ -64,10 +69,20 @@ class Verdict:
     """Downstream transfer (actgym.transfer) on a hidden data seed: shown, never ranked."""
 
 
+TRANSFER_TASKS_KEY = "probes"
+"""Where `transfer_json` keeps its scores per downstream task. The tasks were once called
+probes, and stored rows, the JSON API and submission.html keep that key."""
+
+
 @dataclass(frozen=True)
 class Claim:
     submission_id: int
     source: str
+
+
+def author_key(author: str) -> str:
+    """Authors are one person whatever the case or surrounding spaces."""
+    return author.strip().casefold()
 
 
 def public_submission(row: sqlite3.Row) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from actgym.leaderboard.records import author_key
+
 from actgym import sqlite
 from actgym.references import REFERENCE_EXPRESSIONS, REFERENCES
 from actgym.versions import LEADERBOARD_SCHEMA
@@ -119,7 +121,7 @@ def prepare(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
     if "locality" not in columns:  # stores made before the probe measured locality: NULL
         connection.execute("ALTER TABLE verifications ADD COLUMN locality TEXT")
-    if "transfer_json" not in columns:  # stores made before the transfer probes: NULL
+    if "transfer_json" not in columns:  # stores made before downstream transfer: NULL
         connection.execute("ALTER TABLE verifications ADD COLUMN transfer_json TEXT")
     connection.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
@@ -141,7 +143,7 @@ def _seed_references(connection: sqlite3.Connection) -> None:
             (
                 REFERENCE_NAMES.get(key, key),
                 REFERENCE_AUTHOR,
-                REFERENCE_AUTHOR.casefold(),
+                author_key(REFERENCE_AUTHOR),
                 f"Reference activation: {REFERENCE_EXPRESSIONS[key]}",
                 source,
                 key,

@@ -15,7 +15,8 @@ from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.plots import function_plot
 from actgym.leaderboard.profiles import Profile, env_version
 from actgym.leaderboard.ranking import LOCALITIES
-from actgym.leaderboard.store import Board, Store
+from actgym.leaderboard.records import Board
+from actgym.leaderboard.store import Store
 
 
 def build_site(store: Store, profile: Profile, out: Path) -> list[Path]:
@@ -25,7 +26,7 @@ def build_site(store: Store, profile: Profile, out: Path) -> list[Path]:
     pages = Pages(profile)
     ranking = views.leaderboard(store, board, profile)
     (out / "submissions").mkdir(parents=True, exist_ok=True)
-    queue, home = store.queue(board), Links("", True)
+    queue, home = store.queue.unranked(board), Links("", True)
     written = [
         _write(out / "index.html", pages.index(ranking, queue, home)),
         _write(out / "leaderboard.json", json.dumps(ranking.to_dict(), indent=1)),
@@ -35,7 +36,7 @@ def build_site(store: Store, profile: Profile, out: Path) -> list[Path]:
         written.append(_write(out / f"index-{locality}.html", pages.index(only, queue, home)))
         written.append(_write(out / f"leaderboard-{locality}.json", json.dumps(only.to_dict())))
     links = Links("../", True)
-    for submission_id in store.submission_ids():
+    for submission_id in store.submissions.ids():
         details = views.submission_details(store, board, ranking, submission_id)
         assert details is not None
         stem = out / "submissions" / str(submission_id)

@@ -4,6 +4,7 @@ A token is `<id>.<secret>`: the id (8 random bytes, hex) finds its row, the secr
 random bytes, URL-safe) proves it. Only a salted SHA-256 of the secret is stored, so a
 copy of the database lets nobody submit; a slow hash (scrypt) would add nothing against
 256 random bits and would cost every request. The token is shown once, when issued.
+Tokens live in the leaderboard's database (`Tokens`) but are never exported.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Any
+
+from actgym.leaderboard.database import Database
+from actgym.leaderboard.records import author_key
+from actgym.leaderboard.schema import REFERENCE_AUTHOR
 
 _FORMAT = re.compile(r"(?P<id>[0-9a-f]{16})\.(?P<secret>[A-Za-z0-9_-]{43})")
 
@@ -52,3 +59,56 @@ def matches(token: str, salt: bytes, digest: bytes) -> bool:
 
 def _digest(salt: bytes, secret: str) -> bytes:
     return hashlib.sha256(salt + secret.encode()).digest()
+
+
+class Tokens:
+    """The `tokens` table: at most one live token per author name (any case)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def add(self, name: str) -> str:
+        """Issue a token for author `name`, returned once: only its salted hash is kept."""
+        name_key = author_key(name)
+        if name_key == author_key(REFERENCE_AUTHOR):
+            raise ValueError(f"{name!r} is reserved for the reference activations")
+        issued = issue()
+        with self.database.transaction() as connection:
+            live = connection.execute(
+                "SELECT 1 FROM tokens WHERE name_key = ? AND revoked_at IS NULL", (name_key,)
+            ).fetchone()
+            if live is not None:
+                raise ValueError(f"{name!r} already has a token; revoke it first")
+            connection.execute(
+                "INSERT INTO tokens (token_id, name, name_key, salt, digest, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (issued.token_id, name, name_key, issued.salt, issued.digest, time.time()),
+            )
+        return issued.token
+
+    def revoke(self, name: str) -> bool:
+        """Revoke the author's live token; False if there was none."""
+        with self.database.transaction() as connection:
+            cursor = connection.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE name_key = ? AND revoked_at IS NULL",
+                (time.time(), author_key(name)),
+            )
+            return cursor.rowcount > 0
+
+    def issued(self) -> list[dict[str, Any]]:
+        """Every token ever issued, without its hash: name, id, issue and revocation times."""
+        return self.database.dicts(
+            "SELECT name, token_id, created_at, revoked_at FROM tokens ORDER BY created_at"
+        )
+
+    def author(self, token: str) -> str:
+        """The author name a token was issued to; raise InvalidToken if it is not live."""
+        row = self.database.row(
+            "SELECT name, salt, digest, revoked_at FROM tokens WHERE token_id = ?",
+            (token_id(token),),
+        )
+        if row is None or not matches(token, row["salt"], row["digest"]):
+            raise InvalidToken("The author token is not valid: check that it was copied whole.")
+        if row["revoked_at"] is not None:
+            raise InvalidToken("The author token was revoked: ask the operator for a new one.")
+        return str(row["name"])

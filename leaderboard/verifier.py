@@ -3,7 +3,7 @@
 A submission is checked in the sandbox first (its canonical hash is known only then),
 de-duplicated by that hash, and trained on every family of the profile with the public
 task seed and with each hidden one. With transfer on, a verified submission is also run
-through the downstream probes (actgym.transfer) on a hidden data seed; those numbers are
+through the downstream tasks (actgym.transfer) on a hidden data seed; those numbers are
 shown beside the rank and never enter it. Anything that goes wrong ends as a `failed` row with
 a reason code and a message for that one submission; the queue always moves on. The
 Evaluators are built once per process and reused, so repeats and references are cheap.
@@ -25,16 +25,19 @@ from dataclasses import dataclass
 
 from actgym.leaderboard import environment
 from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, Profile
+from actgym.leaderboard.records import TRANSFER_TASKS_KEY, Board, Claim, ResultRow, Verdict
 from actgym.leaderboard.seeds import hidden_task_seeds
-from actgym.leaderboard.store import Board, Claim, ResultRow, Store, Verdict
+from actgym.leaderboard.store import Store
 
 from actgym.candidate import confinement
 from actgym.candidate.check import CheckedProgram
 from actgym.candidate.program import canonical_json
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
+from actgym.config import EvaluationConfig
 from actgym.evaluation import EvaluationResult, Evaluator
-from actgym.transfer.probes import TransferConfig
+from actgym.evaluator_protocol import EvaluatorProtocol
+from actgym.transfer.downstream import TransferConfig
 from actgym.transfer.runner import Transfer, TransferReport
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,13 @@ class ConfinementMissing(RuntimeError):
 
 
 class Scorer:
-    """One Evaluator per task seed of a profile, sharing one strict sandbox; reuse it."""
+    """One evaluator per task seed of a profile; checks run here in one strict sandbox.
+
+    By default the evaluators are local `Evaluator`s sharing that sandbox, and score the
+    checked program itself. `remote` builds them instead (e.g. `RayEvaluator`s on a
+    cluster): they check the source again where they run, and a result for another
+    program than the one checked here is refused.
+    """
 
     def __init__(
         self,
@@ -71,6 +80,7 @@ class Scorer:
         *,
         required_layers: frozenset[str] = confinement.ALL_LAYERS,
         transfer: TransferConfig | None = None,
+        remote: Callable[[EvaluationConfig], EvaluatorProtocol] | None = None,
     ) -> None:
         if len(hidden_seeds) != profile.hidden_seeds:
             raise ValueError(f"profile {profile.name} needs {profile.hidden_seeds} hidden seeds")
@@ -78,9 +88,13 @@ class Scorer:
         config = profile.config(PUBLIC_TASK_SEED)
         sandbox = Sandbox(config.limits, required_layers=required_layers)
         self._public = Evaluator(config, sandbox=sandbox)
-        self._evaluators = {SeedSet("public", 0): self._public} | {
-            SeedSet("hidden", index): Evaluator(profile.config(seed), sandbox=self._public.sandbox)
+        configs = {SeedSet("public", 0): config} | {
+            SeedSet("hidden", index): profile.config(seed)
             for index, seed in enumerate(hidden_seeds)
+        }
+        self._evaluators: dict[SeedSet, EvaluatorProtocol] = {
+            seed_set: self._local(seed_set, c) if remote is None else remote(c)
+            for seed_set, c in configs.items()
         }
         self._transfer = None if transfer is None else Transfer(transfer, sandbox=self.sandbox)
 
@@ -93,13 +107,21 @@ class Scorer:
         *,
         required_layers: frozenset[str] = confinement.ALL_LAYERS,
         transfer: TransferConfig | None = None,
+        remote: Callable[[EvaluationConfig], EvaluatorProtocol] | None = None,
     ) -> Scorer:
         """`transfer`'s data seed is replaced by one hidden seed derived from the secret."""
         seeds = hidden_task_seeds(secret, version, profile.hidden_seeds)
         if transfer is not None:
             (data_seed,) = hidden_task_seeds(secret, f"{version}|transfer", 1)
             transfer = dataclasses.replace(transfer, data_seed=data_seed)
-        return cls(profile, seeds, required_layers=required_layers, transfer=transfer)
+        return cls(
+            profile, seeds, required_layers=required_layers, transfer=transfer, remote=remote
+        )
+
+    def _local(self, seed_set: SeedSet, config: EvaluationConfig) -> Evaluator:
+        if seed_set.kind == "public":
+            return self._public
+        return Evaluator(config, sandbox=self._public.sandbox)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -113,11 +135,21 @@ class Scorer:
     def check(self, source: str) -> CheckedProgram:
         return self._public.check(source)
 
-    def score(self, program: CheckedProgram) -> dict[SeedSet, EvaluationResult]:
-        return {
-            seed_set: evaluator.evaluate_program(program)
-            for seed_set, evaluator in self._evaluators.items()
-        }
+    def score(self, program: CheckedProgram, source: str) -> dict[SeedSet, EvaluationResult]:
+        """`program` (checked here from `source`) under every task seed of the profile."""
+        results = {}
+        for seed_set, evaluator in self._evaluators.items():
+            if isinstance(evaluator, Evaluator):
+                results[seed_set] = evaluator.evaluate_program(program)
+                continue
+            result = evaluator.evaluate(source)
+            if result.program_hash not in (None, program.digest):
+                raise RuntimeError(
+                    f"the {seed_set.label} evaluator traced another program "
+                    f"({result.program_hash} instead of {program.digest})"
+                )
+            results[seed_set] = result
+        return results
 
     def transfer_json(self, source: str) -> str | None:
         """The transfer columns' JSON (None when transfer is off); the data seed stays out."""
@@ -128,20 +160,23 @@ class Scorer:
     def close(self) -> None:
         if self._transfer is not None:
             self._transfer.close()
+        for evaluator in self._evaluators.values():
+            if not isinstance(evaluator, Evaluator):  # local ones share the public sandbox
+                evaluator.close()
         self._public.close()
 
 
 def transfer_summary(report: TransferReport) -> dict[str, object]:
-    """What the board shows: per probe the log-ratio to ReLU, its interval and verdict."""
+    """What the board shows: per downstream task the log-ratio to ReLU, interval and verdict."""
     if not report.ok:
-        return {"status": report.status, "message": report.message, "probes": {}}
+        return {"status": report.status, "message": report.message, TRANSFER_TASKS_KEY: {}}
     return {
         "status": "ok",
         "seeds": len(report.config.seeds),
         "mean_log_ratio": report.mean_log_ratio,
-        "probes": {
-            score.probe: {**score.to_relu.to_json(), "verdict": score.verdict}
-            for score in report.probes
+        TRANSFER_TASKS_KEY: {
+            score.task: {**score.to_relu.to_json(), "verdict": score.verdict}
+            for score in report.tasks
         },
     }
 
@@ -155,7 +190,7 @@ class Verifier:
 
     def resume(self) -> int:
         """Call once at start: rows a crashed verifier left `running` go back to pending."""
-        return self.store.reset_running(self.board)
+        return self.store.queue.reset_running(self.board)
 
     def step(self, on_claim: Callable[[Claim], None] | None = None) -> int | None:
         """Verify the next queued submission; None when the queue is empty.
@@ -163,10 +198,10 @@ class Verifier:
         `on_claim` hears of the submission before its scoring starts (progress reports).
         """
         if self._environment_id is None:
-            self._environment_id = self.store.record_environment(
+            self._environment_id = self.store.results.record_environment(
                 self.board, self.scorer.profile.summary(), environment.describe()
             )
-        claim = self.store.claim(self.board, self._environment_id)
+        claim = self.store.queue.claim(self.board, self._environment_id)
         if claim is None:
             return None
         if on_claim is not None:
@@ -174,9 +209,9 @@ class Verifier:
         try:
             outcome = self.verify(claim)
         except ConfinementMissing:
-            self.store.release(self.board, claim.submission_id)
+            self.store.queue.release(self.board, claim.submission_id)
             raise
-        self.store.finish(self.board, claim.submission_id, outcome)
+        self.store.queue.finish(self.board, claim.submission_id, outcome)
         return claim.submission_id
 
     def drain(self, on_claim: Callable[[Claim], None] | None = None) -> list[int]:
@@ -212,7 +247,9 @@ class Verifier:
             "flops_per_element": program.flops_per_element,
             "locality": program.locality,
         }
-        owner = self.store.claim_program(self.board, program.digest, claim.submission_id)
+        owner = self.store.submissions.claim_program(
+            self.board, program.digest, claim.submission_id
+        )
         if owner != claim.submission_id:
             return Verdict(
                 state="failed",
@@ -221,12 +258,12 @@ class Verifier:
                 duplicate_of=owner,
                 **known,
             )
-        results = self.scorer.score(program)
+        results = self.scorer.score(program, claim.source)
         for seed_set, result in results.items():
             if not result.ok:
                 message = f"On the {seed_set.label}: {result.message}"
                 return Verdict(state="failed", reason=result.status, message=message, **known)
-        seeds = self.scorer.profile.trainer.seeds
+        seeds = self.scorer.profile.evaluation.trainer.seeds
         rows = tuple(
             row for seed_set, result in results.items() for row in _rows(seed_set, result, seeds)
         )

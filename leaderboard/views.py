@@ -14,7 +14,8 @@ from typing import Any
 from actgym.leaderboard import environment
 from actgym.leaderboard.profiles import Profile
 from actgym.leaderboard.ranking import Entry, Leaderboard, build_leaderboard
-from actgym.leaderboard.store import Board, Store
+from actgym.leaderboard.records import TRANSFER_TASKS_KEY, Board
+from actgym.leaderboard.store import Store
 
 _VERIFICATION_FIELDS = (
     "state",
@@ -46,29 +47,32 @@ def locality(value: str | None) -> str:
     return value or "-"
 
 
-def transfer_probes(entries: Iterable[Entry]) -> list[str]:
-    """The transfer probes any entry has numbers for, in the probes' order."""
-    from actgym.transfer.probes import PROBES
+def transfer_tasks(entries: Iterable[Entry]) -> list[str]:
+    """The downstream tasks any entry has transfer numbers for, in the tasks' order."""
+    from actgym.transfer.downstream import DOWNSTREAM_TASKS
 
-    shown = {probe for e in entries if e.transfer for probe in e.transfer.get("probes", {})}
-    return [probe for probe in PROBES if probe in shown]
+    shown = {task for e in entries if e.transfer for task in e.transfer.get(TRANSFER_TASKS_KEY, {})}
+    return [task for task in DOWNSTREAM_TASKS if task in shown]
 
 
-def transfer_cell(transfer: dict[str, Any] | None, probe: str) -> str:
-    """One probe's log-ratio to ReLU, "-" when not run, the reason code when rejected."""
+def transfer_cell(transfer: dict[str, Any] | None, task: str) -> str:
+    """One downstream task's log-ratio to ReLU, "-" when not run, the reason code when rejected."""
     if not transfer:
         return "-"
     if transfer.get("status") != "ok":
         return str(transfer.get("status", "-"))
-    score = transfer["probes"].get(probe)
+    score = transfer[TRANSFER_TASKS_KEY].get(task)
     return "-" if score is None else f"{score['mean']:+.2f}"
 
 
 def leaderboard(store: Store, board: Board, profile: Profile) -> Leaderboard:
     ranking = build_leaderboard(
-        board.version, profile.summary(), store.done_entries(board), store.results(board)
+        board.version,
+        profile.summary(),
+        store.results.done_entries(board),
+        store.results.losses(board),
     )
-    stale = store.awaiting_rescore(board)
+    stale = store.results.awaiting_rescore(board)
     if not stale:
         return ranking
     older = ", ".join(f"{count} under {version}" for version, count in stale.items())
@@ -93,7 +97,7 @@ class CachedRanking:
 
     def get(self) -> Leaderboard:
         with self._lock:
-            revision = self.store.revision(self.board)
+            revision = self.store.results.revision(self.board)
             if self._ranking is None or revision != self._revision:
                 self._ranking = leaderboard(self.store, self.board, self.profile)
                 self._revision = revision
@@ -104,10 +108,10 @@ def submission_details(
     store: Store, board: Board, ranking: Leaderboard, submission_id: int
 ) -> dict[str, Any] | None:
     """The submission, its verification on `board`, where it ran, and its ranked entry."""
-    submission = store.submission(submission_id)
+    submission = store.submissions.get(submission_id)
     if submission is None:
         return None
-    verification = store.verification(board, submission_id)
+    verification = store.queue.verification(board, submission_id)
     entry = ranking.entry(submission_id)
     return {
         **submission,
@@ -122,11 +126,11 @@ def submission_details(
 
 
 def program_json(store: Store, board: Board, submission_id: int) -> str | None:
-    return store.verification(board, submission_id).get("program_json")
+    return store.queue.verification(board, submission_id).get("program_json")
 
 
 def _environment(store: Store, environment_id: int | None) -> dict[str, Any] | None:
-    found = store.environment(environment_id) if environment_id is not None else None
+    found = store.results.environment(environment_id) if environment_id is not None else None
     if found is None:
         return None
     return {"summary": environment.summary(found["details"]), "details": found["details"]}

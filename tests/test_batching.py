@@ -11,6 +11,7 @@ from sources import GELU_SINE, RELU, activation
 
 from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
+from actgym.evaluator_protocol import EvaluatorProtocol
 
 CANDIDATES = [
     GELU_SINE,
@@ -33,7 +34,7 @@ def single_results(fast_config: EvaluationConfig, tmp_path_factory) -> list[Eval
 
 
 def test_batched_equals_single(fast_config: EvaluationConfig, tmp_path: Path, single_results):
-    evaluator = Evaluator(fast_config, cache=JsonCache(tmp_path), batch_size=3)
+    evaluator = Evaluator(fast_config, cache=JsonCache(tmp_path), programs_per_batch=3)
     try:
         batched = evaluator.evaluate_many(CANDIDATES)
     finally:
@@ -77,8 +78,7 @@ def test_vector_envs_match_single(mode: str, vector_kwargs: dict, single_results
         num_envs=3,
         vectorization_mode=mode,
         vector_kwargs=vector_kwargs,
-        fast=True,
-        num_instances=2,
+        config=EvaluationConfig.fast(num_instances=2),
         budget=1,
     )
     try:
@@ -105,23 +105,36 @@ def test_plain_fork_after_jax_fails_loudly_instead_of_hanging(fast_config) -> No
         pool.apply(Evaluator, (fast_config,))
 
 
-def test_ray_equals_single(fast_config: EvaluationConfig, single_results) -> None:
+def test_ray_equals_single_through_the_evaluator_and_the_vector_env(
+    fast_config: EvaluationConfig, single_results
+) -> None:
     ray = pytest.importorskip("ray", reason="Ray is the optional extra actgym[ray]")
     from actgym.ray_evaluation import RayEvaluator
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        evaluator = RayEvaluator(fast_config, batch_size=4)
+        evaluator = RayEvaluator(fast_config, programs_per_batch=4)
+        assert isinstance(evaluator, EvaluatorProtocol)
         results = evaluator.evaluate_many(CANDIDATES)
-        evaluator.close()
+        envs = gym.make_vec("ActSearch-Harmonics-v0", num_envs=3, evaluator=evaluator, budget=1)
+        envs.reset(seed=0)
+        _, rewards, *_ = envs.step(tuple(CANDIDATES[:3]))
+        envs.close()
     finally:
         ray.shutdown()
     assert results == single_results
+    np.testing.assert_array_equal(rewards, [result.reward for result in single_results[:3]])
 
 
 @pytest.mark.parametrize(
     "settings",
-    [{"batch_size": 0}, {"workers": 0}, {"threads": -1}, {"threads": "2"}, {"workers": True}],
+    [
+        {"programs_per_batch": 0},
+        {"workers": 0},
+        {"threads": -1},
+        {"threads": "2"},
+        {"workers": True},
+    ],
 )
 def test_bad_batch_workers_or_threads_are_refused_clearly(fast_config, settings: dict) -> None:
     name = next(iter(settings))

@@ -10,7 +10,7 @@ from actgym.codec import decode, encode
 from actgym.config import EvaluationConfig
 from actgym.tasks import TaskSizes
 from actgym.trainer import TrainerConfig
-from actgym.transfer.probes import TransferConfig
+from actgym.transfer.downstream import TransferConfig
 
 
 @pytest.mark.parametrize(

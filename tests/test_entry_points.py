@@ -86,7 +86,13 @@ def test_an_installed_agent_runs_by_name_through_the_cli(installed: str, tmp_pat
     assert installed in registered_names()
     config = tmp_path / "search.json"
     out = tmp_path / "run"
-    settings = {"budget": 3, "batch_size": 3, "fast": True, "instances": 1, "out": str(out)}
+    settings = {
+        "budget": 3,
+        "proposals_per_call": 3,
+        "fast": True,
+        "num_instances": 1,
+        "out": str(out),
+    }
     config.write_text(json.dumps({**settings, "workers": 1, "agent_options": {"scale": 0.05}}))
     command = [ACTGYM, "search", "--agent", installed, "--config", str(config)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)

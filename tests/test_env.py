@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from gymnasium.vector import AutoresetMode
 from sources import GELU_SINE, RELU, activation
 
 import actgym
 from actgym.reward import PENALTY
 
-FAST = {"fast": True, "num_instances": 1, "budget": 6}
+FAST = {"config": actgym.EvaluationConfig.fast(num_instances=1), "budget": 6}
 
 
 @pytest.mark.parametrize("env_id", sorted(actgym.ENV_IDS))
@@ -97,26 +99,55 @@ def test_budget_truncates_and_reset_starts_over() -> None:
     env.close()
 
 
-def test_unknown_task_and_bad_budget_are_refused() -> None:
+def test_unknown_task_bad_budget_and_a_config_for_other_families_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown task"):
         gym.make("ActSearch-Harmonics-v0", task="Nope")
     with pytest.raises(ValueError, match="budget"):
         gym.make("ActSearch-Harmonics-v0", budget=0)
+    poly = actgym.EvaluationConfig(families=("Poly1D",))
+    with pytest.raises(ValueError, match="the task decides them"):
+        gym.make("ActSearch-Harmonics-v0", config=poly)
 
 
 def test_an_injected_evaluator_decides_what_the_env_describes_and_must_score_its_task() -> None:
-    config = actgym.EvaluationConfig(
-        families=("Harmonics",), trainer=actgym.TrainerConfig.fast(), num_instances=1
-    )
+    config = actgym.EvaluationConfig.fast(num_instances=1)
     evaluator = actgym.Evaluator(config)
     try:
         with pytest.raises(ValueError, match="scores Harmonics, not Suite"):
             gym.make("ActSearch-Suite-v0", evaluator=evaluator)
-        with pytest.raises(ValueError, match="task_seed was given as 3"):
-            gym.make("ActSearch-Harmonics-v0", evaluator=evaluator, task_seed=3)
+        other_seed = dataclasses.replace(config, task_seed=3)
+        with pytest.raises(ValueError, match="task_seed: 3 != 0"):
+            gym.make("ActSearch-Harmonics-v0", evaluator=evaluator, config=other_seed)
         env = gym.make("ActSearch-Harmonics-v0", evaluator=evaluator)  # told what it scores
         assert "width 32" in env.unwrapped.description
-        agreeing = gym.make("ActSearch-Harmonics-v0", evaluator=evaluator, **FAST)
+        agreeing = gym.make("ActSearch-Harmonics-v0", evaluator=evaluator, config=config)
         assert agreeing.unwrapped.description == env.unwrapped.description
     finally:
         evaluator.close()
+
+
+def test_vector_env_autoreset_modes_step_by_the_same_transition() -> None:
+    config = actgym.EvaluationConfig.fast(num_instances=1)
+    kwargs = {"num_envs": 2, "config": config, "budget": 1}
+    same_step = gym.make_vec(
+        "ActSearch-Harmonics-v0", autoreset_mode=AutoresetMode.SAME_STEP, **kwargs
+    )
+    disabled = gym.make_vec(
+        "ActSearch-Harmonics-v0",
+        autoreset_mode=AutoresetMode.DISABLED,
+        evaluator=same_step.evaluator,
+        **kwargs,
+    )
+    try:
+        same_step.reset(seed=0)
+        observations, rewards, _, truncated, info = same_step.step((RELU, GELU_SINE))
+        assert truncated.all() and list(observations["budget_left"]) == [1, 1]  # reset already
+        assert [final["best_source"] for final in info["final_obs"]] == [RELU, GELU_SINE]
+        assert rewards[0] == 0.0 and rewards[1] != PENALTY
+        disabled.reset(seed=0)
+        disabled.step((RELU, RELU))
+        with pytest.raises(RuntimeError, match="budget"):  # refused before evaluating
+            disabled.step((GELU_SINE, GELU_SINE))
+    finally:
+        disabled.close()
+        same_step.close()

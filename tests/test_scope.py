@@ -16,6 +16,7 @@ from actgym.candidate.probe import BATCH_COUPLED, FEATURE_COUPLED, POINTWISE, pr
 from actgym.candidate.program import load_program
 from actgym.candidate.reasons import CandidateRejected
 from actgym.candidate.worker import analyse_source
+from actgym.config import EvaluationConfig
 from actgym.references import NAMED
 from actgym.tasks import make_family
 from actgym.trainer import TrainerConfig, prepare, train
@@ -93,7 +94,9 @@ def test_batch_statistics_use_the_test_batches_own_statistics() -> None:
 
 
 def test_env_in_batch_scope_labels_turbulent_batch_coupled() -> None:
-    env = gym.make("ActSearch-Harmonics-v0", fast=True, num_instances=2, budget=2, scope="batch")
+    env = gym.make(
+        "ActSearch-Harmonics-v0", config=EvaluationConfig(trainer=BATCH, num_instances=2), budget=2
+    )
     try:
         observation, _ = env.reset(seed=0)
         assert f"({BATCH.batch_size}, {BATCH.width})" in observation["task"]

@@ -36,7 +36,12 @@ def test_a_program_without_a_derivative_is_rejected_not_raised(evaluator: Evalua
 def test_a_vector_env_step_with_one_bad_candidate_scores_the_others(
     evaluator: Evaluator,
 ) -> None:
-    envs = gym.make_vec("ActSearch-Harmonics-v0", num_envs=3, fast=True, num_instances=2, budget=1)
+    envs = gym.make_vec(
+        "ActSearch-Harmonics-v0",
+        num_envs=3,
+        config=EvaluationConfig.fast(num_instances=2),
+        budget=1,
+    )
     try:
         envs.reset(seed=0)
         _, rewards, _, _, info = envs.step((GELU_SINE, NO_DERIVATIVE, RELU))
@@ -51,7 +56,12 @@ def test_a_vector_env_step_with_a_compile_bomb_returns_for_the_others(
     evaluator: Evaluator,
 ) -> None:
     """The bomb is refused by the static bounds; tests/test_training_process.py lifts them."""
-    envs = gym.make_vec("ActSearch-Harmonics-v0", num_envs=3, fast=True, num_instances=2, budget=1)
+    envs = gym.make_vec(
+        "ActSearch-Harmonics-v0",
+        num_envs=3,
+        config=EvaluationConfig.fast(num_instances=2),
+        budget=1,
+    )
     try:
         envs.reset(seed=0)
         _, rewards, _, _, info = envs.step((GELU_SINE, SORT_BOMB, RELU))
@@ -78,7 +88,7 @@ def test_a_batch_that_fails_to_train_is_retried_one_program_at_a_time(
                 raise RuntimeError("/home/someone/venv/lib/xla: compilation failed")
             return self.pool.train(programs, *args)
 
-    batched = Evaluator(fast_config, cache=JsonCache(tmp_path), batch_size=3, workers=1)
+    batched = Evaluator(fast_config, cache=JsonCache(tmp_path), programs_per_batch=3, workers=1)
     batched.training = FailingPool(batched.training)  # type: ignore[assignment]
     try:
         results = batched.evaluate_many([GELU_SINE, TANH, RELU])

@@ -19,9 +19,11 @@ from jax import lax
 
 from actgym.candidate.primitives import (
     ALLOWED_DTYPES,
+    ALLOWED_PRIMITIVES,
     COMPLEX_DTYPES,
     INTERMEDIATE_DTYPES,
     MAX_RANK,
+    TRANSCENDENTALS_WITH_ACCURACY,
 )
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.untrusted_text import sanitise
@@ -231,76 +233,8 @@ _CUMULATIVE = {"axis": _axis, "reverse": _bool}
 _REDUCTION = {"axes": _axes()}
 _ARG_REDUCTION = {"axes": _axes(exactly=1), "index_dtype": _dtype(frozenset({"int32"}))}
 
-SCHEMAS: dict[str, dict[str, Check]] = {
-    **{
-        name: {}
-        for name in [
-            "add",
-            "sub",
-            "neg",
-            "max",
-            "min",
-            "abs",
-            "sign",
-            "floor",
-            "ceil",
-            "select_n",
-            "eq",
-            "ne",
-            "lt",
-            "le",
-            "gt",
-            "ge",
-            "and",
-            "or",
-            "not",
-            "xor",
-            "copy",
-            "square",
-            "is_finite",
-            "nextafter",
-            "stop_gradient",
-            "clamp",
-            "div",
-            "rem",
-            "asin",
-            "acos",
-            "atan",
-            "atan2",
-            "sinh",
-            "cosh",
-            "asinh",
-            "acosh",
-            "atanh",
-            "erf",
-            "erfc",
-            "erf_inv",
-            "pow",
-            "lgamma",
-            "digamma",
-            "real",
-            "imag",
-            "complex",
-        ]
-    },
-    **{
-        name: _ACCURACY
-        for name in [
-            "sqrt",
-            "rsqrt",
-            "cbrt",
-            "exp",
-            "exp2",
-            "expm1",
-            "log",
-            "log1p",
-            "tanh",
-            "logistic",
-            "sin",
-            "cos",
-            "tan",
-        ]
-    },
+_WITH_PARAMETERS: dict[str, dict[str, Check]] = {
+    **{name: _ACCURACY for name in ("sqrt", "rsqrt", "cbrt", *TRANSCENDENTALS_WITH_ACCURACY)},
     "mul": {"out_dtype": _none},
     "round": {"rounding_method": _rounding_method},
     "integer_pow": {"y": _int},
@@ -344,6 +278,11 @@ SCHEMAS: dict[str, dict[str, Check]] = {
     "conj": {"input_dtype": _dtype(COMPLEX_DTYPES)},
     "fft": {"fft_type": _fft_type, "fft_lengths": _fft_lengths},
 }
+
+SCHEMAS: dict[str, dict[str, Check]] = {
+    name: _WITH_PARAMETERS.get(name, {}) for name in ALLOWED_PRIMITIVES
+}
+"""Every allow-listed primitive's parameters: none unless `_WITH_PARAMETERS` lists it."""
 
 
 def check_params(primitive: str, params: Mapping[str, Any], shapes: Sequence[Shape]) -> None:

@@ -93,6 +93,35 @@ def _fft_cost(inputs: Sequence[Shape], outputs: Sequence[Shape], params: dict) -
     return 5.0 * transforms * n * max(1.0, math.log2(max(n, 2)))
 
 
+TRANSCENDENTALS_WITH_ACCURACY = (
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log1p",
+    "tanh",
+    "logistic",
+    "sin",
+    "cos",
+    "tan",
+)
+"""Transcendental functions jax binds with an `accuracy` parameter (see param_schema)."""
+OTHER_TRANSCENDENTALS = (
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "erf",
+    "erfc",
+    "erf_inv",
+)
+"""The other transcendental functions: they take no parameters."""
+
 _CHEAP = 1.0
 _DIVIDE = 4.0
 _TRANSCENDENTAL = 10.0
@@ -150,30 +179,7 @@ _COSTS: dict[str, CostFn] = {
     "cbrt": per_output(2 * _DIVIDE),
     **{
         name: per_output(_TRANSCENDENTAL)
-        for name in [
-            "exp",
-            "exp2",
-            "expm1",
-            "log",
-            "log1p",
-            "tanh",
-            "logistic",
-            "sin",
-            "cos",
-            "tan",
-            "asin",
-            "acos",
-            "atan",
-            "atan2",
-            "sinh",
-            "cosh",
-            "asinh",
-            "acosh",
-            "atanh",
-            "erf",
-            "erfc",
-            "erf_inv",
-        ]
+        for name in (*TRANSCENDENTALS_WITH_ACCURACY, *OTHER_TRANSCENDENTALS)
     },
     **{name: per_output(_SPECIAL) for name in ("pow", "lgamma", "digamma")},
     "integer_pow": _integer_pow_cost,

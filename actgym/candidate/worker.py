@@ -23,7 +23,7 @@ from actgym.candidate.policy import (
     module_globals,
     parse_candidate,
 )
-from actgym.candidate.program import program_from_jaxpr
+from actgym.candidate.program_writer import program_from_jaxpr
 from actgym.candidate.protocol import Reply, Request, encode_reply, failure, ok
 from actgym.candidate.reasons import CandidateRejected, Reason
 

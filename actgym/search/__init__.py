@@ -11,8 +11,7 @@ together), `commands` (the CLI). Attributes load on first use, so the CLI starts
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from actgym.lazy_exports import lazy_getattr
 
 _EXPORTS = {
     "ConfigError": "actgym.search.config",
@@ -27,7 +26,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'actgym.search' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

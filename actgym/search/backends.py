@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
+from actgym.evaluator_protocol import EvaluatorProtocol
 from actgym.trainer import usable_cores
 
 MAX_CHUNK = 4
@@ -50,18 +51,15 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def evaluate_chunk(evaluator: Evaluator, items: Sequence[Item]) -> list[Outcome]:
+def evaluate_chunk(evaluator: EvaluatorProtocol, items: Sequence[Item]) -> list[Outcome]:
     """One chunk through `evaluator`, each result with the program JSON its check produced."""
     started = time.perf_counter()
-    results = evaluator.evaluate_many([source for _, source in items])
+    assessments = evaluator.assess_many([source for _, source in items])
     share = (time.perf_counter() - started) / len(items)
-    outcomes = []
-    for (identifier, _), result in zip(items, results, strict=True):
-        checked = evaluator.checker.known(result.program_hash or "")
-        program = checked.data if checked is not None else None
-        behaviour = checked.behaviour if checked is not None else None
-        outcomes.append(Outcome(identifier, result, program, share, behaviour))
-    return outcomes
+    return [
+        Outcome(identifier, item.result, item.program, share, item.behaviour)
+        for (identifier, _), item in zip(items, assessments, strict=True)
+    ]
 
 
 def chunks(items: Sequence[Item], parts: int) -> list[list[Item]]:
@@ -71,15 +69,27 @@ def chunks(items: Sequence[Item], parts: int) -> list[list[Item]]:
 
 
 class InProcess:
-    """Evaluate in this process (`--workers 1`), one chunk after another; `cache` is the
-    result cache (default the shared one)."""
+    """Evaluate in this process (`--workers 1`), one chunk after another."""
 
-    def __init__(self, config: EvaluationConfig, cache: JsonCache | None = None) -> None:
-        self.evaluator = Evaluator(config, cache=cache)
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.evaluator = evaluator
 
     def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]:
         for chunk in chunks(items, 1):
             yield from evaluate_chunk(self.evaluator, chunk)
+
+    def close(self) -> None:
+        self.evaluator.close()
+
+
+class Spread:
+    """Hand each batch whole to an evaluator that spreads it over machines (`--ray`)."""
+
+    def __init__(self, evaluator: EvaluatorProtocol) -> None:
+        self.evaluator = evaluator
+
+    def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]:
+        yield from evaluate_chunk(self.evaluator, items)
 
     def close(self) -> None:
         self.evaluator.close()
@@ -124,10 +134,16 @@ class ProcessPool:
             process.join()
 
 
-def make_backend(config: EvaluationConfig, workers: int) -> Backend:
+def make_backend(config: EvaluationConfig, workers: int, ray_address: str | None = None) -> Backend:
+    """Where `actgym search` evaluates: this process, a process pool, or a Ray cluster
+    (`ray_address` "local" starts Ray here, "auto" joins this node's cluster)."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    return InProcess(config) if workers == 1 else ProcessPool(config, workers)
+    if ray_address is not None:
+        from actgym.ray_evaluation import RayEvaluator
+
+        return Spread(RayEvaluator(config, address=None if ray_address == "local" else ray_address))
+    return InProcess(Evaluator(config)) if workers == 1 else ProcessPool(config, workers)
 
 
 _evaluator: Evaluator | None = None

@@ -37,15 +37,22 @@ def search(
     fast: Annotated[
         bool | None, typer.Option("--fast/--no-fast", help="Small trainer settings")
     ] = None,
-    instances: Annotated[
+    num_instances: Annotated[
         int | None, typer.Option(help="Task instances per family (default: all)")
     ] = None,
-    batch_size: Annotated[
+    proposals_per_call: Annotated[
         int | None, typer.Option(help="Proposals per agent call (default: 8)")
     ] = None,
     task_seed: Annotated[int | None, typer.Option(help="Task suite seed (default: 0)")] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, help="Evaluation processes (default: 1)")
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Evaluate on Ray: 'local' starts it here, 'auto' joins this node's cluster",
+        ),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="Functions to plot in the report")] = 4,
     quiet: Annotated[
@@ -53,29 +60,43 @@ def search(
     ] = False,
 ) -> None:
     """Run an agent against an environment; every evaluation lands in OUT/run.sqlite."""
-    from actgym.agents_registry import UnknownAgentError
-    from actgym.search import AgentError, ConfigError, StoreError, run_search
-    from actgym.search.config import load_config_file
-
     options = {
         "agent": agent,
         "env": env,
         "budget": budget,
         "seed": seed,
         "fast": fast,
-        "instances": instances,
-        "batch_size": batch_size,
+        "num_instances": num_instances,
+        "proposals_per_call": proposals_per_call,
         "task_seed": task_seed,
         "out": out,
         "workers": workers,
+        "ray": ray,
     }
+    given = {key: value for key, value in options.items() if value is not None}
+    out, result = _run(given, config, resume=resume, quiet=quiet)
+    if quiet:
+        from actgym.search.report import write_report
+
+        write_report(out, top=top, console=Console(quiet=True))
+    else:
+        _report(out, top)
+    console.print(_summary_line(result), soft_wrap=True)
+
+
+def _run(
+    options: dict[str, Any], config: Path | None, *, resume: bool, quiet: bool
+) -> tuple[Path, SearchResult]:
+    """Run the search the options over the config file describe; errors exit the CLI."""
+    from actgym.agents_registry import UnknownAgentError
+    from actgym.search import AgentError, ConfigError, StoreError, run_search
+    from actgym.search.config import load_config_file
+
     created: Path | None = None
+    out: Path | None = options.get("out")
     try:
-        given = {
-            **(load_config_file(config) if config else {}),
-            **{key: value for key, value in options.items() if value is not None},
-        }
-        out, workers = _run_settings(given)
+        given = {**(load_config_file(config) if config else {}), **options}
+        out, workers, ray = _run_settings(given)
         created = None if out.exists() else out
         if isinstance(given.get("env"), str):
             given["env"] = _env_id(given["env"])
@@ -84,6 +105,7 @@ def search(
             given,
             resume=resume,
             workers=workers,
+            ray=ray,
             show_progress=not quiet,
             console=Console(quiet=True) if quiet else console,
         )
@@ -95,13 +117,7 @@ def search(
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: continue with `actgym search --out {out} --resume`")
         raise typer.Exit(code=130) from None
-    if quiet:
-        from actgym.search.report import write_report
-
-        write_report(out, top=top, console=Console(quiet=True))
-    else:
-        _report(out, top)
-    console.print(_summary_line(result), soft_wrap=True)
+    return out, result
 
 
 def report(
@@ -177,16 +193,18 @@ def export(
     console.print(f"wrote {count} evaluations to {target}")
 
 
-def _run_settings(given: dict[str, Any]) -> tuple[Path, int]:
-    """Take `out` and `workers` (how to run, not what) out of the merged options."""
+def _run_settings(given: dict[str, Any]) -> tuple[Path, int, str | None]:
+    """Take `out`, `workers` and `ray` (how to run, not what) out of the merged options."""
     from actgym.search import ConfigError
 
-    out, workers = given.pop("out", None), given.pop("workers", 1)
+    out, workers, ray = given.pop("out", None), given.pop("workers", 1), given.pop("ray", None)
+    if ray is not None and (not isinstance(ray, str) or not ray):
+        raise ConfigError(f"ray must be 'local', 'auto' or a cluster address, got {ray!r}")
     if out is None:
         raise ConfigError("give the run directory with --out (or `out` in the config file)")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be an int >= 1, got {workers!r}")
-    return Path(out), workers
+    return Path(out), workers, ray
 
 
 def _remove_if_empty(directory: Path | None) -> None:

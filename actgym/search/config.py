@@ -1,9 +1,14 @@
 """What defines a search run, so a resumed run can be checked against the one it continues.
 
-A `SearchConfig` holds everything that changes what a run proposes or scores (agent,
-environment, budget, seeds, trainer and agent options). How it is executed (workers,
+A `SearchConfig` holds everything that changes what a run proposes or scores: the agent,
+environment, budget, seed, proposals per agent call and agent options, and the one
+`EvaluationConfig` the env and the leaderboard hold too. How it is executed (workers,
 progress output) is not part of it and may differ between a run and its resumption.
-Configs come from CLI options over a TOML or JSON file with the same keys.
+
+Configs come from CLI options over a TOML or JSON file. Besides the fields, a file may
+give the evaluation by its common settings: `fast` (the trainer preset), `num_instances`,
+`task_seed` and a `trainer` table of fields to replace; or whole, as `evaluation` (the
+stored form).
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from actgym.codec import decode, encode
+from actgym.config import EvaluationConfig
 from actgym.tasks import ENV_IDS, families_of
 from actgym.trainer import TrainerConfig
 
 TRAINER_KEYS = frozenset(field.name for field in dataclasses.fields(TrainerConfig))
+EVALUATION_SETTINGS = ("evaluation", "fast", "num_instances", "task_seed", "trainer")
+RENAMED = {"batch_size": "proposals_per_call", "instances": "num_instances"}
+"""Keys that runs stored before the one-config release name differently."""
 
 
 class ConfigError(ValueError):
@@ -32,49 +42,60 @@ class SearchConfig:
     env: str = "ActSearch-Harmonics-v0"
     budget: int = 100
     seed: int = 0
-    batch_size: int = 8
-    fast: bool = False
-    instances: int | None = None
-    task_seed: int = 0
-    trainer: Mapping[str, Any] = field(default_factory=dict)
+    proposals_per_call: int = 8
     agent_options: Mapping[str, Any] = field(default_factory=dict)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
     def __post_init__(self) -> None:
         _check_int(self.budget, "budget", 1)
         _check_int(self.seed, "seed", 0)
-        _check_int(self.batch_size, "batch_size", 1)
-        _check_int(self.task_seed, "task_seed", 0)
-        if self.instances is not None:
-            _check_int(self.instances, "instances", 1)
+        _check_int(self.proposals_per_call, "proposals_per_call", 1)
         if not isinstance(self.agent, str) or not self.agent:
             raise ConfigError("agent must be a non-empty name")
         if self.env not in ENV_IDS:
             raise ConfigError(f"unknown env {self.env!r}; choose from {', '.join(ENV_IDS)}")
-        if not isinstance(self.fast, bool):
-            raise ConfigError("fast must be true or false")
-        for name in ("trainer", "agent_options"):
-            if not isinstance(getattr(self, name), Mapping):
-                raise ConfigError(f"{name} must be a table of options")
-        unknown = set(self.trainer) - TRAINER_KEYS
-        if unknown:
-            raise ConfigError(
-                f"unknown trainer keys {sorted(unknown)}; known: {sorted(TRAINER_KEYS)}"
-            )
-        self.trainer_config()
+        if not isinstance(self.agent_options, Mapping):
+            raise ConfigError("agent_options must be a table of options")
+        if self.evaluation.families != families_of(self.task):
+            raise ConfigError(f"the evaluation's families are not {self.env}'s")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> SearchConfig:
-        known = {item.name for item in dataclasses.fields(cls)}
-        unknown = set(data) - known
+    def from_mapping(
+        cls, data: Mapping[str, Any], base: SearchConfig | None = None
+    ) -> SearchConfig:
+        """The config `data` gives, its missing keys taken from `base` (else the defaults)."""
+        fields = {item.name for item in dataclasses.fields(cls)} - {"evaluation"}
+        unknown = set(data) - fields - set(EVALUATION_SETTINGS)
         if unknown:
-            raise ConfigError(f"unknown config keys {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**_json_normalised(dict(data)))
+            known = sorted(fields | set(EVALUATION_SETTINGS))
+            raise ConfigError(f"unknown config keys {sorted(unknown)}; known: {known}")
+        data = _json_normalised(dict(data))
+        base = base or cls()
+        env = data.get("env", base.env)
+        if env not in ENV_IDS:
+            raise ConfigError(f"unknown env {env!r}; choose from {', '.join(ENV_IDS)}")
+        evaluation = _evaluation(data, base.evaluation, families_of(ENV_IDS[env]))
+        return dataclasses.replace(
+            base, **{key: data[key] for key in fields if key in data}, evaluation=evaluation
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_normalised(dataclasses.asdict(self))
+        return _json_normalised(encode(self))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def differences(self, other: SearchConfig) -> list[str]:
+        """`key: stored ..., given ...` for each field (or evaluation field) that differs."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        changed = [
+            f"{key}: stored {mine[key]!r}, given {theirs[key]!r}"
+            for key in sorted(mine)
+            if key != "evaluation" and mine[key] != theirs[key]
+        ]
+        return changed + [
+            f"evaluation {line}" for line in self.evaluation.differences(other.evaluation)
+        ]
 
     @property
     def task(self) -> str:
@@ -82,13 +103,47 @@ class SearchConfig:
 
     @property
     def families(self) -> tuple[str, ...]:
-        return families_of(self.task)
+        return self.evaluation.families
 
-    def trainer_config(self) -> TrainerConfig:
-        try:
-            return TrainerConfig.preset(fast=self.fast, **self.trainer)
-        except (TypeError, ValueError) as error:
-            raise ConfigError(f"bad trainer settings: {error}") from None
+
+def _evaluation(
+    data: Mapping[str, Any], start: EvaluationConfig, families: tuple[str, ...]
+) -> EvaluationConfig:
+    """`start` with the evaluation settings `data` gives, scoring `families`."""
+    try:
+        if "evaluation" in data:
+            if not isinstance(data["evaluation"], Mapping):
+                raise ConfigError("evaluation must be a table")
+            start = decode(EvaluationConfig, data["evaluation"])
+        trainer = start.trainer
+        if "fast" in data:
+            if not isinstance(data["fast"], bool):
+                raise ConfigError("fast must be true or false")
+            trainer = TrainerConfig.preset(fast=data["fast"])
+        if "trainer" in data:
+            trainer = _trainer(trainer, data["trainer"])
+        changes = {key: data[key] for key in ("task_seed", "num_instances") if key in data}
+        if changes.get("num_instances") is not None:
+            _check_int(changes["num_instances"], "num_instances", 1)
+        if "task_seed" in changes:
+            _check_int(changes["task_seed"], "task_seed", 0)
+        return dataclasses.replace(start, families=families, trainer=trainer, **changes)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"bad evaluation settings: {error}") from None
+
+
+def _trainer(start: TrainerConfig, overrides: object) -> TrainerConfig:
+    if not isinstance(overrides, Mapping):
+        raise ConfigError("trainer must be a table of options")
+    unknown = set(overrides) - TRAINER_KEYS
+    if unknown:
+        raise ConfigError(f"unknown trainer keys {sorted(unknown)}; known: {sorted(TRAINER_KEYS)}")
+    try:
+        return TrainerConfig.preset(**{**dataclasses.asdict(start), **overrides})
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"bad trainer settings: {error}") from None
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
@@ -113,22 +168,17 @@ def resolve(given: Mapping[str, Any], stored: Mapping[str, Any] | None) -> Searc
     """
     if stored is None:
         return SearchConfig.from_mapping(given)
-    wanted = SearchConfig.from_mapping({**stored, **given}).to_dict()
-    differences = [
-        f"{key}: stored {stored.get(key)!r}, given {wanted[key]!r}"
-        for key in sorted(wanted)
-        if wanted[key] != stored.get(key) and not (key == "budget" and _grows(wanted, stored))
-    ]
+    started = SearchConfig.from_mapping({RENAMED.get(k, k): value for k, value in stored.items()})
+    wanted = SearchConfig.from_mapping(given, base=started)
+    differences = started.differences(dataclasses.replace(wanted, budget=started.budget))
+    if wanted.budget < started.budget:
+        differences.append(f"budget: stored {started.budget}, given {wanted.budget}")
     if differences:
         raise ConfigError(
             "--resume needs the config the run started with (only the budget may grow); "
             "these differ:\n  " + "\n  ".join(differences)
         )
-    return SearchConfig.from_mapping({**stored, "budget": wanted["budget"]})
-
-
-def _grows(wanted: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
-    return isinstance(stored.get("budget"), int) and wanted["budget"] > stored["budget"]
+    return wanted
 
 
 def _check_int(value: object, name: str, minimum: int) -> None:

@@ -56,7 +56,7 @@ class SearchLoop:
         backend: Backend,
         *,
         budget: int,
-        batch_size: int,
+        proposals_per_call: int,
         session: int,
         constants: Mapping[str, Any],
         progress: SearchProgress,
@@ -65,7 +65,7 @@ class SearchLoop:
         self.agent = agent
         self.backend = backend
         self.budget = budget
-        self.batch_size = batch_size
+        self.proposals_per_call = proposals_per_call
         self.session = session
         self.constants = constants
         self.progress = progress
@@ -102,7 +102,7 @@ class SearchLoop:
         return min(self.budget - charged, MAX_PROPOSALS_PER_BUDGET * self.budget - self.issued)
 
     def _propose(self, batch: int) -> bool:
-        count = min(self.batch_size, self._left())
+        count = min(self.proposals_per_call, self._left())
         proposals = self._checked(self.agent.propose(count, History(self.history)), count)
         if not proposals:
             return False

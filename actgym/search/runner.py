@@ -54,6 +54,7 @@ def run_search(
     show_progress: bool = True,
     console: Console | None = None,
     backend_factory: BackendFactory = make_backend,
+    ray: str | None = None,
 ) -> SearchResult:
     """Run (or resume, with `resume=True`) the search `given` describes in `directory`.
 
@@ -63,22 +64,22 @@ def run_search(
 
     Args:
         directory: the run's directory; it holds one run.
-        given: SearchConfig keys (`agent`, `env`, `budget`, `seed`, `batch_size`, `fast`,
-            `instances`, `task_seed`, `trainer`, `agent_options`); missing keys take
-            their defaults, or, when resuming, the stored run's values (resuming, only a
-            larger `budget` may differ from them: it extends the run).
+        given: SearchConfig keys (`agent`, `env`, `budget`, `seed`, `proposals_per_call`,
+            `agent_options`, and the evaluation's `evaluation`, `fast`, `num_instances`,
+            `task_seed` and `trainer`); missing keys take their defaults, or, when
+            resuming, the stored run's values (resuming, only a larger `budget` may
+            differ from them: it extends the run).
         resume: continue the run in `directory` instead of starting a fresh one.
         workers: evaluation processes (1: evaluate in this process).
         show_progress: show the live progress bar.
-        console: where progress and warnings are printed; default a new rich Console.
-        backend_factory: `backend_factory(evaluation_config, workers)` builds what
+        console: where progress and warnings go; default a new rich Console.
+        backend_factory: `backend_factory(config.evaluation, workers)` builds what
             evaluates candidates (tests pass a fake).
+        ray: evaluate on a Ray cluster instead (`RayEvaluator`): "local" starts Ray
+            here, "auto" joins this node's cluster, else the cluster's address.
 
     Returns:
-        A `SearchResult`: the directory, the resolved config, the number of completed
-        evaluations, whether the agent stopped early, the best evaluation (None if
-        none was accepted), and how many evaluations were behavioural duplicates and
-        unusable replies (neither charged to the budget).
+        A `SearchResult` (its fields say what the run did: evaluations, best, duplicates).
 
     Raises:
         StoreError: a fresh run where one exists, a resume where none does, a run
@@ -91,10 +92,8 @@ def run_search(
     Example:
         from actgym import run_search
 
-        result = run_search(
-            "runs/demo",
-            {"agent": "random", "env": "ActSearch-Harmonics-v0", "budget": 24, "fast": True},
-        )
+        config = {"agent": "random", "env": "ActSearch-Harmonics-v0", "budget": 24, "fast": True}
+        result = run_search("runs/demo", config)
         print(result.completed, result.best.reward if result.best else None)
     """
     directory = Path(directory)
@@ -102,17 +101,14 @@ def run_search(
     agent_class = _refuse_before_opening(directory, given, resume)
     with RunStore(directory, writer=True) as store:
         config = _config(store, given, resume, console)
-        evaluation_config = evaluation_config_for(config)
-        agent = _agent(
-            agent_class or load_agent(config.agent), config, evaluation_config, directory
-        )
+        agent = _agent(agent_class or load_agent(config.agent), config, directory)
         versions = package_versions()
         if store.run() is None:
-            store.create_run(_run_row(config, evaluation_config, versions))
+            store.create_run(_run_row(config, versions))
         session = store.start_session(workers, versions)
-        constants = _constants(config, evaluation_config, versions, session)
+        constants = _constants(config, versions, session)
         try:
-            with closing(backend_factory(evaluation_config, workers)) as backend:
+            with closing(_backend(config.evaluation, workers, ray, backend_factory)) as backend:
                 finished = _loop(store, config, agent, backend, constants, console, show_progress)
         finally:
             agent.close()
@@ -128,6 +124,12 @@ def run_search(
         duplicates,
         sum(evaluation.status == UNUSABLE for evaluation in evaluations),
     )
+
+
+def _backend(
+    config: EvaluationConfig, workers: int, ray: str | None, factory: BackendFactory
+) -> Backend:
+    return factory(config, workers) if ray is None else make_backend(config, workers, ray)
 
 
 def _loop(
@@ -149,21 +151,12 @@ def _loop(
             agent,
             backend,
             budget=config.budget,
-            batch_size=config.batch_size,
+            proposals_per_call=config.proposals_per_call,
             session=constants["session"],
             constants=constants,
             progress=progress,
         )
         return loop.run()
-
-
-def evaluation_config_for(config: SearchConfig) -> EvaluationConfig:
-    return EvaluationConfig(
-        families=config.families,
-        trainer=config.trainer_config(),
-        task_seed=config.task_seed,
-        num_instances=config.instances,
-    )
 
 
 def _refuse_before_opening(
@@ -231,46 +224,41 @@ def _warn_on_new_versions(started: Mapping[str, str], console: Console) -> None:
 def _agent(
     agent_class: type[Agent],
     config: SearchConfig,
-    evaluation_config: EvaluationConfig,
     directory: Path,
 ) -> Agent:
     try:
-        return agent_class(_context(config, evaluation_config, directory))
+        return agent_class(_context(config, directory))
     except (ValueError, TypeError, KeyError) as error:
         raise AgentError(f"agent {config.agent!r} cannot start: {error}") from error
 
 
-def _context(
-    config: SearchConfig, evaluation_config: EvaluationConfig, directory: Path
-) -> AgentContext:
+def _context(config: SearchConfig, directory: Path) -> AgentContext:
     task = TaskInfo(
         env_id=config.env,
         task=config.task,
         families=config.families,
-        description=describe_task(config.task, evaluation_config),
+        description=describe_task(config.task, config.evaluation),
     )
     return AgentContext(
         task=task,
         rng=np.random.default_rng(config.seed),
         budget=config.budget,
         seed=config.seed,
-        batch_size=config.batch_size,
+        proposals_per_call=config.proposals_per_call,
         options=dict(config.agent_options),
         run_dir=directory,
     )
 
 
-def _run_row(
-    config: SearchConfig, evaluation_config: EvaluationConfig, versions: Mapping[str, str]
-) -> dict[str, Any]:
+def _run_row(config: SearchConfig, versions: Mapping[str, str]) -> dict[str, Any]:
     return {
         "agent": config.agent,
         "env_id": config.env,
         "seed": config.seed,
         "budget": config.budget,
         "config": config.to_json(),
-        "evaluation_config": to_json(dataclasses.asdict(evaluation_config)),
-        "fingerprint": evaluation_config.fingerprint(),
+        "evaluation_config": to_json(dataclasses.asdict(config.evaluation)),
+        "fingerprint": config.evaluation.fingerprint(),
         "versions": to_json(versions),
         "created_at": now(),
     }
@@ -278,7 +266,6 @@ def _run_row(
 
 def _constants(
     config: SearchConfig,
-    evaluation_config: EvaluationConfig,
     versions: Mapping[str, str],
     session: int,
 ) -> dict[str, Any]:
@@ -288,10 +275,10 @@ def _constants(
         "env_id": config.env,
         "env_version": ENV_VERSION,
         "scoring_version": SCORING_VERSION,
-        "fingerprint": evaluation_config.fingerprint(),
+        "fingerprint": config.evaluation.fingerprint(),
         "seed": config.seed,
-        "task_seed": config.task_seed,
-        "trainer_seeds": to_json(list(evaluation_config.trainer.seeds)),
+        "task_seed": config.evaluation.task_seed,
+        "trainer_seeds": to_json(list(config.evaluation.trainer.seeds)),
         "versions": to_json(versions),
         "session": session,
     }

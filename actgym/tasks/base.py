@@ -235,6 +235,24 @@ class TargetSpec:
         )
 
 
+def one_d_target(
+    name: str,
+    terms: list[tuple[float, str]],
+    target: Target,
+    params: tuple[tuple[str, float], ...],
+) -> TargetSpec:
+    """A target in one input on the regions every 1-D family shares; its formula sums `terms`."""
+    return TargetSpec(
+        name=name,
+        formula=f"y = {format_sum(terms)}",
+        input_dim=1,
+        target=target,
+        sample_train=sample_interval,
+        sample_test=sample_shell,
+        params=params,
+    )
+
+
 def in_region(spec: TargetSpec, region: str) -> TargetSpec:
     """`spec` with the training and test samplers of `region` (the target is unchanged)."""
     if region == DEFAULT_REGION:
@@ -246,6 +264,29 @@ def in_region(spec: TargetSpec, region: str) -> TargetSpec:
         spec,
         sample_train=lambda rng, n: sample_closed_box(rng, lower_half(unit), n),
         sample_test=lambda rng, n: sample_open_below_box(rng, upper_half(unit), n),
+    )
+
+
+def generated_family(
+    name: str,
+    family_id: int,
+    description: str,
+    default_instances: int,
+    draw_target: Callable[[int, np.random.Generator], TargetSpec],
+) -> FamilySpec:
+    """A family of drawn targets, as many as asked for: instance ``index`` draws its target
+    from its own target stream with ``draw_target``, then its splits in ``region``."""
+
+    def build_instance(index: int, streams: Streams, sizes: TaskSizes, region: str) -> TaskInstance:
+        return in_region(draw_target(index, streams.target), region).build(streams, sizes)
+
+    return FamilySpec(
+        name=name,
+        family_id=family_id,
+        description=description,
+        default_instances=default_instances,
+        max_instances=None,
+        build_instance=build_instance,
     )
 
 

@@ -13,15 +13,9 @@ periods, and amplitudes bounded away from zero keep each component visible in th
 import numpy as np
 
 from actgym.tasks.base import (
-    FamilySpec,
-    Streams,
     TargetSpec,
-    TaskInstance,
-    TaskSizes,
-    format_sum,
-    in_region,
-    sample_interval,
-    sample_shell,
+    generated_family,
+    one_d_target,
 )
 
 FAMILY_ID = 1
@@ -65,27 +59,7 @@ def _spec(index: int, rng: np.random.Generator) -> TargetSpec:
         for k in range(NUM_COMPONENTS)
         for key, value in (("a", amplitudes[k]), ("f", frequencies[k]), ("phi", phases[k]))
     )
-    return TargetSpec(
-        name=f"harmonics-{index}",
-        formula=f"y = {format_sum(terms)}",
-        input_dim=1,
-        target=target,
-        sample_train=sample_interval,
-        sample_test=sample_shell,
-        params=params,
-    )
+    return one_d_target(f"harmonics-{index}", terms, target, params)
 
 
-def build_instance(index: int, streams: Streams, sizes: TaskSizes, region: str) -> TaskInstance:
-    """Builds instance ``index``: constants from the target stream, then the splits."""
-    return in_region(_spec(index, streams.target), region).build(streams, sizes)
-
-
-FAMILY = FamilySpec(
-    name="Harmonics",
-    family_id=FAMILY_ID,
-    description=DESCRIPTION,
-    default_instances=DEFAULT_INSTANCES,
-    max_instances=None,
-    build_instance=build_instance,
-)
+FAMILY = generated_family("Harmonics", FAMILY_ID, DESCRIPTION, DEFAULT_INSTANCES, _spec)

@@ -13,17 +13,12 @@ monomial compound.
 import numpy as np
 
 from actgym.tasks.base import (
-    FamilySpec,
-    Streams,
     TargetSpec,
-    TaskInstance,
-    TaskSizes,
     format_sum,
-    in_region,
+    generated_family,
+    one_d_target,
     sample_cube,
     sample_cube_shell,
-    sample_interval,
-    sample_shell,
 )
 
 POLY1D_FAMILY_ID = 2
@@ -73,15 +68,7 @@ def _poly1d_spec(index: int, rng: np.random.Generator) -> TargetSpec:
 
     terms = [(coefficients[i], _power("x", i)) for i in range(degree, -1, -1)]
     params = (("degree", float(degree)), *((f"c{i}", float(c)) for i, c in enumerate(coefficients)))
-    return TargetSpec(
-        name=f"poly1d-{index}",
-        formula=f"y = {format_sum(terms)}",
-        input_dim=1,
-        target=target,
-        sample_train=sample_interval,
-        sample_test=sample_shell,
-        params=params,
-    )
+    return one_d_target(f"poly1d-{index}", terms, target, params)
 
 
 def _power(variable: str, exponent: int) -> str:
@@ -142,34 +129,10 @@ def _poly20d_spec(index: int, rng: np.random.Generator) -> TargetSpec:
     )
 
 
-def build_poly1d_instance(
-    index: int, streams: Streams, sizes: TaskSizes, region: str
-) -> TaskInstance:
-    """Builds Poly1D instance ``index``: constants from the target stream, then the splits."""
-    return in_region(_poly1d_spec(index, streams.target), region).build(streams, sizes)
-
-
-def build_poly20d_instance(
-    index: int, streams: Streams, sizes: TaskSizes, region: str
-) -> TaskInstance:
-    """Builds Poly20D instance ``index``: constants from the target stream, then the splits."""
-    return in_region(_poly20d_spec(index, streams.target), region).build(streams, sizes)
-
-
-POLY1D_FAMILY = FamilySpec(
-    name="Poly1D",
-    family_id=POLY1D_FAMILY_ID,
-    description=POLY1D_DESCRIPTION,
-    default_instances=POLY1D_DEFAULT_INSTANCES,
-    max_instances=None,
-    build_instance=build_poly1d_instance,
+POLY1D_FAMILY = generated_family(
+    "Poly1D", POLY1D_FAMILY_ID, POLY1D_DESCRIPTION, POLY1D_DEFAULT_INSTANCES, _poly1d_spec
 )
 
-POLY20D_FAMILY = FamilySpec(
-    name="Poly20D",
-    family_id=POLY20D_FAMILY_ID,
-    description=POLY20D_DESCRIPTION,
-    default_instances=POLY20D_DEFAULT_INSTANCES,
-    max_instances=None,
-    build_instance=build_poly20d_instance,
+POLY20D_FAMILY = generated_family(
+    "Poly20D", POLY20D_FAMILY_ID, POLY20D_DESCRIPTION, POLY20D_DEFAULT_INSTANCES, _poly20d_spec
 )

@@ -4,17 +4,19 @@ Callers name families by string (configs, CLI flags, agent tool calls), so valid
 here once, with messages that list the valid choices instead of failing deep inside a builder.
 """
 
-from actgym.tasks import feynman, harmonics, polynomials
 from actgym.tasks.base import DEFAULT_REGION, FamilySpec, TaskFamily, TaskSizes, instance_streams
+from actgym.tasks.feynman import FAMILY as FEYNMAN
+from actgym.tasks.harmonics import FAMILY as HARMONICS
+from actgym.tasks.polynomials import POLY1D_FAMILY, POLY20D_FAMILY
 from actgym.versions import env_id
 
 _FAMILIES: dict[str, FamilySpec] = {
     spec.name: spec
     for spec in (
-        harmonics.FAMILY,
-        polynomials.POLY1D_FAMILY,
-        polynomials.POLY20D_FAMILY,
-        feynman.FAMILY,
+        HARMONICS,
+        POLY1D_FAMILY,
+        POLY20D_FAMILY,
+        FEYNMAN,
     )
 }
 

@@ -1,4 +1,4 @@
-"""Algorithmic probe: reachability by message passing, tested on much larger graphs.
+"""Algorithmic task: reachability by message passing, tested on much larger graphs.
 
 In the spirit of CLRS-30's size generalisation (train on small instances, test on ones
 several times larger). Each graph is two disjoint parts, each a random "chain-like" tree
@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from actgym.transfer.fitting import Activation, Arrays, Optimisation, featurewise, fit_and_measure
+from actgym.transfer.fitting import Activation, Arrays, featurewise, fit_and_measure
 
 
 @dataclass(frozen=True)
@@ -180,12 +180,4 @@ def accuracies(
         right = (model.logits(params, split) > 0) == (split["label"] > 0.5)
         return jnp.sum(right * split["mask"]) / jnp.sum(split["mask"])
 
-    return fit_and_measure(
-        model.init,
-        loss,
-        accuracy,
-        data["train"],
-        {"id": data["id"], "shifted": data["shifted"]},
-        Optimisation(settings.steps, settings.batch_size, settings.learning_rate),
-        seeds,
-    )
+    return fit_and_measure(model.init, loss, accuracy, data, settings, seeds)

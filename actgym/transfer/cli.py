@@ -20,14 +20,15 @@ def transfer(
         Path | None, typer.Argument(help="Python file defining activation_function")
     ] = None,
     reference: Annotated[
-        str | None, typer.Option(help="Probe a named reference activation instead of a file")
+        str | None, typer.Option(help="Transfer a named reference activation instead of a file")
     ] = None,
-    probe: Annotated[
-        list[str] | None, typer.Option(help="Run only this probe (repeatable); default all")
+    task: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only this downstream task (repeatable); default all"),
     ] = None,
-    fast: Annotated[bool, typer.Option(help="Tiny probe settings (smoke tests)")] = False,
+    fast: Annotated[bool, typer.Option(help="Tiny task settings (smoke tests)")] = False,
     seeds: Annotated[int | None, typer.Option(help="Training seeds (at least 2)")] = None,
-    data_seed: Annotated[int, typer.Option(help="Seed of the probes' data")] = 0,
+    data_seed: Annotated[int, typer.Option(help="Seed of the downstream tasks' data")] = 0,
     suite_reward: Annotated[
         float | None, typer.Option(help="The candidate's ActSearch-Suite reward, if known")
     ] = None,
@@ -41,18 +42,20 @@ def transfer(
 ) -> None:
     """Train a CNN, a message-passing reasoner and a GIN with the candidate, ReLU and GELU.
 
-    Prints per probe the accuracy with a 95% interval over seeds, the log-ratio to ReLU
-    (the paper's measure) and a verdict, then the search-overfitting gap line.
+    Prints per downstream task the accuracy with a 95% interval over seeds, the log-ratio to
+    ReLU (the paper's measure) and a verdict, then the search-overfitting gap line.
     """
-    from actgym.transfer.probes import PROBES, TransferConfig
+    from actgym.transfer.downstream import DOWNSTREAM_TASKS, TransferConfig
     from actgym.transfer.report import plot as save_plot
     from actgym.transfer.report import table, verdict_lines
     from actgym.transfer.runner import Transfer
 
     label, source = read_candidate(source_file, reference)
     changes: dict[str, object] = {"data_seed": data_seed}
-    if probe:
-        changes["probes"] = tuple(canonical_name(name, PROBES, "probe") for name in probe)
+    if task:
+        changes["tasks"] = tuple(
+            canonical_name(name, DOWNSTREAM_TASKS, "downstream task") for name in task
+        )
     if seeds is not None:
         if seeds < 2:
             raise typer.BadParameter("--seeds must be at least 2 (the interval needs two)")
@@ -63,7 +66,7 @@ def transfer(
             suite_reward = _suite_reward(source)
     runner = Transfer(config)
     try:
-        with stage(f"training {len(config.probes)} probes with {label}, ReLU and GELU"):
+        with stage(f"training {len(config.tasks)} downstream tasks with {label}, ReLU and GELU"):
             report = runner.run(source, label=label, suite_reward=suite_reward)
     finally:
         runner.close()

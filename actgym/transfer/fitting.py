@@ -1,6 +1,6 @@
-"""What every probe shares: the activation applied per feature vector, and the fit loop.
+"""What every downstream task shares: the activation applied per feature vector, the fit loop.
 
-A candidate is traced for one input shape, `(features,)`; a probe's layers produce
+A candidate is traced for one input shape, `(features,)`; a task's layers produce
 `(..., features)` tensors (batch, height, width or batch, nodes), so the activation is
 vmapped over every leading axis. Training is one jitted `lax.scan` over Adam steps per
 seed, the seeds run one after another by `lax.map` (one compilation, bounded memory).
@@ -9,7 +9,7 @@ seed, the seeds run one after another by `lax.map` (one compilation, bounded mem
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import Protocol
 
 import jax
 import jax.numpy as jnp
@@ -31,14 +31,22 @@ def featurewise(activation: Activation) -> Activation:
     return apply
 
 
-@dataclass(frozen=True)
-class Optimisation:
-    """Adam with gradient clipping: one unstable activation must not blow up a whole run."""
+CLIP_NORM = 1.0
+"""Adam's gradients are clipped to this global norm: one unstable activation must not blow
+up a whole run."""
 
-    steps: int
-    batch_size: int
-    learning_rate: float
-    clip_norm: float = 1.0
+
+class TrainingSettings(Protocol):
+    """What every task's settings fix about training: Adam steps on minibatches."""
+
+    @property
+    def steps(self) -> int: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def learning_rate(self) -> float: ...
 
 
 def batch_indices(seed: int, examples: int, steps: int, batch_size: int) -> np.ndarray:
@@ -51,24 +59,23 @@ def fit_and_measure(
     init: Callable[[jax.Array, Arrays], Params],
     loss: Callable[[Params, Arrays], jax.Array],
     accuracy: Callable[[Params, Arrays], jax.Array],
-    train: Arrays,
-    tests: Mapping[str, Arrays],
-    optimisation: Optimisation,
+    data: Mapping[str, Arrays],
+    settings: TrainingSettings,
     seeds: Sequence[int],
 ) -> dict[str, np.ndarray]:
-    """Train once per seed (init and batch order from the seed); accuracy per test split.
+    """Train on split `train` once per seed (init and batch order from the seed); accuracy
+    on the test splits `id` and `shifted`, which every task has.
 
     Returns split name -> accuracies shaped (seeds,).
     """
+    train = data["train"]
+    tests = {"id": data["id"], "shifted": data["shifted"]}
     examples = len(next(iter(train.values())))
     indices = np.stack(
-        [
-            batch_indices(seed, examples, optimisation.steps, optimisation.batch_size)
-            for seed in seeds
-        ]
+        [batch_indices(seed, examples, settings.steps, settings.batch_size) for seed in seeds]
     )
     optimizer = optax.chain(
-        optax.clip_by_global_norm(optimisation.clip_norm), optax.adam(optimisation.learning_rate)
+        optax.clip_by_global_norm(CLIP_NORM), optax.adam(settings.learning_rate)
     )
     names = list(tests)
 

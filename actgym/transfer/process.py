@@ -1,11 +1,12 @@
-"""Run the probes in a killable, memory-limited child, as training does.
+"""Train the downstream tasks in a killable, memory-limited child, as training does.
 
 The child is started like a training process (actgym.training_process: posix_spawn, own
 session, RLIMIT_AS, non-dumpable, dies with its parent, JSON-lines protocol with a
 deadline per event) but serves `transfer` requests: one activation's program data per
-probe, which it validates again with `load_program` at that probe's shape before any
-use. Events: `prepared` (the probes' data built), `trained` after each probe, then the
-final reply with the accuracies. A missed deadline or a dead child becomes a rejection.
+downstream task, which it validates again with `load_program` at that task's shape
+before any use. Events: `prepared` (the tasks' data built), `trained` after each task,
+then the final reply with the accuracies. A missed deadline or a dead child becomes a
+rejection.
 """
 
 from __future__ import annotations
@@ -17,27 +18,26 @@ from pathlib import Path
 from typing import Any
 
 from actgym.candidate.program import load_program
-from actgym.candidate.reasons import CandidateRejected, contained
-from actgym.child_process import Child, Stopped, rejected, rejection, serve
+from actgym.child_process import Child, Send, Stopped, Worker, rejection, serve
 from actgym.codec import decode, encode
 from actgym.training_process import TrainingBounds
+from actgym.transfer.downstream import DOWNSTREAM_TASKS, TransferConfig
 from actgym.transfer.fitting import Arrays
-from actgym.transfer.probes import PROBES, TransferConfig
 
 Accuracies = dict[str, dict[str, list[float]]]
-"""probe -> split (`id`, `shifted`) -> accuracy per seed."""
+"""downstream task -> split (`id`, `shifted`) -> accuracy per seed."""
 
 
-def probe_deadline(config: TransferConfig, bounds: TrainingBounds) -> float:
-    """One probe of one activation: building the data, a compile, the run floor per seed.
+def task_deadline(config: TransferConfig, bounds: TrainingBounds) -> float:
+    """One task of one activation: building the data, a compile, the run floor per seed.
 
-    Generous (470 s with 4 seeds by default): a loaded 2-core machine runs a probe several
+    Generous (470 s with 4 seeds by default): a loaded 2-core machine runs a task several
     times slower than an idle one, and the check stage has already bounded the program.
     """
     return bounds.startup_s + bounds.compile_deadline(1) + bounds.run_floor_s * len(config.seeds)
 
 
-class ProbeRunner:
+class TransferProcess:
     """One child process, reused across activations and restarted after a failure."""
 
     def __init__(
@@ -48,12 +48,12 @@ class ProbeRunner:
         self._child: Child | None = None
 
     def accuracies(self, programs: Mapping[str, Any], config: TransferConfig) -> Accuracies:
-        """Train the probes with one activation (program data per probe).
+        """Train the downstream tasks with one activation (program data per task).
 
         Raises CandidateRejected when the child rejects it, misses a deadline or dies.
         """
         stages = [("prepared", self.bounds.startup_s)]
-        stages += [("trained", probe_deadline(config, self.bounds))] * len(config.probes)
+        stages += [("trained", task_deadline(config, self.bounds))] * len(config.tasks)
         stages.append(("reported", self.bounds.startup_s))
         request = {"kind": "transfer", "programs": dict(programs), "config": encode(config)}
         try:
@@ -76,48 +76,40 @@ class ProbeRunner:
             self._child = None
 
 
-class _TransferWorker:
-    """The child's state: probe data per configuration (the last one kept)."""
+class _TransferWorker(Worker):
+    """The child's state: task data per configuration (the last one kept)."""
 
-    def __init__(self, send: Any) -> None:
-        self.send = send
+    activity = "training the downstream tasks"
+
+    def __init__(self, send: Send) -> None:
+        super().__init__(send)
         self._data: tuple[str, dict[str, dict[str, Arrays]]] | None = None
 
-    def handle(self, request: dict[str, Any]) -> None:
-        request_id = request["id"]
-        try:
-            reply = self._transfer(request_id, request)
-        except CandidateRejected as refused:
-            reply = rejected(refused)
-        except Exception as error:  # a trusted-side failure caused by the program
-            reply = rejected(contained(error, "training the transfer probes"))
-        self.send({"id": request_id, "done": True, **reply})
-
-    def _transfer(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
+    def reply(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:
         config = decode(TransferConfig, request["config"])
         programs = {
-            probe: load_program(
-                request["programs"][probe], shape=config.shape(probe), limits=config.limits
+            task: load_program(
+                request["programs"][task], shape=config.shape(task), limits=config.limits
             )
-            for probe in config.probes
+            for task in config.tasks
         }
-        data = self._probe_data(config)
+        data = self._task_data(config)
         self.send({"id": request_id, "event": "prepared"})
         accuracies: Accuracies = {}
-        for probe in config.probes:
-            measured = PROBES[probe].accuracies(
-                programs[probe], data[probe], config.settings(probe), config.seeds
+        for task in config.tasks:
+            measured = DOWNSTREAM_TASKS[task].accuracies(
+                programs[task], data[task], config.settings(task), config.seeds
             )
-            accuracies[probe] = {split: values.tolist() for split, values in measured.items()}
+            accuracies[task] = {split: values.tolist() for split, values in measured.items()}
             self.send({"id": request_id, "event": "trained"})
         return {"accuracies": accuracies}
 
-    def _probe_data(self, config: TransferConfig) -> dict[str, dict[str, Arrays]]:
+    def _task_data(self, config: TransferConfig) -> dict[str, dict[str, Arrays]]:
         key = json.dumps(encode(config), sort_keys=True)
         if self._data is None or self._data[0] != key:
             built = {
-                probe: PROBES[probe].make_data(config.settings(probe), config.data_seed)
-                for probe in config.probes
+                task: DOWNSTREAM_TASKS[task].make_data(config.settings(task), config.data_seed)
+                for task in config.tasks
             }
             self._data = (key, built)
         return self._data[1]

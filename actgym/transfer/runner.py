@@ -1,9 +1,9 @@
-"""Source in, transfer report out: check the candidate, train the probes, compare.
+"""Source in, transfer report out: check the candidate, train the downstream tasks, compare.
 
-Candidates cross into the probes exactly as into the trainer: the source is checked by
-the check stage (sandboxed trace, `load_program` validation, cost, probe in a training
-process) at each probe's input shape, and only the validated program data reaches the
-child that trains (actgym.transfer.process). ReLU and GELU are checked and trained the
+Candidates cross into the downstream tasks exactly as into the trainer: the source is
+checked by the check stage (sandboxed trace, `load_program` validation, cost, probe in a
+training process) at each task's input shape, and only the validated program data
+reaches the child that trains (actgym.transfer.process). ReLU and GELU are checked and trained the
 same way, on the same seeds and data.
 """
 
@@ -23,8 +23,8 @@ from actgym.child_process import compilation_cache_dir
 from actgym.codec import encode
 from actgym.references import BASELINE, REFERENCES
 from actgym.training_process import TrainingBounds, shared_pool
-from actgym.transfer.probes import PROBES, TransferConfig
-from actgym.transfer.process import Accuracies, ProbeRunner
+from actgym.transfer.downstream import DOWNSTREAM_TASKS, TransferConfig
+from actgym.transfer.process import Accuracies, TransferProcess
 from actgym.transfer.stats import SeedInterval, interval, log_ratio, verdict
 
 COMPARISONS = (BASELINE, "gelu")
@@ -32,10 +32,10 @@ PRIMARY_SPLIT = "shifted"
 
 
 @dataclass(frozen=True)
-class ProbeScore:
-    """One probe: accuracies per activation and split, and the candidate's log-ratios."""
+class TaskScore:
+    """One downstream task: accuracies per activation and split, the candidate's log-ratios."""
 
-    probe: str
+    task: str
     accuracy: dict[str, dict[str, SeedInterval]]
     per_seed: dict[str, dict[str, list[float]]]
     to_relu: SeedInterval
@@ -44,9 +44,9 @@ class ProbeScore:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "probe": self.probe,
-            "paper": PROBES[self.probe].paper,
-            "shifted": PROBES[self.probe].shifted,
+            "task": self.task,
+            "paper": DOWNSTREAM_TASKS[self.task].paper,
+            "shifted": DOWNSTREAM_TASKS[self.task].shifted,
             "accuracy": {
                 name: {split: value.to_json() for split, value in splits.items()}
                 for name, splits in self.accuracy.items()
@@ -66,7 +66,7 @@ class TransferReport:
     status: str
     message: str
     config: TransferConfig
-    probes: list[ProbeScore] = field(default_factory=list)
+    tasks: list[TaskScore] = field(default_factory=list)
     suite_reward: float | None = None
 
     @property
@@ -75,20 +75,20 @@ class TransferReport:
 
     @property
     def mean_log_ratio(self) -> float | None:
-        """The candidate's log-ratio to ReLU averaged over probes (None if rejected)."""
-        if not self.probes:
+        """The candidate's log-ratio to ReLU averaged over tasks (None if rejected)."""
+        if not self.tasks:
             return None
-        return float(np.mean([score.to_relu.mean for score in self.probes]))
+        return float(np.mean([score.to_relu.mean for score in self.tasks]))
 
     def gap_line(self) -> str:
         """The search-overfitting gap: the suite reward the search saw beside transfer."""
-        transfer = ", ".join(f"{s.probe} {s.to_relu.mean:+.3f}" for s in self.probes)
+        transfer = ", ".join(f"{s.task} {s.to_relu.mean:+.3f}" for s in self.tasks)
         mean = self.mean_log_ratio
         overall = "-" if mean is None else f"{mean:+.3f}"
         suite = "not measured" if self.suite_reward is None else f"{self.suite_reward:+.3f}"
         return (
             f"search-overfitting gap: suite reward {suite} vs transfer log-ratio to ReLU "
-            f"{overall} ({transfer or 'no probe ran'})"
+            f"{overall} ({transfer or 'no task ran'})"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -97,19 +97,19 @@ class TransferReport:
             "status": self.status,
             "message": self.message,
             "config": encode(self.config),
-            "probes": [score.to_json() for score in self.probes],
+            "tasks": [score.to_json() for score in self.tasks],
             "mean_log_ratio_to_relu": self.mean_log_ratio,
             "suite_reward": self.suite_reward,
         }
 
 
 class Transfer:
-    """Runs the probes for one TransferConfig; reuse it across candidates, then `close()`.
+    """Trains one TransferConfig's downstream tasks; reuse it across candidates, then `close()`.
 
     Example:
         transfer = Transfer(TransferConfig.fast())
         report = transfer.run(REFERENCES["gelu"], label="gelu")
-        print([score.verdict for score in report.probes])
+        print([score.verdict for score in report.tasks])
         transfer.close()
     """
 
@@ -128,9 +128,9 @@ class Transfer:
         training = shared_pool(bounds, compilation_cache)
         self._checkers = {
             shape: Checker(self.config.limits, shape, sandbox, training)
-            for shape in {self.config.shape(probe) for probe in self.config.probes}
+            for shape in {self.config.shape(task) for task in self.config.tasks}
         }
-        self._runner = ProbeRunner(bounds, compilation_cache)
+        self._process = TransferProcess(bounds, compilation_cache)
         self._sandbox = sandbox
         self._known: dict[str, Accuracies] = {}
 
@@ -145,36 +145,36 @@ class Transfer:
                 label, rejection.reason.value, rejection.describe(), self.config, [], suite_reward
             )
         references = {name: self.accuracies(REFERENCES[name]) for name in COMPARISONS}
-        scores = [self._score(probe, measured, references) for probe in self.config.probes]
+        scores = [self._score(task, measured, references) for task in self.config.tasks]
         return TransferReport(label, "ok", "", self.config, scores, suite_reward)
 
     def accuracies(self, source: object) -> Accuracies:
-        """Per probe and split, accuracy per seed; raises CandidateRejected."""
+        """Per downstream task and split, accuracy per seed; raises CandidateRejected."""
         checked = {
-            probe: self._checkers[self.config.shape(probe)].check(source)
-            for probe in self.config.probes
+            task: self._checkers[self.config.shape(task)].check(source)
+            for task in self.config.tasks
         }
         key = "|".join(program.digest for program in checked.values())
         if key not in self._known:
-            programs = {probe: program.data for probe, program in checked.items()}
-            self._known[key] = self._runner.accuracies(programs, self.config)
+            programs = {task: program.data for task, program in checked.items()}
+            self._known[key] = self._process.accuracies(programs, self.config)
         return self._known[key]
 
     def _score(
-        self, probe: str, candidate: Accuracies, references: Mapping[str, Accuracies]
-    ) -> ProbeScore:
-        runs = {"candidate": candidate[probe], **{n: r[probe] for n, r in references.items()}}
+        self, task: str, candidate: Accuracies, references: Mapping[str, Accuracies]
+    ) -> TaskScore:
+        runs = {"candidate": candidate[task], **{n: r[task] for n, r in references.items()}}
         accuracy = {
             name: {split: interval(values) for split, values in splits.items()}
             for name, splits in runs.items()
         }
-        primary = candidate[probe][PRIMARY_SPLIT]
-        to_relu = interval(log_ratio(primary, references[BASELINE][probe][PRIMARY_SPLIT]))
-        to_gelu = interval(log_ratio(primary, references["gelu"][probe][PRIMARY_SPLIT]))
-        return ProbeScore(probe, accuracy, runs, to_relu, to_gelu, verdict(to_relu, to_gelu))
+        primary = candidate[task][PRIMARY_SPLIT]
+        to_relu = interval(log_ratio(primary, references[BASELINE][task][PRIMARY_SPLIT]))
+        to_gelu = interval(log_ratio(primary, references["gelu"][task][PRIMARY_SPLIT]))
+        return TaskScore(task, accuracy, runs, to_relu, to_gelu, verdict(to_relu, to_gelu))
 
     def close(self) -> None:
-        self._runner.close()
+        self._process.close()
         if self._owns_sandbox:
             self._sandbox.close()
 
@@ -186,7 +186,7 @@ def transfer(
     label: str = "candidate",
     suite_reward: float | None = None,
 ) -> TransferReport:
-    """Run every probe of `config` once for one source (see `Transfer` to reuse processes)."""
+    """Run every task of `config` once for one source (see `Transfer` to reuse processes)."""
     runner = Transfer(config)
     try:
         return runner.run(source, label=label, suite_reward=suite_reward)

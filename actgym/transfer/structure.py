@@ -1,4 +1,4 @@
-"""Graph property probe: a GIN classifier tested on scaffolds it never saw in training.
+"""Graph property task: a GIN classifier tested on scaffolds it never saw in training.
 
 In the spirit of ogbg-molhiv's scaffold split. Each graph is a scaffold (a cycle, path,
 star, ladder, grid, wheel, complete bipartite graph or two fused cycles, of some size)
@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from actgym.transfer.fitting import Activation, Arrays, Optimisation, featurewise, fit_and_measure
+from actgym.transfer.fitting import Activation, Arrays, featurewise, fit_and_measure
 
 Edges = list[tuple[int, int]]
 MAX_DEGREE = 8
@@ -208,15 +208,10 @@ def accuracies(
     def accuracy(params: dict, split: Arrays) -> jax.Array:
         return jnp.mean((model.apply(params, split) > 0) == (split["label"] > 0))
 
-    def inputs(split: Arrays) -> Arrays:
-        return {key: value for key, value in split.items() if key != "scaffold"}
-
+    inputs = {
+        name: {key: value for key, value in split.items() if key != "scaffold"}
+        for name, split in data.items()
+    }
     return fit_and_measure(
-        lambda key, batch: model.init(key, batch),
-        loss,
-        accuracy,
-        inputs(data["train"]),
-        {"id": inputs(data["id"]), "shifted": inputs(data["shifted"])},
-        Optimisation(settings.steps, settings.batch_size, settings.learning_rate),
-        seeds,
+        lambda key, batch: model.init(key, batch), loss, accuracy, inputs, settings, seeds
     )

@@ -1,4 +1,4 @@
-"""Vision probe: a small CNN on scikit-learn's 8x8 digits, tested in and out of distribution.
+"""Vision task: a small CNN on scikit-learn's 8x8 digits, tested in and out of distribution.
 
 Stands in for the paper's CIFAR-10 / ImageNet runs at a size that trains in seconds on a
 CPU. The images ship inside scikit-learn (no download). Training and the in-distribution
@@ -21,7 +21,7 @@ import optax
 from scipy import ndimage
 from sklearn.datasets import load_digits
 
-from actgym.transfer.fitting import Activation, Arrays, Optimisation, featurewise, fit_and_measure
+from actgym.transfer.fitting import Activation, Arrays, featurewise, fit_and_measure
 
 CLASSES = 10
 SIDE = 8
@@ -132,11 +132,5 @@ def accuracies(
         return jnp.mean(jnp.argmax(model.apply(params, split["x"]), axis=-1) == split["y"])
 
     return fit_and_measure(
-        lambda key, batch: model.init(key, batch["x"]),
-        loss,
-        accuracy,
-        data["train"],
-        {"id": data["id"], "shifted": data["shifted"]},
-        Optimisation(settings.steps, settings.batch_size, settings.learning_rate),
-        seeds,
+        lambda key, batch: model.init(key, batch["x"]), loss, accuracy, data, settings, seeds
     )

@@ -61,7 +61,7 @@ class TransformersBackend:
     temperature: float = 0.8
     top_p: float = 0.95
     max_new_tokens: int = 96
-    batch_size: int = 8
+    generation_batch: int = 8
     budget: Budget = field(default_factory=Budget)
     usage: Usage = field(default_factory=Usage)
     seed: int = 0
@@ -88,9 +88,9 @@ class TransformersBackend:
         """Chat prompts get the chat template; a plain str is continued as is."""
         self.budget.check(self.usage)
         completions: list[Completion] = []
-        for start in range(0, len(prompts), self.batch_size):
+        for start in range(0, len(prompts), self.generation_batch):
             seed = request_seed(self.seed, self.usage.requests + start)
-            completions.extend(self._batch(prompts[start : start + self.batch_size], seed))
+            completions.extend(self._batch(prompts[start : start + self.generation_batch], seed))
         for completion in completions:
             self.usage.add(completion, 0.0, 0.0)
         return completions

@@ -71,9 +71,9 @@ def measure(agent: str, args: argparse.Namespace) -> Count:
         "env": "ActSearch-Harmonics-v0",
         "budget": args.replies + len(SEEDS),
         "seed": args.seed,
-        "batch_size": args.batch_size,
+        "proposals_per_call": args.batch_size,
         "fast": True,
-        "instances": 1,
+        "num_instances": 1,
         "agent_options": options,
     }
     started = time.perf_counter()

@@ -180,7 +180,7 @@ def timed_evaluation(config: EvaluationConfig, sources: list[str], batch_size: i
     """
     close_shared_pools()
     evaluator = SpanTimedEvaluator(
-        config, cache=JsonCache(tempfile.mkdtemp()), batch_size=batch_size
+        config, cache=JsonCache(tempfile.mkdtemp()), programs_per_batch=batch_size
     )
     baseline = evaluator.evaluate(evaluator_reference_source())
     evaluator.training_s = 0.0

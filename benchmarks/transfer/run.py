@@ -1,10 +1,10 @@
-"""The paper's functions, ReLU and GELU on the downstream transfer probes.
+"""The paper's functions, ReLU and GELU on the downstream transfer tasks.
 
-    python benchmarks/transfer/run.py               # default probe settings, 4 seeds
+    python benchmarks/transfer/run.py               # default task settings, 4 seeds
     python benchmarks/transfer/run.py --seeds 2     # fewer training seeds (say so when quoting)
     python benchmarks/transfer/run.py --fast        # tiny settings, for a quick look
 
-Per probe and function: the shifted-split accuracy (mean ± 95% interval over training
+Per downstream task and function: the shifted-split accuracy (mean ± 95% interval over training
 seeds) and the log-ratio to ReLU of the error rates (the paper's measure; ReLU is 0,
 above 0 transfers better). Prints a Markdown table and writes it, with the raw reports,
 next to this script (--out). Every function is checked and trained exactly like an
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from actgym.references import NAMED, PAPER
-from actgym.transfer.probes import TransferConfig
+from actgym.transfer.downstream import TransferConfig
 from actgym.transfer.runner import PRIMARY_SPLIT, Transfer, TransferReport
 
 FUNCTIONS = ("relu", "gelu", *PAPER)
@@ -28,16 +28,16 @@ HERE = Path(__file__).resolve().parent
 
 def markdown(reports: dict[str, TransferReport], config: TransferConfig) -> str:
     header = ["function"]
-    for probe in config.probes:
-        header += [f"{probe} acc.", f"{probe} log-ratio"]
+    for task in config.tasks:
+        header += [f"{task} acc.", f"{task} log-ratio"]
     header.append("mean log-ratio")
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for name, report in reports.items():
         if not report.ok:
-            cells = [report.status] * (2 * len(config.probes)) + ["-"]
+            cells = [report.status] * (2 * len(config.tasks)) + ["-"]
         else:
             cells = []
-            for score in report.probes:
+            for score in report.tasks:
                 cells.append(score.accuracy["candidate"][PRIMARY_SPLIT].text(signed=False))
                 cells.append(score.to_relu.text())
             cells.append(f"{report.mean_log_ratio:+.3f}")
@@ -76,7 +76,7 @@ def write(
 ) -> None:
     """The Markdown table (--out) and the raw reports beside it (.json)."""
     summary = (
-        f"{'fast' if args.fast else 'default'} probe settings, {len(config.seeds)} training "
+        f"{'fast' if args.fast else 'default'} task settings, {len(config.seeds)} training "
         f"seeds, data seed {config.data_seed}; {seconds:.0f} s in all.\n\n"
         f"{markdown(reports, config)}\n"
     )

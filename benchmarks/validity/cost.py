@@ -43,7 +43,7 @@ VERSION_0 = (
 
 def seconds_per_candidate(config: EvaluationConfig, sources: list[str]) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as cache:
-        evaluator = Evaluator(config, cache=JsonCache(Path(cache)), batch_size=len(sources))
+        evaluator = Evaluator(config, cache=JsonCache(Path(cache)), programs_per_batch=len(sources))
         evaluator.evaluate(REFERENCES["relu"])
         models = sum(
             len(evaluator.family_data(family).instance_names) for family in config.families

@@ -111,7 +111,7 @@ def main() -> None:
 def score_all(task_seed: int, trainer: TrainerConfig, cache: Path, candidates: dict) -> dict:
     """Every candidate on the Suite under one task seed."""
     config = EvaluationConfig(families=SUITE, trainer=trainer, task_seed=task_seed)
-    evaluator = Evaluator(config, cache=JsonCache(cache), batch_size=len(candidates))
+    evaluator = Evaluator(config, cache=JsonCache(cache), programs_per_batch=len(candidates))
     started = time.perf_counter()
     results = dict(zip(candidates, evaluator.evaluate_many(list(candidates.values())), strict=True))
     seconds = time.perf_counter() - started
@@ -277,17 +277,31 @@ def markdown(
     lines = [
         f"# Validity, {settings} trainer settings, task seeds {a} / {b}",
         "",
-        *_head(
-            "env",
-            "tau panel",
-            "tau all learners",
-            "tau top half",
-            "top half: pairs apart by > 2 SE that keep their order",
-            "best learn-nothing",
-            "no-ceiling pairs (violations)",
-            "panel spread",
-        ),
+        *_checks_table(report),
+        "",
+        cost,
+        "",
+        *_scale_table(report, a),
     ]
+    for env, summary in report.items():
+        lines += _env_table(env, summary, seeds)
+    if transfer:
+        lines += _transfer_table(report)
+    return "\n".join(lines) + "\n"
+
+
+def _checks_table(report: dict) -> list[str]:
+    """Per env, every check of the score at once: rank agreement, nulls, headroom, spread."""
+    lines = _head(
+        "env",
+        "tau panel",
+        "tau all learners",
+        "tau top half",
+        "top half: pairs apart by > 2 SE that keep their order",
+        "best learn-nothing",
+        "no-ceiling pairs (violations)",
+        "panel spread",
+    )
     for env, summary in report.items():
         taus = [summary[key] for key in ("tau_panel", "tau_learners", "tau_top")]
         lines.append(
@@ -303,13 +317,17 @@ def markdown(
                 ]
             )
         )
-    lines += ["", cost, ""]
-    lines += ["## The scale (reward of each reference point; ReLU is 0)", ""]
+    return lines
+
+
+def _scale_table(report: dict, seed: int) -> list[str]:
+    """Per env, the scale's reference points and how much of the gap the best function closes."""
+    lines = ["## The scale (reward of each reference point; ReLU is 0)", ""]
     lines += _head(
         "env", "mean model", "bounded (mean-model OOD loss)", "ceiling", "best", "gap closed"
     )
     for env, summary in report.items():
-        scale = summary["scale"][a]
+        scale = summary["scale"][seed]
         best = summary["top"][0]
         lines.append(
             _row(
@@ -317,47 +335,56 @@ def markdown(
                     env,
                     *(f"{scale[key]:+.2f}" for key in ("mean_model", "mean_level", "ceiling")),
                     best,
-                    f"{summary['gap_closed'][best][a]:.1%}",
+                    f"{summary['gap_closed'][best][seed]:.1%}",
                 ]
             )
         )
-    for env, summary in report.items():
-        lines += ["", f"## {env}", ""]
-        lines += _head(
-            "function",
-            *(f"reward (seed {seed})" for seed in seeds),
-            "gap closed",
-            "OOD / mean model's",
+    return lines
+
+
+def _env_table(env: str, summary: dict, seeds: Sequence[int]) -> list[str]:
+    """One env's functions, best first: rewards per task seed, gap closed, OOD loss."""
+    first = seeds[0]
+    lines = ["", f"## {env}", ""]
+    lines += _head(
+        "function",
+        *(f"reward (seed {seed})" for seed in seeds),
+        "gap closed",
+        "OOD / mean model's",
+    )
+    for name, by_seed in sorted(
+        summary["rewards"].items(), key=lambda item: -sum(item[1].values())
+    ):
+        lines.append(
+            _row(
+                [
+                    name,
+                    *(f"{by_seed[seed]:+.3f}" for seed in seeds),
+                    f"{summary['gap_closed'][name][first]:.1%}",
+                    f"{summary['ood_to_mean_model'][name][first]:.3g}",
+                ]
+            )
         )
-        for name, by_seed in sorted(
-            summary["rewards"].items(), key=lambda item: -sum(item[1].values())
-        ):
-            lines.append(
-                _row(
-                    [
-                        name,
-                        *(f"{by_seed[seed]:+.3f}" for seed in seeds),
-                        f"{summary['gap_closed'][name][a]:.1%}",
-                        f"{summary['ood_to_mean_model'][name][a]:.3g}",
-                    ]
-                )
+    return lines
+
+
+def _transfer_table(report: dict) -> list[str]:
+    """Per env, the Spearman correlation of reward with the transfer log-ratio to ReLU."""
+    lines = ["", "## External validity: reward against `actgym transfer`", ""]
+    lines += _head("env", "functions", "Spearman", "95% bootstrap interval")
+    for env, summary in report.items():
+        value = summary["transfer"]
+        lines.append(
+            _row(
+                [
+                    env,
+                    value["functions"],
+                    f"{value['spearman']:+.2f}",
+                    f"[{value['low']:+.2f}, {value['high']:+.2f}]",
+                ]
             )
-    if transfer:
-        lines += ["", "## External validity: reward against `actgym transfer`", ""]
-        lines += _head("env", "functions", "Spearman", "95% bootstrap interval")
-        for env, summary in report.items():
-            value = summary["transfer"]
-            lines.append(
-                _row(
-                    [
-                        env,
-                        value["functions"],
-                        f"{value['spearman']:+.2f}",
-                        f"[{value['low']:+.2f}, {value['high']:+.2f}]",
-                    ]
-                )
-            )
-    return "\n".join(lines) + "\n"
+        )
+    return lines
 
 
 if __name__ == "__main__":

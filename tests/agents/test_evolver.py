@@ -151,7 +151,7 @@ def context(**options: object) -> AgentContext:
         rng=np.random.default_rng(0),
         budget=20,
         seed=0,
-        batch_size=2,
+        proposals_per_call=2,
         options={"islands": 2, "seeds": ["relu", "gelu"], **options},
     )
 
@@ -262,7 +262,7 @@ def test_prose_replies_are_recorded_unevaluated_and_uncharged(tmp_path: Path) ->
     config = {
         "agent": f"{Path(__file__).stem}:ScriptedEvolver",
         "budget": 2,
-        "batch_size": 2,
+        "proposals_per_call": 2,
         "agent_options": {"seeds": [], "diff_fraction": 0.0, "replies": [prose, RIPPLE, bare]},
     }
     backend = FakeBackend()

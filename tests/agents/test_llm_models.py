@@ -138,9 +138,9 @@ def search(directory: Path, agent: str, budget: int, **options: object) -> list[
         "agent": agent,
         "env": "ActSearch-Harmonics-v0",
         "budget": budget,
-        "batch_size": 2,
+        "proposals_per_call": 2,
         "fast": True,
-        "instances": 1,
+        "num_instances": 1,
         "agent_options": {"seeds": ["relu", "gelu"], **options},
     }
     result = run_search(directory, given, show_progress=False)

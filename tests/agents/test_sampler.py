@@ -70,7 +70,7 @@ def test_unusable_replies_are_free_as_for_the_evolver(tmp_path: Path) -> None:
     config = {
         "agent": f"{Path(__file__).stem}:ScriptedSampler",
         "budget": 3,
-        "batch_size": 2,
+        "proposals_per_call": 2,
         "agent_options": {"seeds": ["relu"], "replies": [prose, BARE, RIPPLE]},
     }
     result = run_search(

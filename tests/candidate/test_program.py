@@ -12,7 +12,8 @@ import pytest
 from sources import GELU_SINE, RELU, activation
 
 from actgym.candidate.limits import CandidateLimits
-from actgym.candidate.program import load_program, program_from_jaxpr
+from actgym.candidate.program import load_program
+from actgym.candidate.program_writer import program_from_jaxpr
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.worker import analyse_source
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from actgym.leaderboard.profiles import env_version
-from actgym.leaderboard.store import Board, NewSubmission, Store
+from actgym.leaderboard.records import Board, NewSubmission
+from actgym.leaderboard.store import Store
 from actgym.leaderboard.verifier import ConfinementMissing, Scorer, Verifier
 from leaderboard_support import PROFILE, SECRET, activation
 
@@ -106,7 +107,7 @@ def test_the_default_scorer_requires_every_layer() -> None:
 
 def test_the_verifier_leaves_the_queue_untouched(skipped_landlock: None, tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    submission_id = store.submit(NewSubmission(name="relu", author="me", source=RELU))
+    submission_id = store.submissions.add(NewSubmission(name="relu", author="me", source=RELU))
     scorer = Scorer.from_secret(PROFILE, SECRET, env_version())
     verifier = Verifier(store, scorer, env_version())
     try:
@@ -115,6 +116,6 @@ def test_the_verifier_leaves_the_queue_untouched(skipped_landlock: None, tmp_pat
     finally:
         scorer.close()
     board = Board(env_version(), PROFILE.name)
-    claimed_first = store.verification(board, 1)
+    claimed_first = store.queue.verification(board, 1)
     assert (claimed_first["state"], claimed_first["attempts"]) == ("pending", 0)
-    assert store.verification(board, submission_id)["state"] == "pending"
+    assert store.queue.verification(board, submission_id)["state"] == "pending"

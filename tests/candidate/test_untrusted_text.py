@@ -54,7 +54,7 @@ def test_actgym_eval_prints_a_message_holding_rich_markup(tmp_path: Path) -> Non
 
 
 def test_a_search_stores_sources_holding_lone_surrogates(tmp_path: Path) -> None:
-    config = {"agent": "fakes:Surrogates", "budget": 4, "batch_size": 2}
+    config = {"agent": "fakes:Surrogates", "budget": 4, "proposals_per_call": 2}
     backend = FakeBackend()
     run_search(tmp_path, config, backend_factory=backend.factory(), show_progress=False)
     run_search(tmp_path, {}, backend_factory=backend.factory(), show_progress=False, resume=True)

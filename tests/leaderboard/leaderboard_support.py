@@ -22,7 +22,8 @@ from typing import Any
 import uvicorn
 from actgym.leaderboard.app import Settings, create_app
 from actgym.leaderboard.profiles import env_version, get_profile
-from actgym.leaderboard.store import RateLimit, Store
+from actgym.leaderboard.rate_limit import RateLimit
+from actgym.leaderboard.store import Store
 from actgym.leaderboard.verifier import Scorer
 
 from actgym.candidate import confinement
@@ -81,7 +82,7 @@ def make_app(
 
 def token_for(db: Path, author: str) -> str:
     """A fresh author token, issued as `actgym leaderboard token add` does."""
-    return Store(db).add_token(author)
+    return Store(db).tokens.add(author)
 
 
 def bearer(token: str) -> dict[str, str]:

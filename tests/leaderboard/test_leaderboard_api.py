@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 from actgym.leaderboard.profiles import env_version
-from actgym.leaderboard.store import Board, NewSubmission, RateLimit, Store
+from actgym.leaderboard.rate_limit import RateLimit
+from actgym.leaderboard.records import Board, NewSubmission
+from actgym.leaderboard.store import Store
 from fastapi.testclient import TestClient
 from leaderboard_support import (
     PROFILE,
@@ -61,7 +63,7 @@ def test_submit_verify_and_rank(client: TestClient) -> None:
     assert entry["score"]["low"] <= entry["score"]["value"] <= entry["score"]["high"]
     assert entry["flops_per_element"] == details["flops_per_element"] > 0
     hidden = [task for task in entry["tasks"] if task["task"]["seed_set"] == "hidden"]
-    assert len(hidden) == len(PROFILE.families) * PROFILE.hidden_seeds
+    assert len(hidden) == len(PROFILE.evaluation.families) * PROFILE.hidden_seeds
 
     board = client.get("/api/leaderboard").json()
     assert board["version"] == env_version()
@@ -133,10 +135,10 @@ def test_duplicates_are_answered_at_submit_and_not_stored(tmp_path: Path) -> Non
             | form_secrets(client, client.headers["Authorization"].split()[1]),
         )
         assert form.status_code == 409 and f"duplicate of #{first} (first)" in form.text
-        assert store.submission_count() == len(REFERENCES) + 1
+        assert store.submissions.count() == len(REFERENCES) + 1
 
         # A copy that entered without the submit-time check still ends as a duplicate.
-        backstop = store.submit(
+        backstop = store.submissions.add(
             NewSubmission(
                 name="late copy",
                 author="tester",
@@ -249,12 +251,12 @@ def _body(index: int) -> dict:
 def test_restart_mid_queue_resumes_rows_left_running(tmp_path: Path) -> None:
     db = tmp_path / "lb.db"
     store = Store(db)
-    submission_id = store.submit(_as_new(_body(1)))
+    submission_id = store.submissions.add(_as_new(_body(1)))
     board = Board(version=env_version(), profile=PROFILE.name)
     dead = dead_verifier_identity()
-    while store.claim(board, None, owner=dead) is not None:  # took everything, then died
+    while store.queue.claim(board, None, owner=dead) is not None:  # took everything, then died
         pass
-    assert store.verification(board, submission_id)["state"] == "running"
+    assert store.queue.verification(board, submission_id)["state"] == "running"
     with TestClient(make_app(db)) as client:
         details = _verified(client, submission_id)
     assert details["state"] == "done"
@@ -284,5 +286,7 @@ def test_fifty_concurrent_submissions_over_http(tmp_path: Path) -> None:
             ids = list(pool.map(post, range(50)))
     store = Store(db)
     assert len(set(ids)) == 50
-    assert store.submission_count() == len(REFERENCES) + 50
-    assert sorted(store.submission(i)["name"] for i in ids) == sorted(f"f{i}" for i in range(50))
+    assert store.submissions.count() == len(REFERENCES) + 50
+    assert sorted(store.submissions.get(i)["name"] for i in ids) == sorted(
+        f"f{i}" for i in range(50)
+    )

@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+from actgym.leaderboard.schema import REFERENCE_AUTHOR
 from actgym.leaderboard.seeds import SECRET_ENV
-from actgym.leaderboard.store import REFERENCE_AUTHOR, InvalidToken, Store
+from actgym.leaderboard.store import Store
+from actgym.leaderboard.tokens import InvalidToken
 from leaderboard_support import (
     PROFILE,
     SECRET,
@@ -75,7 +77,7 @@ def test_local_submit_verify_show_export_and_build(
         ],
     )
     assert gelu.exit_code == 1 and "duplicate of #2 (GELU)" in gelu.output
-    assert Store(db).submission_count() == MINE
+    assert Store(db).submissions.count() == MINE
 
     verified = _run("verify", *local)
     assert f"Scoring the {len(REFERENCES)} reference activations first" in verified
@@ -129,8 +131,8 @@ def test_submit_to_a_server_and_refusals(tmp_path: Path) -> None:
         assert named.exit_code == 2 and "drop --author" in named.output
         tokenless = runner.invoke(app, [*submit, "--url", url])
         assert tokenless.exit_code == 2 and "needs --token" in tokenless.output
-    assert Store(db).submission(MINE)["author"] == "Ann Example"
-    assert Store(db).submission_count() == MINE
+    assert Store(db).submissions.get(MINE)["author"] == "Ann Example"
+    assert Store(db).submissions.count() == MINE
     too_long = runner.invoke(
         app, ["leaderboard", "submit", str(source), "--name", "n" * 100, "--author", "me"]
     )
@@ -143,7 +145,7 @@ def test_submit_to_a_server_and_refusals(tmp_path: Path) -> None:
 def test_tokens_are_issued_listed_and_revoked(tmp_path: Path) -> None:
     db = str(tmp_path / "lb.db")
     token = _run("token", "add", "Ann", "--db", db).strip().splitlines()[-1]
-    assert Store(db).token_author(token) == "Ann"
+    assert Store(db).tokens.author(token) == "Ann"
     again = runner.invoke(app, ["leaderboard", "token", "add", "ann ", "--db", db])
     assert again.exit_code == 2 and "already has a token" in again.output
     reserved = runner.invoke(app, ["leaderboard", "token", "add", REFERENCE_AUTHOR, "--db", db])
@@ -152,11 +154,11 @@ def test_tokens_are_issued_listed_and_revoked(tmp_path: Path) -> None:
     assert "Ann" in listed and token.split(".")[0] in listed and token not in listed
     assert "Revoked the token of 'Ann'" in _run("token", "revoke", "Ann", "--db", db)
     with pytest.raises(InvalidToken, match="revoked"):
-        Store(db).token_author(token)
+        Store(db).tokens.author(token)
     unknown = runner.invoke(app, ["leaderboard", "token", "revoke", "Ann", "--db", db])
     assert unknown.exit_code == 1 and "has no live token" in unknown.output
     fresh = _run("token", "add", "Ann", "--db", db).strip().splitlines()[-1]
-    assert Store(db).token_author(fresh) == "Ann"
+    assert Store(db).tokens.author(fresh) == "Ann"
 
 
 def test_verify_runs_nothing_where_a_required_layer_is_missing(

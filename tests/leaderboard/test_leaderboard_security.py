@@ -40,7 +40,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def _stored(server: Server) -> int:
-    return server.store.submission_count() - len(REFERENCES)
+    return server.store.submissions.count() - len(REFERENCES)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_a_tampered_token_is_refused(server: Server) -> None:
 
 
 def test_a_revoked_token_is_refused(server: Server) -> None:
-    assert server.store.revoke_token("ann")
+    assert server.store.tokens.revoke("ann")
     response = server.client.post("/api/submissions", json=BODY, headers=bearer(server.token))
     assert response.status_code == 401
     assert "was revoked: ask the operator for a new one" in response.json()["detail"]
@@ -94,16 +94,16 @@ def test_the_author_is_the_token_name(server: Server) -> None:
 
 
 def test_tokens_are_stored_only_as_salted_hashes(server: Server) -> None:
-    other = server.store.add_token("Bob")
+    other = server.store.tokens.add("Bob")
     secrets = [token.split(".")[1].encode() for token in (server.token, other)]
-    for path in server.store.path.parent.glob("lb.db*"):
+    for path in server.store.database.path.parent.glob("lb.db*"):
         content = path.read_bytes()
         assert not any(secret in content for secret in secrets), path
-    with sqlite3.connect(server.store.path) as connection:
+    with sqlite3.connect(server.store.database.path) as connection:
         salts, digests = zip(*connection.execute("SELECT salt, digest FROM tokens"), strict=True)
     assert len(set(salts)) == len(set(digests)) == 2
     assert "tokens" not in server.store.export()
-    listed = server.store.list_tokens()
+    listed = server.store.tokens.issued()
     assert [row["name"] for row in listed] == ["Ann", "Bob"]
     assert all(set(row) == {"name", "token_id", "created_at", "revoked_at"} for row in listed)
 
@@ -130,7 +130,7 @@ def test_the_form_accepts_a_post_with_its_csrf_and_author_tokens(server: Server)
     accepted = server.client.post("/submit", data={**BODY, **secrets}, follow_redirects=False)
     assert accepted.status_code == 303, accepted.text
     submission_id = int(accepted.headers["location"].rsplit("/", 1)[1])
-    assert server.store.submission(submission_id)["author"] == "Ann"
+    assert server.store.submissions.get(submission_id)["author"] == "Ann"
     assert _stored(server) == 1
 
 
@@ -150,8 +150,8 @@ def test_a_database_from_before_tokens_gains_them(tmp_path: Path) -> None:
         connection.execute("DROP INDEX live_token_by_name")
         connection.execute("DROP TABLE tokens")
     store = Store(db)
-    assert store.submission_count() == len(REFERENCES)
-    assert store.token_author(store.add_token("Ann")) == "Ann"
+    assert store.submissions.count() == len(REFERENCES)
+    assert store.tokens.author(store.tokens.add("Ann")) == "Ann"
 
 
 def test_an_open_development_server_takes_the_author_from_the_submission(
@@ -163,4 +163,4 @@ def test_an_open_development_server_takes_the_author_from_the_submission(
         assert response.status_code == 202, response.text
         page = client.get("/submit").text
     assert 'id="author"' in page and 'id="token"' not in page
-    assert Store(db).submission(response.json()["id"])["author"] == "Bea"
+    assert Store(db).submissions.get(response.json()["id"])["author"] == "Bea"

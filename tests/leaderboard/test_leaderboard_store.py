@@ -9,17 +9,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from actgym.leaderboard.store import (
-    MAX_ATTEMPTS,
-    Board,
-    Duplicate,
-    NewSubmission,
-    RateLimit,
-    RateLimited,
-    ResultRow,
-    Store,
-    Verdict,
-)
+from actgym.leaderboard.rate_limit import RateLimit, RateLimited
+from actgym.leaderboard.records import Board, NewSubmission, ResultRow, Verdict
+from actgym.leaderboard.store import Store
+from actgym.leaderboard.submissions import Duplicate
+from actgym.leaderboard.verification_queue import MAX_ATTEMPTS
 from leaderboard_support import dead_verifier_identity
 
 from actgym.references import REFERENCES
@@ -34,20 +28,18 @@ def _new(index: int, author: str = "someone") -> NewSubmission:
 def test_a_new_store_holds_the_references_in_wal_mode(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     Store(tmp_path / "lb.db")  # opening again adds nothing
-    assert store.submission_count() == len(REFERENCES)
-    connection = store._connect()
-    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    connection.close()
+    assert store.submissions.count() == len(REFERENCES)
+    assert store.database.rows("PRAGMA journal_mode")[0][0] == "wal"
 
 
 def test_fifty_concurrent_submissions_are_neither_lost_nor_doubled(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     with ThreadPoolExecutor(max_workers=50) as pool:
-        ids = list(pool.map(lambda i: store.submit(_new(i, f"author{i}")), range(50)))
+        ids = list(pool.map(lambda i: store.submissions.add(_new(i, f"author{i}")), range(50)))
     assert len(set(ids)) == 50
-    names = [store.submission(i)["name"] for i in ids]
+    names = [store.submissions.get(i)["name"] for i in ids]
     assert sorted(names) == sorted(f"f{i}" for i in range(50))
-    assert store.submission_count() == len(REFERENCES) + 50
+    assert store.submissions.count() == len(REFERENCES) + 50
 
 
 def test_rate_limit_holds_under_concurrency(tmp_path: Path) -> None:
@@ -56,7 +48,9 @@ def test_rate_limit_holds_under_concurrency(tmp_path: Path) -> None:
 
     def attempt(index: int) -> bool:
         try:
-            store.submit(_new(index, "Spammer" if index % 2 else "spammer "), rate_limit=limit)
+            store.submissions.add(
+                _new(index, "Spammer" if index % 2 else "spammer "), rate_limit=limit
+            )
         except RateLimited:
             return False
         return True
@@ -64,122 +58,128 @@ def test_rate_limit_holds_under_concurrency(tmp_path: Path) -> None:
     with ThreadPoolExecutor(max_workers=30) as pool:
         accepted = sum(pool.map(attempt, range(30)))
     assert accepted == 10
-    assert store.submission_count() == len(REFERENCES) + 10
+    assert store.submissions.count() == len(REFERENCES) + 10
 
 
 def test_rate_limit_says_when_to_retry_and_forgets_old_submissions(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     limit = RateLimit(max_submissions=2, window_s=100)
-    store.submit(_new(0), rate_limit=limit, now=1000.0)
-    store.submit(_new(1), rate_limit=limit, now=1050.0)
+    store.submissions.add(_new(0), rate_limit=limit, now=1000.0)
+    store.submissions.add(_new(1), rate_limit=limit, now=1050.0)
     with pytest.raises(RateLimited, match="try again in 50 s") as raised:
-        store.submit(_new(2), rate_limit=limit, now=1050.0)
+        store.submissions.add(_new(2), rate_limit=limit, now=1050.0)
     assert raised.value.retry_after_s == 50
-    store.submit(_new(3), rate_limit=limit, now=1101.0)
+    store.submissions.add(_new(3), rate_limit=limit, now=1101.0)
 
 
 def test_claims_take_references_first_and_never_the_same_row_twice(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    user_ids = [store.submit(_new(i)) for i in range(20)]
+    user_ids = [store.submissions.add(_new(i)) for i in range(20)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        claims = list(pool.map(lambda _: store.claim(BOARD, environment_id=None), range(40)))
+        claims = list(pool.map(lambda _: store.queue.claim(BOARD, environment_id=None), range(40)))
     claimed = [claim.submission_id for claim in claims if claim is not None]
     assert sorted(claimed) == sorted([*range(1, len(REFERENCES) + 1), *user_ids])
     first = Store(tmp_path / "other.db")
-    assert first.claim(BOARD, None).submission_id == 1
+    assert first.queue.claim(BOARD, None).submission_id == 1
 
 
 def test_a_new_version_queues_everything_again(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    while store.claim(BOARD, None) is not None:
+    while store.queue.claim(BOARD, None) is not None:
         pass
     newer = Board(version="next-version", profile="smoke")
-    assert store.verification(newer, 1)["state"] == "pending"
-    assert store.claim(newer, None).submission_id == 1
-    assert store.verification(BOARD, 1)["state"] == "running"
+    assert store.queue.verification(newer, 1)["state"] == "pending"
+    assert store.queue.claim(newer, None).submission_id == 1
+    assert store.queue.verification(BOARD, 1)["state"] == "running"
 
 
 def test_entries_of_an_older_version_are_counted_until_rescored(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    claim = store.claim(BOARD, None)
-    store.finish(BOARD, claim.submission_id, Verdict("done", "ok", "fine"))
+    claim = store.queue.claim(BOARD, None)
+    store.queue.finish(BOARD, claim.submission_id, Verdict("done", "ok", "fine"))
     newer = Board(version="next-version", profile="smoke")
-    assert store.awaiting_rescore(newer) == {"test-version": 1}
-    assert store.awaiting_rescore(BOARD) == {}
-    rescored = store.claim(newer, None)
+    assert store.results.awaiting_rescore(newer) == {"test-version": 1}
+    assert store.results.awaiting_rescore(BOARD) == {}
+    rescored = store.queue.claim(newer, None)
     assert rescored.submission_id == claim.submission_id
-    store.finish(newer, rescored.submission_id, Verdict("done", "ok", "fine"))
-    assert store.awaiting_rescore(newer) == {}
+    store.queue.finish(newer, rescored.submission_id, Verdict("done", "ok", "fine"))
+    assert store.results.awaiting_rescore(newer) == {}
 
 
 def test_a_message_no_utf8_store_can_hold_is_stored_sanitised(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    claim = store.claim(BOARD, None)
-    store.finish(BOARD, claim.submission_id, Verdict("failed", "runtime_error", "\ud800\x1b[2J"))
-    row = store.verification(BOARD, claim.submission_id)
+    claim = store.queue.claim(BOARD, None)
+    store.queue.finish(
+        BOARD, claim.submission_id, Verdict("failed", "runtime_error", "\ud800\x1b[2J")
+    )
+    row = store.queue.verification(BOARD, claim.submission_id)
     assert (row["state"], row["message"]) == ("failed", "?[2J")
 
 
 def test_reset_running_resumes_then_gives_up_after_max_attempts(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    submission_id = store.submit(_new(0))
+    submission_id = store.submissions.add(_new(0))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         owner = dead_verifier_identity()
-        while (claim := store.claim(BOARD, None, owner=owner)).submission_id != submission_id:
-            store.finish(BOARD, claim.submission_id, Verdict("failed", "x", "skip"))
-        assert store.verification(BOARD, submission_id)["attempts"] == attempt
-        store.reset_running(BOARD)
-    row = store.verification(BOARD, submission_id)
+        while (claim := store.queue.claim(BOARD, None, owner=owner)).submission_id != submission_id:
+            store.queue.finish(BOARD, claim.submission_id, Verdict("failed", "x", "skip"))
+        assert store.queue.verification(BOARD, submission_id)["attempts"] == attempt
+        store.queue.reset_running(BOARD)
+    row = store.queue.verification(BOARD, submission_id)
     assert (row["state"], row["reason"]) == ("failed", "verifier_crashed")
 
 
 def test_verifiers_sharing_a_database_keep_their_claims(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    mine = store.claim(BOARD, None)
-    other_host = store.claim(BOARD, None, owner="elsewhere:1")
+    mine = store.queue.claim(BOARD, None)
+    other_host = store.queue.claim(BOARD, None, owner="elsewhere:1")
     assert mine.submission_id != other_host.submission_id
-    assert store.reset_running(BOARD) == 0, "live and remote verifiers keep their rows"
-    assert store.verification(BOARD, mine.submission_id)["state"] == "running"
+    assert store.queue.reset_running(BOARD) == 0, "live and remote verifiers keep their rows"
+    assert store.queue.verification(BOARD, mine.submission_id)["state"] == "running"
 
 
 def test_an_expired_lease_is_taken_over_by_another_verifier(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    stuck = store.claim(BOARD, None, owner="elsewhere:1")
-    taken = store.claim(BOARD, None, owner="here:2", lease_s=-1.0)
+    stuck = store.queue.claim(BOARD, None, owner="elsewhere:1")
+    taken = store.queue.claim(BOARD, None, owner="here:2", lease_s=-1.0)
     assert taken.submission_id == stuck.submission_id
-    row = store.verification(BOARD, stuck.submission_id)
+    row = store.queue.verification(BOARD, stuck.submission_id)
     assert (row["state"], row["attempts"], row["owner"]) == ("running", 2, "here:2")
 
 
 def test_the_first_claim_owns_a_program_hash(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        owners = set(pool.map(lambda i: store.claim_program(BOARD, "hash", i), range(1, 9)))
+        owners = set(
+            pool.map(lambda i: store.submissions.claim_program(BOARD, "hash", i), range(1, 9))
+        )
     assert len(owners) == 1
     other_board = Board(version="test-version", profile="fast")
-    assert store.claim_program(other_board, "hash", 9) == 9
+    assert store.submissions.claim_program(other_board, "hash", 9) == 9
 
 
 def test_a_known_program_is_refused_at_submit_and_not_stored(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    first = store.submit(_new(1), program=(BOARD, "hash"))
+    first = store.submissions.add(_new(1), program=(BOARD, "hash"))
     with pytest.raises(Duplicate) as refused:
-        store.submit(_new(2, author="another"), program=(BOARD, "hash"))
+        store.submissions.add(_new(2, author="another"), program=(BOARD, "hash"))
     assert (refused.value.of, str(refused.value)) == (first, f"duplicate of #{first} (f1)")
-    assert store.submission_count() == len(REFERENCES) + 1
-    assert store.claim_program(BOARD, "hash", 99) == first  # the verifier's backstop agrees
+    assert store.submissions.count() == len(REFERENCES) + 1
+    assert (
+        store.submissions.claim_program(BOARD, "hash", 99) == first
+    )  # the verifier's backstop agrees
     other_board = Board(version="test-version", profile="fast")
-    assert store.submit(_new(3), program=(other_board, "hash")) == first + 1
+    assert store.submissions.add(_new(3), program=(other_board, "hash")) == first + 1
 
 
 def test_finishing_twice_replaces_results_and_exports_as_json(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    claim = store.claim(BOARD, None)
+    claim = store.queue.claim(BOARD, None)
     row = ResultRow("hidden", 0, "Harmonics", 0, "harmonics-0", 0, 1.0, 2.0, 3.0)
     outcome = Verdict("done", "ok", "fine", "abc", '{"format": "x"}', 1.0, None, (row,))
-    store.finish(BOARD, claim.submission_id, outcome)
-    store.finish(BOARD, claim.submission_id, outcome)
-    assert len(store.results(BOARD)) == 1
+    store.queue.finish(BOARD, claim.submission_id, outcome)
+    store.queue.finish(BOARD, claim.submission_id, outcome)
+    assert len(store.results.losses(BOARD)) == 1
     exported = json.loads(json.dumps(store.export(BOARD)))
     assert len(exported["results"]) == 1
     assert exported["verifications"][0]["program"] == {"format": "x"}
@@ -188,11 +188,11 @@ def test_finishing_twice_replaces_results_and_exports_as_json(tmp_path: Path) ->
 
 def test_the_locality_is_stored_ranked_and_exported(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    claim = store.claim(BOARD, None)
+    claim = store.queue.claim(BOARD, None)
     outcome = Verdict("done", "ok", "fine", "abc", "{}", 1.0, locality="feature-coupled")
-    store.finish(BOARD, claim.submission_id, outcome)
-    assert store.verification(BOARD, claim.submission_id)["locality"] == "feature-coupled"
-    (entry,) = store.done_entries(BOARD)
+    store.queue.finish(BOARD, claim.submission_id, outcome)
+    assert store.queue.verification(BOARD, claim.submission_id)["locality"] == "feature-coupled"
+    (entry,) = store.results.done_entries(BOARD)
     assert entry["locality"] == "feature-coupled"
     assert store.export(BOARD)["verifications"][0]["locality"] == "feature-coupled"
 
@@ -200,14 +200,16 @@ def test_the_locality_is_stored_ranked_and_exported(tmp_path: Path) -> None:
 def test_a_store_from_before_the_locality_column_gains_it(tmp_path: Path) -> None:
     path = tmp_path / "lb.db"
     store = Store(path)
-    claim = store.claim(BOARD, None)
-    store.finish(BOARD, claim.submission_id, Verdict("done", "ok", "fine", "abc", "{}", 1.0))
+    claim = store.queue.claim(BOARD, None)
+    store.queue.finish(BOARD, claim.submission_id, Verdict("done", "ok", "fine", "abc", "{}", 1.0))
     with closing(sqlite3.connect(path)) as old:  # the layout before the column existed
         old.execute("ALTER TABLE verifications DROP COLUMN locality")
         old.commit()
     reopened = Store(path)
-    (entry,) = reopened.done_entries(BOARD)
+    (entry,) = reopened.results.done_entries(BOARD)
     assert "locality" in entry and entry["locality"] is None  # shown as "-"
-    later = reopened.claim(BOARD, None)
-    reopened.finish(BOARD, later.submission_id, Verdict("done", "ok", "", locality="pointwise"))
-    assert reopened.verification(BOARD, later.submission_id)["locality"] == "pointwise"
+    later = reopened.queue.claim(BOARD, None)
+    reopened.queue.finish(
+        BOARD, later.submission_id, Verdict("done", "ok", "", locality="pointwise")
+    )
+    assert reopened.queue.verification(BOARD, later.submission_id)["locality"] == "pointwise"

@@ -11,16 +11,17 @@ import numpy as np
 from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.profiles import env_version
 from actgym.leaderboard.ranking import build_leaderboard
+from actgym.leaderboard.records import Board, ResultRow, Verdict
 from actgym.leaderboard.seeds import hidden_task_seeds
-from actgym.leaderboard.store import Board, ResultRow, Store, Verdict
+from actgym.leaderboard.store import Store
 from actgym.leaderboard.verifier import Scorer
-from actgym.leaderboard.views import submission_details, transfer_cell, transfer_probes
+from actgym.leaderboard.views import submission_details, transfer_cell, transfer_tasks
 from leaderboard_support import PROFILE, SECRET, layers_here
 from typer.testing import CliRunner
 
 from actgym.cli import app
 from actgym.references import NAMED
-from actgym.transfer.probes import TransferConfig
+from actgym.transfer.downstream import TransferConfig
 
 BOARD = Board(version="test-version", profile="smoke")
 TRANSFER = {
@@ -34,27 +35,30 @@ TRANSFER = {
 def test_transfer_is_stored_exported_and_added_to_old_stores(tmp_path: Path) -> None:
     path = tmp_path / "lb.db"
     store = Store(path)
-    claim = store.claim(BOARD, None)
+    claim = store.queue.claim(BOARD, None)
     outcome = Verdict("done", "ok", "", "abc", "{}", 1.0, transfer_json=json.dumps(TRANSFER))
-    store.finish(BOARD, claim.submission_id, outcome)
-    assert json.loads(store.verification(BOARD, claim.submission_id)["transfer_json"]) == TRANSFER
+    store.queue.finish(BOARD, claim.submission_id, outcome)
+    assert (
+        json.loads(store.queue.verification(BOARD, claim.submission_id)["transfer_json"])
+        == TRANSFER
+    )
     ranking = build_leaderboard(BOARD.version, {}, [], [])
     details = submission_details(store, BOARD, ranking, claim.submission_id)
     assert details is not None and details["transfer"] == TRANSFER
     page = Pages(PROFILE).submission(details, ranking, Links())
     assert '<dd id="transfer">vision +0.10 [-0.20, +0.40]</dd>' in page
-    (entry,) = store.done_entries(BOARD)
+    (entry,) = store.results.done_entries(BOARD)
     assert json.loads(entry["transfer_json"]) == TRANSFER
     assert store.export(BOARD)["verifications"][0]["transfer"] == TRANSFER
     with closing(sqlite3.connect(path)) as old:  # the layout before the column existed
         old.execute("ALTER TABLE verifications DROP COLUMN transfer_json")
         old.commit()
     reopened = Store(path)
-    (entry,) = reopened.done_entries(BOARD)
+    (entry,) = reopened.results.done_entries(BOARD)
     assert entry["transfer_json"] is None
-    later = reopened.claim(BOARD, None)
-    reopened.finish(BOARD, later.submission_id, Verdict("done", "ok", "", transfer_json="{}"))
-    assert reopened.verification(BOARD, later.submission_id)["transfer_json"] == "{}"
+    later = reopened.queue.claim(BOARD, None)
+    reopened.queue.finish(BOARD, later.submission_id, Verdict("done", "ok", "", transfer_json="{}"))
+    assert reopened.queue.verification(BOARD, later.submission_id)["transfer_json"] == "{}"
 
 
 def _rows(losses: dict[int, np.ndarray]) -> list[dict]:
@@ -95,7 +99,7 @@ def test_transfer_is_shown_but_does_not_change_ranks() -> None:
     ]
     assert shown.entry(3).transfer == worst_transfer and shown.entry(1).transfer is None
     assert shown.to_dict()["entries"][0]["transfer"] == worst_transfer
-    assert transfer_probes(shown.entries) == ["vision"]
+    assert transfer_tasks(shown.entries) == ["vision"]
     assert transfer_cell(shown.entry(3).transfer, "vision") == "-5.00"
     assert transfer_cell(shown.entry(1).transfer, "vision") == "-"
     assert transfer_cell({"status": "policy_violation", "probes": {}}, "vision") == (
@@ -108,7 +112,7 @@ def test_transfer_is_shown_but_does_not_change_ranks() -> None:
 
 
 def test_the_scorer_runs_transfer_on_a_hidden_data_seed() -> None:
-    config = TransferConfig.fast(probes=("structure",))
+    config = TransferConfig.fast(tasks=("structure",))
     scorer = Scorer.from_secret(
         PROFILE, SECRET, env_version(), required_layers=layers_here(), transfer=config
     )
@@ -133,10 +137,10 @@ def test_show_adds_transfer_columns_and_the_legend(tmp_path: Path) -> None:
     store = Store(db)
     board = Board(env_version(), PROFILE.name)
     scale = {"relu": 1.0, "gelu": 0.5}
-    while (claim := store.claim(board, None)) is not None:
-        name = store.submission(claim.submission_id)["reference"]
+    while (claim := store.queue.claim(board, None)) is not None:
+        name = store.submissions.get(claim.submission_id)["reference"]
         if name not in scale:
-            store.finish(board, claim.submission_id, Verdict("failed", "timeout", "skipped"))
+            store.queue.finish(board, claim.submission_id, Verdict("failed", "timeout", "skipped"))
             continue
         rows = tuple(
             ResultRow(seed_set, 0, "Harmonics", task, f"h{task}", seed, 1e-4, 1e-4, scale[name])
@@ -146,7 +150,7 @@ def test_show_adds_transfer_columns_and_the_legend(tmp_path: Path) -> None:
         )
         transfer = json.dumps(TRANSFER) if name == "gelu" else None
         outcome = Verdict("done", "ok", "", name, "{}", 1.0, rows=rows, transfer_json=transfer)
-        store.finish(board, claim.submission_id, outcome)
+        store.queue.finish(board, claim.submission_id, outcome)
     result = CliRunner().invoke(
         app, ["leaderboard", "show", "--db", str(db), "--profile", PROFILE.name]
     )

@@ -37,7 +37,7 @@ def test_the_documented_agent_is_under_30_lines_and_runs_through_the_cli(tmp_pat
     assert len(source.strip().splitlines()) < 30
     (tmp_path / "swish_sine.py").write_text(source)
     out = tmp_path / "run"
-    arguments = ["--budget", "4", "--batch-size", "2", "--fast", "--instances", "1"]
+    arguments = ["--budget", "4", "--proposals-per-call", "2", "--fast", "--num-instances", "1"]
     agent = f"{tmp_path / 'swish_sine.py'}:SwishSine"
     result = CliRunner().invoke(
         app, ["search", "--agent", agent, "--out", str(out), "--quiet", *arguments]
@@ -80,7 +80,7 @@ class Recorder(Agent):
 
 
 def search(tmp_path: Path, **config: Any) -> Any:
-    config = {"agent": f"{THIS}:Recorder", "budget": 7, "batch_size": 3, **config}
+    config = {"agent": f"{THIS}:Recorder", "budget": 7, "proposals_per_call": 3, **config}
     return run_search(
         tmp_path, config, backend_factory=FakeBackend().factory(), show_progress=False
     )
@@ -94,7 +94,7 @@ def test_the_loop_calls_propose_then_observe_batch_by_batch(tmp_path: Path) -> N
     assert agent.calls == [(3, 0), (3, 3), (1, 6)]
     assert agent.observed == [[0, 1, 2], [3, 4, 5], [6]]
     context = agent.context
-    assert context.budget == 7 and context.batch_size == 3 and context.seed == 0
+    assert context.budget == 7 and context.proposals_per_call == 3 and context.seed == 0
     assert isinstance(context.task, TaskInfo) and "Harmonics" in context.task.description
     with RunStore(tmp_path) as store:
         rows = store.evaluations()

@@ -50,7 +50,7 @@ def runs(tmp_path: Path) -> list[Path]:
     directories = []
     for agent, seed, budget in plans:
         directory = tmp_path / f"{agent.split(':')[1]}-{seed}"
-        config = {"agent": agent, "seed": seed, "budget": budget, "batch_size": 2}
+        config = {"agent": agent, "seed": seed, "budget": budget, "proposals_per_call": 2}
         run_search(
             directory, config, backend_factory=FamilyBackend().factory(), show_progress=False
         )

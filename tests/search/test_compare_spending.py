@@ -34,7 +34,7 @@ class Talker(Counter):
 
 
 def _run(directory: Path, agent: str, seed: int) -> Path:
-    config = {"agent": agent, "seed": seed, "budget": 4, "batch_size": 2}
+    config = {"agent": agent, "seed": seed, "budget": 4, "proposals_per_call": 2}
     run_search(directory, config, backend_factory=FamilyBackend().factory(), show_progress=False)
     return directory
 

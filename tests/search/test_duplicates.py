@@ -38,7 +38,7 @@ def search(directory: Path, budget: int, script: list[str], then: str):
     config = {
         "agent": "test_duplicates:Scripted",
         "budget": budget,
-        "batch_size": 3,
+        "proposals_per_call": 3,
         "agent_options": {"script": script, "then": then},
     }
     factory = BehaviourBackend().factory()

@@ -35,7 +35,7 @@ class Chatty(Agent):
 
 
 def test_export_writes_one_record_per_evaluation(tmp_path: Path) -> None:
-    config = {"agent": "test_export:Chatty", "budget": 4, "batch_size": 2}
+    config = {"agent": "test_export:Chatty", "budget": 4, "proposals_per_call": 2}
     run_search(tmp_path, config, backend_factory=FakeBackend().factory(), show_progress=False)
     result = runner.invoke(app, ["export", str(tmp_path)])
     assert result.exit_code == 0 and "wrote 4 evaluations" in result.output, result.output

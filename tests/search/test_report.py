@@ -75,7 +75,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, evaluator: Evaluator) -> P
     directory = tmp_path_factory.mktemp("report")
     backend = ReferenceBackend(evaluator)
     marker = directory / "MARKER"
-    config = {"agent": f"{THIS}:MarkerWriter", "budget": 12, "batch_size": 4}
+    config = {"agent": f"{THIS}:MarkerWriter", "budget": 12, "proposals_per_call": 4}
     config["agent_options"] = {"marker": str(marker)}
     run_search(directory, config, backend_factory=lambda *_: backend, show_progress=False)
     return directory

@@ -6,6 +6,7 @@ SIGKILL test runs the real command (two worker processes, real training) and kil
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -24,13 +25,14 @@ from fakes import Crash, FakeBackend, stored_count
 from typer.testing import CliRunner
 
 from actgym.cli import app
-from actgym.search import run_search
+from actgym.config import EvaluationConfig
+from actgym.search import ConfigError, run_search
 from actgym.search.records import to_evaluations
 from actgym.search.store import FILENAME, RunStore, StoreError
 
 ACTGYM = shutil.which("actgym", path=str(Path(sys.executable).parent))
-CLIMBER = {"agent": "fakes:Climber", "budget": 10, "batch_size": 4, "seed": 7}
-KILLED = {"agent": "random", "budget": 10, "seed": 3, "batch_size": 4, "instances": 1}
+CLIMBER = {"agent": "fakes:Climber", "budget": 10, "proposals_per_call": 4, "seed": 7}
+KILLED = {"agent": "random", "budget": 10, "seed": 3, "proposals_per_call": 4, "num_instances": 1}
 AGENT_COLUMNS = ("id", "batch", "source", "generation", "parents", "notes", "status", "reward")
 runner = CliRunner()
 
@@ -125,7 +127,7 @@ def test_a_larger_budget_extends_a_finished_run(tmp_path: Path) -> None:
 
 def test_random_agent_resumed_with_a_larger_budget_continues(tmp_path: Path) -> None:
     start = ["search", "--out", str(tmp_path), "--agent", "random", "--fast", "--quiet"]
-    small = ["--budget", "2", "--batch-size", "2", "--instances", "1", "--seed", "5"]
+    small = ["--budget", "2", "--proposals-per-call", "2", "--num-instances", "1", "--seed", "5"]
     first = runner.invoke(app, [*start, *small])
     assert first.exit_code == 0 and first.output.startswith("2/2 evaluations"), first.output
     resumed = runner.invoke(app, ["search", "--out", str(tmp_path), "--resume", "--budget", "3"])
@@ -146,6 +148,31 @@ def test_a_run_scored_under_another_scoring_version_is_not_resumed(tmp_path: Pat
     assert again.evaluated == [] and len(rows(tmp_path)) == 4
 
 
+def test_a_run_stored_under_the_old_key_names_resumes_and_compares_its_evaluation(
+    tmp_path: Path,
+) -> None:
+    fake_search(tmp_path, {**CLIMBER, "budget": 4, "fast": True}, FakeBackend())
+    stored = {
+        "agent": CLIMBER["agent"],
+        "env": "ActSearch-Harmonics-v0",
+        "budget": 4,
+        "seed": 7,
+        "batch_size": 4,
+        "fast": True,
+        "instances": None,
+        "task_seed": 0,
+        "trainer": {},
+        "agent_options": {},
+    }
+    with closing(sqlite3.connect(tmp_path / FILENAME)) as connection, connection:
+        connection.execute("UPDATE run SET config = ?", (json.dumps(stored),))
+    with pytest.raises(ConfigError, match=r"evaluation trainer: .*steps=600.*steps=100"):
+        fake_search(tmp_path, {"trainer": {"steps": 100}}, FakeBackend(), resume=True)
+    result = fake_search(tmp_path, {"budget": 6}, FakeBackend(), resume=True)
+    assert result.completed == 6 and result.config.proposals_per_call == 4
+    assert result.config.evaluation == EvaluationConfig.fast()
+
+
 def test_refusals_explain_themselves(tmp_path: Path) -> None:
     fake_search(tmp_path / "run", {**CLIMBER, "budget": 4}, FakeBackend())
     out = str(tmp_path / "run")
@@ -157,7 +184,12 @@ def test_refusals_explain_themselves(tmp_path: Path) -> None:
         ("--out", out, "--config", str(config), "--resume"): "env: stored 'ActSearch-Harm",
         ("--out", out, "--agent", "fakes:Climber"): "already holds a run",
         ("--out", str(tmp_path / "empty"), "--resume"): "nothing to resume",
-        ("--out", str(tmp_path / "new"), "--batch-size", "0"): "batch_size must be an int >= 1",
+        (
+            "--out",
+            str(tmp_path / "new"),
+            "--proposals-per-call",
+            "0",
+        ): "proposals_per_call must be an int >= 1",
         ("--out", str(tmp_path / "new"), "--agent", "nope"): "unknown agent 'nope'; available:",
         ("--budget", "3"): "give the run directory with --out",
     }

@@ -1,4 +1,4 @@
-"""Candidates cross into the probes only as checked programs; runs are deterministic."""
+"""Candidates cross into the downstream tasks only as checked programs; runs are deterministic."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.cli import app
 from actgym.transfer import structure
-from actgym.transfer.probes import TransferConfig
-from actgym.transfer.process import ProbeRunner
+from actgym.transfer.downstream import TransferConfig
+from actgym.transfer.process import TransferProcess
 from actgym.transfer.runner import Transfer
 
-ONE_PROBE = TransferConfig.fast(probes=("structure",))
+ONE_TASK = TransferConfig.fast(tasks=("structure",))
 
 
 def test_hostile_sources_are_rejected_by_the_check_stage(tmp_path: Path) -> None:
@@ -34,23 +34,23 @@ def test_hostile_sources_are_rejected_by_the_check_stage(tmp_path: Path) -> None
         ),
         "nonfinite_output": activation("jnp.log(x)"),
     }
-    runner = Transfer(ONE_PROBE)
+    runner = Transfer(ONE_TASK)
     try:
         for status, source in hostile.items():
             report = runner.run(source, label=status)
-            assert (report.status, report.probes) == (status, [])
+            assert (report.status, report.tasks) == (status, [])
             assert not report.ok and report.message
-        assert runner._runner._child is None  # nothing reached the probes' process
+        assert runner._process._child is None  # nothing reached the transfer process
     finally:
         runner.close()
     assert not marker.exists()
 
 
-def test_forged_program_data_is_contained_in_the_probe_process() -> None:
-    runner = ProbeRunner()
+def test_forged_program_data_is_contained_in_the_transfer_process() -> None:
+    runner = TransferProcess()
     try:
         with pytest.raises(CandidateRejected) as raised:
-            runner.accuracies({"structure": {"format": "forged", "eqns": []}}, ONE_PROBE)
+            runner.accuracies({"structure": {"format": "forged", "eqns": []}}, ONE_TASK)
         assert raised.value.reason is Reason.INVALID_PROGRAM
         child = runner._child
         assert child is not None and child.alive()  # rejected as data, the process lives on
@@ -60,8 +60,8 @@ def test_forged_program_data_is_contained_in_the_probe_process() -> None:
         runner.close()
 
 
-def test_a_probe_is_deterministic_given_its_seeds() -> None:
-    settings = ONE_PROBE.structure
+def test_a_downstream_task_is_deterministic_given_its_seeds() -> None:
+    settings = ONE_TASK.structure
     data = structure.make_data(settings, 0)
     first = structure.accuracies(jnp.tanh, data, settings, (0, 1))
     again = structure.accuracies(jnp.tanh, data, settings, (0, 1))
@@ -81,7 +81,7 @@ def test_cli_transfer_reference_fast_json(tmp_path: Path) -> None:
             "gelusine",
             "--fast",
             "--json",
-            "--probe",
+            "--task",
             "structure",
             "--suite-reward",
             "0.25",
@@ -92,8 +92,8 @@ def test_cli_transfer_reference_fast_json(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["label"], report["status"], report["suite_reward"]) == ("gelusine", "ok", 0.25)
-    (score,) = report["probes"]
-    assert score["probe"] == "structure"
+    (score,) = report["tasks"]
+    assert score["task"] == "structure"
     assert set(score["per_seed"]) == {"candidate", "relu", "gelu"}
     for runs in score["per_seed"].values():
         assert all(len(runs[split]) == 2 for split in ("id", "shifted"))
@@ -104,8 +104,8 @@ def test_cli_transfer_reference_fast_json(tmp_path: Path) -> None:
     assert plot.stat().st_size > 1000
 
 
-def test_cli_refuses_an_unknown_probe_and_a_missing_candidate() -> None:
-    unknown = CliRunner().invoke(app, ["transfer", "--reference", "gelu", "--probe", "cifar"])
-    assert unknown.exit_code != 0 and "unknown probe" in unknown.output
+def test_cli_refuses_an_unknown_task_and_a_missing_candidate() -> None:
+    unknown = CliRunner().invoke(app, ["transfer", "--reference", "gelu", "--task", "cifar"])
+    assert unknown.exit_code != 0 and "unknown downstream task" in unknown.output
     missing = CliRunner().invoke(app, ["transfer"])
     assert missing.exit_code != 0

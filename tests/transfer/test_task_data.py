@@ -1,4 +1,4 @@
-"""Each probe's data: shapes, the split it promises, and determinism given the data seed."""
+"""Each downstream task's data: its shapes, the split it promises, determinism given the seed."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from actgym.transfer import algorithmic, structure, vision
-from actgym.transfer.probes import PROBES, TransferConfig
+from actgym.transfer.downstream import DOWNSTREAM_TASKS, TransferConfig
 
 FAST = TransferConfig.fast()
 
 
-@pytest.mark.parametrize("probe", list(PROBES))
-def test_data_is_a_function_of_the_data_seed(probe: str) -> None:
-    make = PROBES[probe].make_data
-    first, again, other = (make(FAST.settings(probe), seed) for seed in (3, 3, 4))
+@pytest.mark.parametrize("task", list(DOWNSTREAM_TASKS))
+def test_data_is_a_function_of_the_data_seed(task: str) -> None:
+    make = DOWNSTREAM_TASKS[task].make_data
+    first, again, other = (make(FAST.settings(task), seed) for seed in (3, 3, 4))
     for split in ("train", "id", "shifted"):
         for key, value in first[split].items():
             np.testing.assert_array_equal(value, again[split][key])

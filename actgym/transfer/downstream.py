@@ -1,4 +1,4 @@
-"""The downstream probes by name, and the configuration that fixes every transfer score."""
+"""The downstream tasks by name, and the configuration that fixes every transfer score."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from actgym.transfer.fitting import Activation, Arrays
 
 
 @dataclass(frozen=True)
-class Probe:
-    """One probe: what it stands in for, and its data and training functions."""
+class DownstreamTask:
+    """One downstream task: what it stands in for, and its data and training functions."""
 
     name: str
     title: str
@@ -25,8 +25,8 @@ class Probe:
     accuracies: Callable[[Activation, dict[str, Arrays], Any, Sequence[int]], dict[str, np.ndarray]]
 
 
-PROBES: dict[str, Probe] = {
-    "vision": Probe(
+DOWNSTREAM_TASKS: dict[str, DownstreamTask] = {
+    "vision": DownstreamTask(
         "vision",
         "CNN on 8x8 digits",
         "CIFAR-10 / ImageNet",
@@ -34,7 +34,7 @@ PROBES: dict[str, Probe] = {
         vision.make_data,
         vision.accuracies,
     ),
-    "algorithmic": Probe(
+    "algorithmic": DownstreamTask(
         "algorithmic",
         "message passing, reachability",
         "CLRS-30",
@@ -42,7 +42,7 @@ PROBES: dict[str, Probe] = {
         algorithmic.make_data,
         algorithmic.accuracies,
     ),
-    "structure": Probe(
+    "structure": DownstreamTask(
         "structure",
         "GIN, graph property",
         "ogbg-molhiv (scaffold split)",
@@ -55,12 +55,12 @@ PROBES: dict[str, Probe] = {
 
 @dataclass(frozen=True)
 class TransferConfig:
-    """Probes, training seeds, data seed and every probe's settings.
+    """Downstream tasks, training seeds, data seed and every task's settings.
 
-    Defaults: every probe, 4 training seeds, data seed 0; `fast()` is for tests.
+    Defaults: every task, 4 training seeds, data seed 0; `fast()` is for tests.
     """
 
-    probes: tuple[str, ...] = tuple(PROBES)
+    tasks: tuple[str, ...] = tuple(DOWNSTREAM_TASKS)
     seeds: tuple[int, ...] = (0, 1, 2, 3)
     data_seed: int = 0
     vision: vision.VisionSettings = field(default_factory=vision.VisionSettings)
@@ -71,15 +71,15 @@ class TransferConfig:
     limits: CandidateLimits = field(default_factory=CandidateLimits)
 
     def __post_init__(self) -> None:
-        unknown = set(self.probes) - set(PROBES)
-        if unknown or not self.probes:
-            raise ValueError(f"probes must be some of {', '.join(PROBES)}")
+        unknown = set(self.tasks) - set(DOWNSTREAM_TASKS)
+        if unknown or not self.tasks:
+            raise ValueError(f"tasks must be some of {', '.join(DOWNSTREAM_TASKS)}")
         if len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds):
             raise ValueError("TransferConfig.seeds must be at least two distinct seeds")
 
     @classmethod
     def fast(cls, **changes: Any) -> TransferConfig:
-        """Tiny networks, few steps and examples, two seeds: seconds per probe."""
+        """Tiny networks, few steps and examples, two seeds: seconds per task."""
         defaults = {
             "seeds": (0, 1),
             "vision": vision.VisionSettings.fast(),
@@ -88,9 +88,9 @@ class TransferConfig:
         }
         return cls(**{**defaults, **changes})
 
-    def settings(self, probe: str) -> Any:
-        return getattr(self, probe)
+    def settings(self, task: str) -> Any:
+        return getattr(self, task)
 
-    def shape(self, probe: str) -> tuple[int, ...]:
-        """The input shape the candidate is traced at for this probe (its feature axis)."""
-        return self.settings(probe).shape
+    def shape(self, task: str) -> tuple[int, ...]:
+        """The input shape the candidate is traced at for this task (its feature axis)."""
+        return self.settings(task).shape
