@@ -151,3 +151,26 @@ def test_vector_env_autoreset_modes_step_by_the_same_transition() -> None:
     finally:
         disabled.close()
         same_step.close()
+
+
+def test_a_low_fidelity_env_screens_on_the_first_instances_with_one_seed() -> None:
+    env = gym.make(
+        "ActSearch-Harmonics-v0", config=actgym.EvaluationConfig.fast(), fidelity="low", budget=1
+    )
+    try:
+        scored = env.unwrapped.evaluator.config
+        assert scored.num_instances == 4 and scored.trainer.seeds == (0,)
+        env.reset(seed=0)
+        _, reward, _, truncated, info = env.step(RELU)
+        assert reward == 0.0 and truncated and info["fidelity"] == "low"
+        assert len(info["families"]["Harmonics"]["instances"]) == 4
+        with pytest.raises(ValueError, match="another fidelity than 'low'"):
+            full = actgym.Evaluator(actgym.EvaluationConfig.fast(num_instances=1))
+            try:
+                gym.make("ActSearch-Harmonics-v0", evaluator=full, fidelity="low")
+            finally:
+                full.close()
+        with pytest.raises(ValueError, match="unknown fidelity 'medium'"):
+            gym.make("ActSearch-Harmonics-v0", fidelity="medium")
+    finally:
+        env.close()

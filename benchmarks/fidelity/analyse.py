@@ -11,6 +11,10 @@ full fidelity's (95% bootstrap interval over candidates), and for each promoted 
 recall of the full-fidelity top 10 that the cascade reaches and the compute it uses
 (screening everything, plus full fidelity on the promoted). The goal is a recall of at
 least 0.8 at 35% or less of the compute of scoring everything at full fidelity.
+
+Compute seconds measured while other work shares the machine are inflated. With
+`--calibrate FULL LOW` (two pools of the same few candidates, scored on an idle machine)
+a low fidelity's compute share is taken from that pair instead of from the big pools.
 """
 
 from __future__ import annotations
@@ -64,16 +68,16 @@ def spearman_interval(
     return value, float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))
 
 
-def cascade(low: Pool, full: Pool, share: float) -> tuple[float, float]:
-    """Recall of the full top 10 and compute share when the top `share` by low is promoted."""
+def cascade(low: Pool, full: Pool, share: float, low_share: float) -> tuple[float, float]:
+    """Recall of the full top 10 and compute share when the top `share` by low is promoted;
+    screening everything costs `low_share` of scoring everything at full fidelity."""
     promoted = np.argsort(-low.rewards, kind="stable")[: int(np.ceil(share * len(low.rewards)))]
     best = set(np.argsort(-full.rewards, kind="stable")[:TOP].tolist())
     recall = len(best & set(promoted.tolist())) / TOP
-    spent = low.compute_s.sum() + full.compute_s[promoted].sum()
-    return recall, float(spent / full.compute_s.sum())
+    return recall, low_share + float(full.compute_s[promoted].sum() / full.compute_s.sum())
 
 
-def report(full: Pool, lows: list[Pool]) -> str:
+def report(full: Pool, lows: list[Pool], calibration: tuple[Pool, Pool] | None) -> str:
     lines = [
         f"Pool: {len(full.sources)} random-grammar candidates on the Suite, default trainer; "
         f"full fidelity = every instance, {len(full.config['trainer']['seeds'])} seeds.",
@@ -86,14 +90,16 @@ def report(full: Pool, lows: list[Pool]) -> str:
     for low in lows:
         assert low.sources == full.sources, "pools must hold the same candidates"
         value, lower, upper = spearman_interval(low.rewards, full.rewards)
+        low_share = low.compute_s.sum() / full.compute_s.sum()
+        if calibration is not None and calibration[1].config == low.config:
+            low_share = calibration[1].compute_s.sum() / calibration[0].compute_s.sum()
         cells = []
         for share in SHARES:
-            recall, compute = cascade(low, full, share)
+            recall, compute = cascade(low, full, share, low_share)
             mark = "**" if recall >= RECALL_GOAL and compute <= COMPUTE_GOAL else ""
             cells.append(f"{mark}{recall:.1f} / {compute:.0%}{mark}")
-        share = low.compute_s.sum() / full.compute_s.sum()
         lines.append(
-            f"| {low.name} | {share:.0%} | {value:.2f} ({lower:.2f} to {upper:.2f}) | "
+            f"| {low.name} | {low_share:.0%} | {value:.2f} ({lower:.2f} to {upper:.2f}) | "
             + " | ".join(cells)
             + " |"
         )
@@ -109,9 +115,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("full", type=Path)
     parser.add_argument("lows", type=Path, nargs="+")
+    parser.add_argument("--calibrate", type=Path, nargs=2, metavar=("FULL", "LOW"))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    text = report(read_pool(args.full), [read_pool(path) for path in args.lows])
+    calibration = None
+    if args.calibrate is not None:
+        calibration = (read_pool(args.calibrate[0]), read_pool(args.calibrate[1]))
+        assert calibration[0].sources == calibration[1].sources, "a calibration is paired"
+    text = report(read_pool(args.full), [read_pool(path) for path in args.lows], calibration)
     print(text)
     if args.out is not None:
         args.out.write_text(text)
