@@ -97,7 +97,8 @@ def run_all(
     """The directories of the finished runs per (agent, env), and the runs that failed."""
     directories: dict[tuple[str, str], list[Path]] = {}
     failures: list[str] = []
-    for agent, env, seed in itertools.product(args.agents, args.envs, args.seeds):
+    # Seed-major: a benchmark stopped part-way has given every agent the same seeds.
+    for seed, env, agent in itertools.product(args.seeds, args.envs, args.agents):
         console.print(f"[bold]{agent}[/] on {env}, seed {seed}")
         config = _config(args, agent, env, seed, options.get(agent, {}))
         directory = args.out / agent / env / f"seed-{seed}"
