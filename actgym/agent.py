@@ -62,12 +62,16 @@ class Proposal:
     A non-empty `notes["unusable"]` (a reason: an LLM reply without code) marks a
     proposal that holds no candidate: it is recorded with status `unusable_reply` and
     the penalty reward, never evaluated, and not charged to the budget.
+
+    `fidelity` is "full" or "low" (`actgym.fidelity`): a low-fidelity evaluation screens
+    at a quarter of a full one's charge, and its reward never ranks the run.
     """
 
     source: str
     parents: tuple[int, ...] = ()
     generation: int | None = None
     notes: Mapping[str, Any] = field(default_factory=dict)
+    fidelity: str = "full"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,12 +109,21 @@ class Evaluation(ResultSummary):
     def source(self) -> str:
         return self.proposal.source
 
+    @property
+    def fidelity(self) -> str:
+        return self.proposal.fidelity
+
 
 class History(Sequence[Evaluation]):
-    """Every evaluation the agent has observed, in id order (read-only)."""
+    """Every evaluation the agent has observed, in id order (read-only).
 
-    def __init__(self, evaluations: Sequence[Evaluation]) -> None:
+    It ranks at one fidelity, full unless told otherwise: a screening reward never
+    outranks a full one.
+    """
+
+    def __init__(self, evaluations: Sequence[Evaluation], fidelity: str = "full") -> None:
         self._evaluations = evaluations
+        self.fidelity = fidelity
 
     @overload
     def __getitem__(self, index: int) -> Evaluation: ...
@@ -128,8 +141,13 @@ class History(Sequence[Evaluation]):
         return iter(self._evaluations)
 
     def top(self, k: int) -> list[Evaluation]:
-        """The k best accepted evaluations, highest reward first (ties: earliest first)."""
-        accepted = [evaluation for evaluation in self._evaluations if evaluation.ok]
+        """The k best accepted evaluations at the history's fidelity, highest reward first
+        (ties: earliest first)."""
+        accepted = [
+            evaluation
+            for evaluation in self._evaluations
+            if evaluation.ok and evaluation.fidelity == self.fidelity
+        ]
         return sorted(accepted, key=lambda evaluation: (-evaluation.reward, evaluation.id))[:k]
 
     def best(self) -> Evaluation | None:
@@ -180,8 +198,9 @@ class Agent(abc.ABC):
         An empty list ends the search early.
 
         Args:
-            count: the most candidates to return (the batch size, or what is left of the
-                budget).
+            count: the most full-fidelity candidates to return (the batch size, or what
+                is left of the budget); a low-fidelity one is charged a quarter of one,
+                so up to 4 * count of those (`Proposal.fidelity`).
             history: every evaluation observed so far, in id order.
 
         Returns:

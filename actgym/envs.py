@@ -206,8 +206,10 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
       instances and one training seed, against ReLU under the same cut, so the reward
       keeps its meaning at about a quarter of the compute (`actgym.fidelity`; on the
       Suite its rewards rank 200 random candidates with a Spearman correlation of 0.99 to
-      full fidelity's, benchmarks/fidelity). `info["fidelity"]` says which, and
-      `info["timings"]` what it cost. Only full-fidelity rewards rank on the leaderboard.
+      full fidelity's, benchmarks/fidelity). `info["fidelity"]` says which,
+      `info["charge"]` what a search charges it in full evaluations (0.25), and
+      `info["timings"]` its compute seconds. Only full-fidelity rewards rank on the
+      leaderboard or in `actgym search`.
 
     Earlier releases of the env took the config's fields as 13 separate keywords (`fast`,
     `task_seed`, `num_instances`, `sizes`, `trainer`, `seeds`, `steps`, `width`, `depth`,
@@ -291,7 +293,11 @@ class ActSearchEnv(gym.Env[dict[str, Any], str]):
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """Step with `result`, the evaluation of `action` (made alone or in a batch)."""
         self.episode = transition(self.episode, action, result)
-        info = {**step_info(self.episode), "fidelity": self.fidelity.name}
+        info = {
+            **step_info(self.episode),
+            "fidelity": self.fidelity.name,
+            "charge": self.fidelity.charge,
+        }
         return self._observation(), float(result.reward), False, self.episode.truncated, info
 
     def render(self) -> str | None:

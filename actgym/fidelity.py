@@ -7,6 +7,10 @@ instances: on 200 random-grammar candidates on the Suite its rewards have a Spea
 correlation of 0.99 with full fidelity's, and screening all of them with it, then
 promoting the best 5% to full fidelity, finds 9 of the full-fidelity top 10 for 31% of
 the compute. It screens; only full-fidelity rewards rank or are submittable.
+
+A search charges each evaluation its fidelity's `charge`, in full evaluations: a low one
+costs 1/4, its measured compute share rounded to a fraction that sums exactly in binary
+floating point, so a run's budget is spent to the last quarter whatever machine ran it.
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from actgym.config import EvaluationConfig
 
 @dataclass(frozen=True)
 class Fidelity:
-    """A cut of the full evaluation: instances per family and training seeds kept."""
+    """A cut of the full evaluation: instances per family and training seeds kept, and
+    what one evaluation at it is charged, in full evaluations."""
 
     name: str
     num_instances: int | None = None
     seeds: int | None = None
+    charge: float = 1.0
 
     def applied(self, config: EvaluationConfig) -> EvaluationConfig:
         """`config` at this fidelity (the full fidelity is `config` itself)."""
@@ -37,7 +43,7 @@ class Fidelity:
 
 
 FULL = Fidelity("full")
-LOW = Fidelity("low", num_instances=4, seeds=1)
+LOW = Fidelity("low", num_instances=4, seeds=1, charge=0.25)
 FIDELITIES: dict[str, Fidelity] = {fidelity.name: fidelity for fidelity in (FULL, LOW)}
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 ENV_VERSION = "v0"
 SCORING_VERSION = "4"
 PROGRAM_FORMAT = "actgym.program/1"
-RUN_STORE_SCHEMA = 2
+RUN_STORE_SCHEMA = 3
 LEADERBOARD_SCHEMA = "1"
 
 

@@ -163,6 +163,7 @@ def test_a_low_fidelity_env_screens_on_the_first_instances_with_one_seed() -> No
         env.reset(seed=0)
         _, reward, _, truncated, info = env.step(RELU)
         assert reward == 0.0 and truncated and info["fidelity"] == "low"
+        assert info["charge"] == 0.25
         assert len(info["families"]["Harmonics"]["instances"]) == 4
         with pytest.raises(ValueError, match="another fidelity than 'low'"):
             full = actgym.Evaluator(actgym.EvaluationConfig.fast(num_instances=1))

@@ -15,7 +15,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
 from actgym.evaluator_protocol import EvaluatorProtocol
+from actgym.fidelity import get_fidelity
 from actgym.trainer import usable_cores
 
 MAX_CHUNK = 4
@@ -132,6 +133,27 @@ class ProcessPool:
             process.terminate()
         for process in processes:
             process.join()
+
+
+class ByFidelity:
+    """A backend per fidelity, each built from the run's config cut to its fidelity on
+    first use, so a run that never screens starts nothing for it."""
+
+    def __init__(
+        self, config: EvaluationConfig, build: Callable[[EvaluationConfig], Backend]
+    ) -> None:
+        self.config = config
+        self.build = build
+        self.built: dict[str, Backend] = {}
+
+    def __getitem__(self, fidelity: str) -> Backend:
+        if fidelity not in self.built:
+            self.built[fidelity] = self.build(get_fidelity(fidelity).applied(self.config))
+        return self.built[fidelity]
+
+    def close(self) -> None:
+        for backend in self.built.values():
+            backend.close()
 
 
 def make_backend(config: EvaluationConfig, workers: int, ray_address: str | None = None) -> Backend:

@@ -54,12 +54,28 @@ def search(
             help="Evaluate on Ray: 'local' starts it here, 'auto' joins this node's cluster",
         ),
     ] = None,
+    cascade: Annotated[
+        bool,
+        typer.Option(
+            "--cascade",
+            help="Screen every proposal at low fidelity (a quarter of the charge) and "
+            "promote the best share to full fidelity",
+        ),
+    ] = False,
+    promote: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, metavar="SHARE", help="The share --cascade promotes (default: 0.05)"
+        ),
+    ] = None,
     top: Annotated[int, typer.Option(min=1, help="Functions to plot in the report")] = 4,
     quiet: Annotated[
         bool, typer.Option("--quiet", help="Print only the final one-line summary")
     ] = False,
 ) -> None:
     """Run an agent against an environment; every evaluation lands in OUT/run.sqlite."""
+    if promote is not None and not cascade:
+        _fail(ValueError("--promote sets the share of --cascade: pass --cascade too"), code=2)
     options = {
         "agent": agent,
         "env": env,
@@ -72,6 +88,7 @@ def search(
         "out": out,
         "workers": workers,
         "ray": ray,
+        "cascade": _cascade_share(promote) if cascade else None,
     }
     given = {key: value for key, value in options.items() if value is not None}
     out, result = _run(given, config, resume=resume, quiet=quiet)
@@ -82,6 +99,12 @@ def search(
     else:
         _report(out, top)
     console.print(_summary_line(result), soft_wrap=True)
+
+
+def _cascade_share(promote: float | None) -> float:
+    from actgym.search.cascade import DEFAULT_SHARE
+
+    return DEFAULT_SHARE if promote is None else promote
 
 
 def _run(

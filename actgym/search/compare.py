@@ -5,8 +5,10 @@ For each group: the best reward so far against three currencies, averaged over t
 group's runs with a 95% t-interval of that mean, and the best function's reward per
 family, averaged likewise. The currencies are
 
-- charged evaluations (behavioural duplicates and unusable replies are free, so they
-  are left out of this x-axis);
+- charged evaluations, in full evaluations' worth of budget (behavioural duplicates
+  and unusable replies are free, so they are left out of this x-axis; a low-fidelity
+  screen counts a quarter). Only full-fidelity rewards make the best so far, on every
+  axis;
 - compute seconds: every evaluation's `wall_s`, its share of the wall time its chunk
   took in the evaluating process. Unlike `total_s` this includes training that crashed
   or missed its deadline (recorded with zero compile and train time), the probe, and
@@ -39,8 +41,8 @@ from rich.table import Table
 from scipy import stats
 
 from actgym.reward import PENALTY
-from actgym.search.report import best_so_far, save_figure, top_distinct
-from actgym.search.store import RunStore, StoreError, charged
+from actgym.search.report import agent_label, best_so_far, save_figure, top_distinct
+from actgym.search.store import RunStore, StoreError, charge, charged
 
 Row = Mapping[str, Any]
 CHECKPOINTS = (0.25, 0.5, 1.0)
@@ -137,7 +139,7 @@ def compare(directories: Sequence[Path], spent: Sequence[Currency] | None = None
             run, rows = store.run(), store.evaluations()
         if run is None:
             raise StoreError(f"{directory} holds no run")
-        grouped.setdefault((run["agent"], run["env_id"]), []).append((Path(directory), rows))
+        grouped.setdefault((agent_label(run), run["env_id"]), []).append((Path(directory), rows))
     spent = currencies() if spent is None else spent
     return [_group(agent, env_id, runs, spent) for (agent, env_id), runs in grouped.items()]
 
@@ -162,13 +164,22 @@ def _group(
     )
 
 
+def best_by_budget(rows: Sequence[Row], points: int) -> list[float]:
+    """The best full-fidelity reward after 1, 2, ... `points` full evaluations' worth of
+    budget charged (a low-fidelity screen is charged a quarter of one; duplicates and
+    unusable replies nothing), holding the last value past what the run spent."""
+    paid = [row for row in rows if charged(row)]
+    spent = np.cumsum([charge(row) for row in paid])
+    return step_values(spent, best_so_far(paid), np.arange(1.0, points + 1.0)).tolist()
+
+
 def _evaluation_curve(runs: Sequence[Sequence[Row]]) -> Curve:
-    """Best so far after 1, 2, ... charged evaluations, up to the shortest run's count."""
-    curves = [best_so_far([row for row in rows if charged(row)]) for rows in runs]
-    length = min(len(curve) for curve in curves)
+    """Best so far by budget charged, up to the shortest run's spend."""
+    length = math.floor(min(sum(charge(row) for row in rows) for rows in runs))
+    values = [best_by_budget(rows, length) for rows in runs]
     return Curve(
         x=tuple(float(step) for step in range(1, length + 1)),
-        bands=tuple(band([curve[i] for curve in curves]) for i in range(length)),
+        bands=tuple(band([run[i] for run in values]) for i in range(length)),
     )
 
 

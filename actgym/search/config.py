@@ -1,7 +1,8 @@
 """What defines a search run, so a resumed run can be checked against the one it continues.
 
 A `SearchConfig` holds everything that changes what a run proposes or scores: the agent,
-environment, budget, seed, proposals per agent call and agent options, and the one
+environment, budget, seed, proposals per agent call, agent options, the cascade's
+promoted share (None: no cascade), and the one
 `EvaluationConfig` the env and the leaderboard hold too. How it is executed (workers,
 progress output) is not part of it and may differ between a run and its resumption.
 
@@ -45,6 +46,8 @@ class SearchConfig:
     proposals_per_call: int = 8
     agent_options: Mapping[str, Any] = field(default_factory=dict)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    cascade: float | None = None
+    """Screen every proposal at low fidelity and promote this share (actgym.search.cascade)."""
 
     def __post_init__(self) -> None:
         _check_int(self.budget, "budget", 1)
@@ -56,6 +59,12 @@ class SearchConfig:
             raise ConfigError(f"unknown env {self.env!r}; choose from {', '.join(ENV_IDS)}")
         if not isinstance(self.agent_options, Mapping):
             raise ConfigError("agent_options must be a table of options")
+        if self.cascade is not None and (
+            isinstance(self.cascade, bool)
+            or not isinstance(self.cascade, int | float)
+            or not 0.0 < self.cascade <= 1.0
+        ):
+            raise ConfigError(f"cascade is the promoted share, in (0, 1]; got {self.cascade!r}")
         if self.evaluation.families != families_of(self.task):
             raise ConfigError(f"the evaluation's families are not {self.env}'s")
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from actgym.search.store import RunStore, StoreError
+from actgym.search.store import RunStore, StoreError, charge
 
 Row = Mapping[str, Any]
 TIMINGS = ("check_s", "compile_s", "train_s", "total_s", "wall_s")
@@ -65,6 +65,8 @@ def trajectories(run: Row, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any
             "program_hash": row["program_hash"],
             "behaviour": row.get("behaviour"),
             "duplicate_of": row.get("duplicate_of"),
+            "fidelity": row.get("fidelity", "full"),
+            "charge": charge(row),
             "status": row["status"],
             "message": row["message"],
             "reward": row["reward"],

@@ -16,7 +16,14 @@ An evaluation whose behaviour (the probe's fingerprint of the validated program'
 outputs) matches an earlier one of the run is a behavioural duplicate: marked with that
 evaluation's id when its batch is complete (in id order, so the marks never depend on
 completion order) and not charged to the budget. So that an agent proposing nothing but
-duplicates still stops, a run issues at most MAX_PROPOSALS_PER_BUDGET * budget proposals.
+duplicates still stops, a run issues proposals charging at most MAX_PROPOSALS_PER_BUDGET *
+budget.
+
+Each proposal is evaluated at its fidelity (`actgym.fidelity`) by that fidelity's backend
+and charged its fidelity's charge, in full evaluations: the agent is asked for at most
+`count` full evaluations' worth, and the run ends when less than one is left (a run that
+screened at low fidelity can leave up to 3/4 of one unspent). Behavioural duplicates are
+found within a fidelity, so promoting a screened candidate to full fidelity is charged.
 
 A proposal whose notes hold an `unusable` reason (an LLM reply without code) is not sent
 for evaluation: it is recorded with status `unusable_reply`, the penalty reward and its
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,9 +42,10 @@ import numpy as np
 
 from actgym.agent import Agent, Evaluation, History, Proposal
 from actgym.candidate.untrusted_text import valid_utf8
+from actgym.fidelity import FIDELITIES
 from actgym.result import EvaluationResult
 from actgym.reward import PENALTY
-from actgym.search.backends import Backend, Outcome
+from actgym.search.backends import ByFidelity, Outcome
 from actgym.search.progress import SearchProgress
 from actgym.search.records import evaluation_row, proposal_row, to_evaluation, to_evaluations
 from actgym.search.store import UNUSABLE, RunStore, Snapshot
@@ -53,17 +62,18 @@ class SearchLoop:
         self,
         store: RunStore,
         agent: Agent,
-        backend: Backend,
+        backends: ByFidelity,
         *,
         budget: int,
         proposals_per_call: int,
         session: int,
-        constants: Mapping[str, Any],
+        constants: Mapping[str, Mapping[str, Any]],
         progress: SearchProgress,
     ) -> None:
+        """`constants` are the run-wide columns of an evaluation row, per fidelity."""
         self.store = store
         self.agent = agent
-        self.backend = backend
+        self.backends = backends
         self.budget = budget
         self.proposals_per_call = proposals_per_call
         self.session = session
@@ -75,7 +85,7 @@ class SearchLoop:
     def run(self) -> bool:
         """Search until the budget is spent; False if the agent stopped proposing first."""
         batch = self._restore(self.store.snapshot())
-        while self._left() > 0:
+        while self._left() >= 1:
             if not self._propose(batch):
                 return False
             self._complete(batch)
@@ -96,13 +106,14 @@ class SearchLoop:
             self._complete(snapshot.batch)
         return snapshot.batch + 1
 
-    def _left(self) -> int:
-        """Proposals the budget still allows: duplicates are free, up to the proposal cap."""
-        charged = self.issued - self.store.uncharged_count()
-        return min(self.budget - charged, MAX_PROPOSALS_PER_BUDGET * self.budget - self.issued)
+    def _left(self) -> float:
+        """Full evaluations the budget still allows: duplicates are free, up to the cap on
+        what proposals may charge."""
+        cap = MAX_PROPOSALS_PER_BUDGET * self.budget - self.store.issued_charge()
+        return min(self.budget - self.store.spent(), cap)
 
     def _propose(self, batch: int) -> bool:
-        count = min(self.proposals_per_call, self._left())
+        count = min(self.proposals_per_call, math.floor(self._left()))
         proposals = self._checked(self.agent.propose(count, History(self.history)), count)
         if not proposals:
             return False
@@ -121,9 +132,14 @@ class SearchLoop:
         pending = [(key, row["source"]) for key, row in proposals.items() if key not in done]
         unusable = {key: _unusable(proposals[key]) for key, _ in pending}
         skipped = [_skipped(key, reason) for key, reason in unusable.items() if reason]
-        sent = [item for item in pending if not unusable[item[0]]]
-        for outcome in itertools.chain(skipped, self.backend.evaluate(sent)):
-            row = evaluation_row(proposals[outcome.id], outcome, self.constants)
+        sent: dict[str, list[tuple[int, str]]] = {}
+        for key, source in pending:
+            if not unusable[key]:
+                sent.setdefault(proposals[key]["fidelity"], []).append((key, source))
+        evaluated = (self.backends[name].evaluate(items) for name, items in sent.items())
+        for outcome in itertools.chain(skipped, *evaluated):
+            proposal = proposals[outcome.id]
+            row = evaluation_row(proposal, outcome, self.constants[proposal["fidelity"]])
             self.store.record_evaluation(row)
             done[outcome.id] = row
             self.progress.advance(to_evaluation(row))
@@ -134,17 +150,18 @@ class SearchLoop:
         self.store.save_snapshot(self._snapshot(batch, "observed"), self._duplicates(batch, rows))
 
     def _duplicates(self, batch: int, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
-        """Each row of the batch whose behaviour an earlier evaluation had: row id -> its id."""
+        """Each row of the batch whose behaviour an earlier evaluation at its fidelity had:
+        row id -> that evaluation's id."""
         first = self.store.first_by_behaviour(batch)
         duplicates = {}
         for row in rows:
-            behaviour = row["behaviour"]
-            if behaviour is None:
+            if row["behaviour"] is None:
                 continue
-            if behaviour in first:
-                duplicates[row["id"]] = first[behaviour]
+            key = (row["fidelity"], row["behaviour"])
+            if key in first:
+                duplicates[row["id"]] = first[key]
             else:
-                first[behaviour] = row["id"]
+                first[key] = row["id"]
         return duplicates
 
     def _snapshot(self, batch: int, phase: str) -> Snapshot:
@@ -159,9 +176,17 @@ class SearchLoop:
         name = type(self.agent).__name__
         if isinstance(proposals, str | bytes) or not isinstance(proposals, Sequence):
             raise AgentError(f"{name}.propose must return a list, got {type(proposals).__name__}")
-        if len(proposals) > count:
+        most = int(count / min(fidelity.charge for fidelity in FIDELITIES.values()))
+        if len(proposals) > most:
             raise AgentError(f"{name} proposed {len(proposals)} candidates; {count} were asked for")
-        return [_proposal(item, name, self.issued) for item in proposals]
+        checked = [_proposal(item, name, self.issued) for item in proposals]
+        charge = sum(FIDELITIES[proposal.fidelity].charge for proposal in checked)
+        if charge > count:
+            raise AgentError(
+                f"{name} proposed {len(checked)} candidates charging {charge:g} full "
+                f"evaluations; {count} were asked for"
+            )
+        return checked
 
 
 def _unusable(row: Mapping[str, Any]) -> str | None:
@@ -183,6 +208,10 @@ def _proposal(item: Proposal | str, agent: str, issued: int) -> Proposal:
         raise AgentError(f"{agent}: parents {proposal.parents} are not ids of evaluations")
     if proposal.generation is not None and not isinstance(proposal.generation, int):
         raise AgentError(f"{agent}: generation must be an int, got {proposal.generation!r}")
+    if not isinstance(proposal.fidelity, str) or proposal.fidelity not in FIDELITIES:
+        raise AgentError(
+            f"{agent}: fidelity must be one of {', '.join(FIDELITIES)}, got {proposal.fidelity!r}"
+        )
     try:
         json.dumps(dict(proposal.notes), allow_nan=False)
     except (TypeError, ValueError) as error:
@@ -192,4 +221,5 @@ def _proposal(item: Proposal | str, agent: str, issued: int) -> Proposal:
         tuple(int(parent) for parent in proposal.parents),
         proposal.generation,
         proposal.notes,
+        proposal.fidelity,
     )

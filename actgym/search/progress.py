@@ -13,14 +13,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from actgym.agent import Evaluation
+from actgym.fidelity import FULL, get_fidelity
 
 
 class SearchProgress:
     """`advance` after each completed evaluation; use as a context manager."""
 
     def __init__(
-        self, console: Console, total: int, done: int, best: float | None, enabled: bool
+        self, console: Console, total: int, done: float, best: float | None, enabled: bool
     ) -> None:
+        """`total` and `done` count full evaluations; `best` is the best full-fidelity reward."""
         self.console = console
         self.best = best
         self.enabled = enabled
@@ -59,18 +61,21 @@ class SearchProgress:
         self.progress.stop()
 
     def advance(self, evaluation: Evaluation) -> None:
-        if evaluation.ok and (self.best is None or evaluation.reward > self.best):
+        """Count the evaluation at its fidelity's charge; only a full one can be a new best."""
+        full = evaluation.fidelity == FULL.name
+        if full and evaluation.ok and (self.best is None or evaluation.reward > self.best):
             self.best = evaluation.reward
             self._say(
                 f"new best [bold green]{evaluation.reward:+.4f}[/] at evaluation "
                 f"{evaluation.id + 1} (OOD loss {evaluation.ood_loss:.4g})"
             )
-        self.session_done += 1
-        self.remaining -= 1
+        charge = get_fidelity(evaluation.fidelity).charge
+        self.session_done += charge
+        self.remaining -= charge
         per_second = self.session_done / max(time.monotonic() - self.started, 1e-9)
         self.progress.update(
             self.task,
-            advance=1,
+            advance=charge,
             best=self._best,
             rate=f"{per_second * 60:.1f}",
             eta=_clock(self.remaining / per_second),

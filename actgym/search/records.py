@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from actgym.agent import Evaluation, Proposal
+from actgym.fidelity import get_fidelity
 from actgym.result import EvaluationResult
 from actgym.search.backends import Outcome
 from actgym.search.store import to_json
@@ -40,6 +41,8 @@ def proposal_row(identifier: int, batch: int, proposal: Proposal, session: int) 
         "generation": batch if proposal.generation is None else proposal.generation,
         "parents": to_json(list(proposal.parents)),
         "notes": to_json(dict(proposal.notes)),
+        "fidelity": proposal.fidelity,
+        "charge": get_fidelity(proposal.fidelity).charge,
         "session": session,
     }
 
@@ -53,7 +56,7 @@ def evaluation_row(
     return {
         **constants,
         **{key: proposal[key] for key in ("id", "batch", "source", "generation", "parents")},
-        "notes": proposal["notes"],
+        **{key: proposal[key] for key in ("notes", "fidelity", "charge")},
         "program_hash": result.program_hash,
         "locality": result.locality,
         "program": to_json(outcome.program) if outcome.program is not None else None,
@@ -86,6 +89,7 @@ def to_proposal(row: Mapping[str, Any]) -> Proposal:
         parents=tuple(json.loads(row["parents"])),
         generation=row["generation"],
         notes=json.loads(row["notes"]),
+        fidelity=row.get("fidelity", "full"),
     )
 
 

@@ -28,7 +28,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from actgym.reward import PENALTY
-from actgym.search.store import RunStore, StoreError
+from actgym.search.store import RunStore, StoreError, charge, full_fidelity
 
 Row = Mapping[str, Any]
 X_RANGE = (-5.0, 5.0)
@@ -77,19 +77,21 @@ def write_report(directory: Path | str, *, top: int = 4, console: Console | None
 
 
 def best_so_far(rows: Sequence[Row]) -> list[float]:
-    """The best reward among the first i + 1 evaluations, for each i (PENALTY before any)."""
+    """The best full-fidelity reward among the first i + 1 evaluations, for each i
+    (PENALTY before any): screening rewards never rank."""
     curve, best = [], PENALTY
     for row in rows:
-        if row["status"] == "ok":
+        if row["status"] == "ok" and full_fidelity(row):
             best = max(best, row["reward"])
         curve.append(best)
     return curve
 
 
 def top_distinct(rows: Sequence[Row], k: int) -> list[Row]:
-    """The k best accepted evaluations, one per program hash, highest reward first."""
+    """The k best accepted full-fidelity evaluations, one per program hash, highest first."""
     ranked = sorted(
-        (row for row in rows if row["status"] == "ok"), key=lambda row: (-row["reward"], row["id"])
+        (row for row in rows if row["status"] == "ok" and full_fidelity(row)),
+        key=lambda row: (-row["reward"], row["id"]),
     )
     leaders: list[Row] = []
     seen: set[str] = set()
@@ -98,6 +100,23 @@ def top_distinct(rows: Sequence[Row], k: int) -> list[Row]:
             seen.add(row["program_hash"])
             leaders.append(row)
     return leaders
+
+
+def agent_label(run: Row) -> str:
+    """The run's agent, marked when a cascade screened its proposals: a different searcher."""
+    share = json.loads(run["config"]).get("cascade")
+    return run["agent"] if share is None else f"{run['agent']}+cascade({share:g})"
+
+
+def _fidelities(rows: Sequence[Row]) -> str:
+    """How many evaluations ran at each fidelity, and what they were charged."""
+    counts = Counter(row.get("fidelity", "full") for row in rows)
+    charges: Counter[str] = Counter()
+    for row in rows:
+        charges[row.get("fidelity", "full")] += charge(row)
+    return ", ".join(
+        f"{name} {count} (charged {charges[name]:g})" for name, count in sorted(counts.items())
+    )
 
 
 def _duplicates(rows: Sequence[Row]) -> int:
@@ -109,7 +128,7 @@ def _duplicates(rows: Sequence[Row]) -> int:
 
 
 def summary_table(run: Row, rows: Sequence[Row]) -> Table:
-    table = Table(title=f"{run['agent']} on {run['env_id']}", show_header=False)
+    table = Table(title=f"{agent_label(run)} on {run['env_id']}", show_header=False)
     table.add_column("key", style="bold")
     table.add_column("value")
     statuses = Counter(row["status"] for row in rows)
@@ -119,6 +138,7 @@ def summary_table(run: Row, rows: Sequence[Row]) -> Table:
         "evaluations": f"{len(rows)} of {run['budget']}"
         + ("" if run["finished_at"] else " (unfinished)"),
         "behavioural duplicates": f"{_duplicates(rows)} (not charged to the budget)",
+        "fidelities": _fidelities(rows),
         "statuses": ", ".join(f"{name} {count}" for name, count in statuses.most_common()),
         "best reward": f"{best[0]['reward']:+.4f} (evaluation {best[0]['id'] + 1})"
         if best
@@ -215,7 +235,8 @@ def plot_best_so_far(rows: Sequence[Row], stem: Path) -> list[Path]:
     axes = figure.add_subplot()
     curve = np.asarray(best_so_far(rows))
     start = int(np.argmax(curve > PENALTY)) if (curve > PENALTY).any() else len(curve)
-    accepted = np.asarray([(row["id"] + 1, row["reward"]) for row in rows if row["status"] == "ok"])
+    ranked = [row for row in rows if row["status"] == "ok" and full_fidelity(row)]
+    accepted = np.asarray([(row["id"] + 1, row["reward"]) for row in ranked])
     if start < len(curve):
         low, high = min(0.0, curve[start]), max(0.0, curve[-1])
         floor = low - 0.15 * max(high - low, 0.5)
@@ -365,6 +386,8 @@ def _write_summary(run: Row, rows: Sequence[Row], leaders: Sequence[Row], path: 
         "budget": run["budget"],
         "completed": len(rows),
         "duplicates": _duplicates(rows),
+        "spent": sum(charge(row) for row in rows),
+        "fidelities": dict(Counter(row.get("fidelity", "full") for row in rows)),
         "finished": run["finished_at"] is not None,
         "statuses": dict(Counter(row["status"] for row in rows)),
         "best_so_far": best_so_far(rows),

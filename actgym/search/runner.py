@@ -23,7 +23,9 @@ from actgym.agent import Agent, AgentContext, Evaluation, History, TaskInfo
 from actgym.agents_registry import load_agent
 from actgym.briefing import describe_task
 from actgym.evaluation import EvaluationConfig
-from actgym.search.backends import Backend, make_backend
+from actgym.fidelity import FIDELITIES, Fidelity
+from actgym.search.backends import Backend, ByFidelity, make_backend
+from actgym.search.cascade import Cascade
 from actgym.search.config import SearchConfig, resolve
 from actgym.search.loop import AgentError, SearchLoop
 from actgym.search.progress import SearchProgress
@@ -108,8 +110,8 @@ def run_search(
         session = store.start_session(workers, versions)
         constants = _constants(config, versions, session)
         try:
-            with closing(_backend(config.evaluation, workers, ray, backend_factory)) as backend:
-                finished = _loop(store, config, agent, backend, constants, console, show_progress)
+            with closing(_backends(config.evaluation, workers, ray, backend_factory)) as backends:
+                finished = _loop(store, config, agent, backends, constants, console, show_progress)
         finally:
             agent.close()
         store.mark_finished()
@@ -126,33 +128,37 @@ def run_search(
     )
 
 
-def _backend(
+def _backends(
     config: EvaluationConfig, workers: int, ray: str | None, factory: BackendFactory
-) -> Backend:
-    return factory(config, workers) if ray is None else make_backend(config, workers, ray)
+) -> ByFidelity:
+    """What evaluates at each fidelity: the factory's backend, or Ray's."""
+
+    def build(cut: EvaluationConfig) -> Backend:
+        return factory(cut, workers) if ray is None else make_backend(cut, workers, ray)
+
+    return ByFidelity(config, build)
 
 
 def _loop(
     store: RunStore,
     config: SearchConfig,
     agent: Agent,
-    backend: Backend,
-    constants: Mapping[str, Any],
+    backends: ByFidelity,
+    constants: Mapping[str, Mapping[str, Any]],
     console: Console,
     show_progress: bool,
 ) -> bool:
-    done = History(to_evaluations(store.evaluations()))
-    best = done.best()
+    best = History(to_evaluations(store.evaluations())).best()
     with SearchProgress(
-        console, config.budget, len(done), best.reward if best else None, show_progress
+        console, config.budget, store.spent(), best.reward if best else None, show_progress
     ) as progress:
         loop = SearchLoop(
             store,
             agent,
-            backend,
+            backends,
             budget=config.budget,
             proposals_per_call=config.proposals_per_call,
-            session=constants["session"],
+            session=constants["full"]["session"],
             constants=constants,
             progress=progress,
         )
@@ -226,8 +232,11 @@ def _agent(
     config: SearchConfig,
     directory: Path,
 ) -> Agent:
+    context = _context(config, directory)
     try:
-        return agent_class(_context(config, directory))
+        if config.cascade is not None:
+            return Cascade(context, agent_class, config.cascade)
+        return agent_class(context)
     except (ValueError, TypeError, KeyError) as error:
         raise AgentError(f"agent {config.agent!r} cannot start: {error}") from error
 
@@ -265,20 +274,28 @@ def _run_row(config: SearchConfig, versions: Mapping[str, str]) -> dict[str, Any
 
 
 def _constants(
-    config: SearchConfig,
-    versions: Mapping[str, str],
-    session: int,
+    config: SearchConfig, versions: Mapping[str, str], session: int
+) -> dict[str, dict[str, Any]]:
+    """Per fidelity, the columns every evaluation row of this session at it shares."""
+    return {
+        name: _fidelity_constants(config, cut, versions, session)
+        for name, cut in FIDELITIES.items()
+    }
+
+
+def _fidelity_constants(
+    config: SearchConfig, fidelity: Fidelity, versions: Mapping[str, str], session: int
 ) -> dict[str, Any]:
-    """The columns every evaluation row of this session shares."""
+    evaluation = fidelity.applied(config.evaluation)
     return {
         "agent": config.agent,
         "env_id": config.env,
         "env_version": ENV_VERSION,
         "scoring_version": SCORING_VERSION,
-        "fingerprint": config.evaluation.fingerprint(),
+        "fingerprint": evaluation.fingerprint(),
         "seed": config.seed,
-        "task_seed": config.evaluation.task_seed,
-        "trainer_seeds": to_json(list(config.evaluation.trainer.seeds)),
+        "task_seed": evaluation.task_seed,
+        "trainer_seeds": to_json(list(evaluation.trainer.seeds)),
         "versions": to_json(versions),
         "session": session,
     }

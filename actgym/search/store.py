@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS proposals (
     generation INTEGER NOT NULL,
     parents TEXT NOT NULL,
     notes TEXT NOT NULL,
+    fidelity TEXT NOT NULL DEFAULT 'full',
+    charge REAL NOT NULL DEFAULT 1.0,
     session INTEGER NOT NULL REFERENCES sessions(id),
     proposed_at TEXT NOT NULL
 );
@@ -83,6 +85,8 @@ CREATE TABLE IF NOT EXISTS evaluations (
     generation INTEGER NOT NULL,
     parents TEXT NOT NULL,
     notes TEXT NOT NULL,
+    fidelity TEXT NOT NULL DEFAULT 'full',
+    charge REAL NOT NULL DEFAULT 1.0,
     status TEXT NOT NULL,
     message TEXT NOT NULL,
     reward REAL NOT NULL,
@@ -119,12 +123,22 @@ CREATE TABLE IF NOT EXISTS agent_state (
 
 
 def charged(row: Mapping[str, Any]) -> bool:
-    """Whether an evaluation row counts against the budget (the rule `uncharged_count` counts).
+    """Whether an evaluation row counts against the budget (the rule `spent` applies).
 
     Behavioural duplicates and unusable replies are free; rows of stores from before
     deduplication have no `duplicate_of` and are all charged, as they were.
     """
     return row.get("duplicate_of") is None and row["status"] != UNUSABLE
+
+
+def charge(row: Mapping[str, Any]) -> float:
+    """What an evaluation row cost the budget, in full evaluations (0 if free)."""
+    return float(row.get("charge", 1.0)) if charged(row) else 0.0
+
+
+def full_fidelity(row: Mapping[str, Any]) -> bool:
+    """Whether a row's reward may rank: only full-fidelity ones do (older rows all are)."""
+    return row.get("fidelity", "full") == "full"
 
 
 class StoreError(RuntimeError):
@@ -274,19 +288,30 @@ class RunStore:
         query = "SELECT COUNT(*) FROM evaluations WHERE duplicate_of IS NOT NULL"
         return int(self.connection.execute(query).fetchone()[0])
 
-    def uncharged_count(self) -> int:
-        """Rows the budget does not pay for: behavioural duplicates and unusable replies."""
-        query = "SELECT COUNT(*) FROM evaluations WHERE duplicate_of IS NOT NULL OR status = ?"
-        return int(self.connection.execute(query, (UNUSABLE,)).fetchone()[0])
+    def issued_charge(self) -> float:
+        """The charges of every proposal issued, evaluated yet or not, in full evaluations."""
+        query = "SELECT COALESCE(SUM(charge), 0) FROM proposals"
+        return float(self.connection.execute(query).fetchone()[0])
 
-    def first_by_behaviour(self, before_batch: int) -> dict[str, int]:
-        """The first evaluation id of each behaviour seen in the batches before `before_batch`."""
+    def spent(self) -> float:
+        """The budget used, in full evaluations: the issued proposals' charges less those
+        of behavioural duplicates and unusable replies, which are free."""
+        query = (
+            "SELECT COALESCE(SUM(charge), 0) FROM evaluations"
+            " WHERE duplicate_of IS NOT NULL OR status = ?"
+        )
+        free = float(self.connection.execute(query, (UNUSABLE,)).fetchone()[0])
+        return self.issued_charge() - free
+
+    def first_by_behaviour(self, before_batch: int) -> dict[tuple[str, str], int]:
+        """The first evaluation id of each (fidelity, behaviour) seen in the batches before
+        `before_batch`: a full evaluation of a screened behaviour is no duplicate."""
         rows = self.connection.execute(
-            "SELECT behaviour, MIN(id) FROM evaluations"
-            " WHERE behaviour IS NOT NULL AND batch < ? GROUP BY behaviour",
+            "SELECT fidelity, behaviour, MIN(id) FROM evaluations"
+            " WHERE behaviour IS NOT NULL AND batch < ? GROUP BY fidelity, behaviour",
             (before_batch,),
         )
-        return {row[0]: int(row[1]) for row in rows}
+        return {(row[0], row[1]): int(row[2]) for row in rows}
 
 
 def _insert(
@@ -327,18 +352,30 @@ def _take_lock(path: Path) -> int:
     return handle
 
 
+FIDELITY_COLUMNS = (
+    ("fidelity", "TEXT NOT NULL DEFAULT 'full'"),
+    ("charge", "REAL NOT NULL DEFAULT 1.0"),
+)
+ADDED_COLUMNS = {
+    "evaluations": (
+        *(("reward_stderr", "REAL"), ("fit_share", "REAL"), ("locality", "TEXT")),
+        *(("behaviour", "TEXT"), ("duplicate_of", "INTEGER")),
+        *FIDELITY_COLUMNS,
+    ),
+    "proposals": FIDELITY_COLUMNS,
+}
+
+
 def _add_missing_columns(connection: sqlite3.Connection) -> None:
-    """Older stores gain the columns added since, left NULL.
+    """Older stores gain the columns added since, left NULL or at their default.
 
     Schema 1 (before 2026-11-29) lacks reward_stderr, fit_share and locality; any store
     before behavioural deduplication lacks behaviour and duplicate_of (an old run's
-    evaluations are then all charged, as they were).
+    evaluations are then all charged, as they were); schema 2 lacks fidelity and charge
+    (its rows are all full fidelity, charged 1).
     """
-    present = {row["name"] for row in connection.execute("PRAGMA table_info(evaluations)")}
-    added = (
-        *(("reward_stderr", "REAL"), ("fit_share", "REAL"), ("locality", "TEXT")),
-        *(("behaviour", "TEXT"), ("duplicate_of", "INTEGER")),
-    )
-    for column, kind in added:
-        if column not in present:
-            connection.execute(f"ALTER TABLE evaluations ADD COLUMN {column} {kind}")
+    for table, columns in ADDED_COLUMNS.items():
+        present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for column, kind in columns:
+            if column not in present:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")

@@ -38,12 +38,12 @@ from actgym.search.backends import Backend, InProcess, ProcessPool
 from actgym.search.compare import (
     REWARD_AXIS_FLOOR,
     Group,
+    best_by_budget,
     compare,
     currencies,
     spending_table,
     write_comparison,
 )
-from actgym.search.report import best_so_far
 from actgym.search.runner import BackendFactory
 from actgym.search.store import FILENAME, UNUSABLE, charged
 from actgym.training_process import drain_shared_pools
@@ -233,9 +233,8 @@ def summarise(runs: Runs, groups: Sequence[Group], budget: int) -> list[dict[str
 
 
 def rewards(agent: str, env: str, runs: Sequence[Sequence[Row]], budget: int) -> dict[str, Any]:
-    """The best reward so far over charged evaluations, padded to the budget, over seeds."""
-    curves = [best_so_far([row for row in rows if charged(row)]) for rows in runs]
-    padded = np.asarray([curve + curve[-1:] * (budget - len(curve)) for curve in curves])
+    """The best full-fidelity reward so far by budget charged, held to the budget, over seeds."""
+    padded = np.asarray([best_by_budget(rows, budget) for rows in runs])
     mean_curve, half_curve = zip(*(interval(column) for column in padded.T), strict=True)
     return {
         "agent": agent,

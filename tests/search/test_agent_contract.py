@@ -106,7 +106,7 @@ def test_the_loop_calls_propose_then_observe_batch_by_batch(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        (["# a\n"] * 4, "proposed 4 candidates; 3 were asked for"),
+        (["# a\n"] * 4, "proposed 4 candidates charging 4 full evaluations; 3 were asked for"),
         ("# a string, not a list\n", "must return a list"),
         ([Proposal("# a\n", parents=(5,))], "are not ids of evaluations"),
         ([Proposal("# a\n", notes={"x": object()})], "notes must be a JSON-serialisable"),

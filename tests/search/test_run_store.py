@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,30 @@ def test_a_schema_1_store_gains_the_new_columns(tmp_path: Path) -> None:
     with RunStore(tmp_path, writer=True) as store:
         columns = {row[1] for row in store.connection.execute("PRAGMA table_info(evaluations)")}
     assert {"reward_stderr", "fit_share", "locality", "behaviour", "duplicate_of"} <= columns
+
+
+def test_a_schema_2_store_reads_as_full_fidelity_charged_one_each(tmp_path: Path) -> None:
+    fidelity_columns = (
+        "    fidelity TEXT NOT NULL DEFAULT 'full',\n    charge REAL NOT NULL DEFAULT 1.0,\n"
+    )
+    old_schema = SCHEMA.replace(fidelity_columns, "")
+    assert "charge" not in old_schema
+    with closing(sqlite3.connect(tmp_path / FILENAME)) as connection, connection:
+        connection.executescript(old_schema)
+        connection.execute("INSERT INTO sessions VALUES (1, 1, 1, '{}', 'now')")
+        for identifier in range(3):
+            row = evaluation(identifier, 1)
+            for table, values in (("proposals", proposal(identifier, 1)), ("evaluations", row)):
+                stamp = "proposed_at" if table == "proposals" else "completed_at"
+                names = ", ".join([*values, stamp])
+                marks = ", ".join("?" for _ in range(len(values) + 1))
+                connection.execute(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})", (*values.values(), "now")
+                )
+    with RunStore(tmp_path, writer=True) as store:
+        rows = store.evaluations()
+        assert {(row["fidelity"], row["charge"]) for row in rows} == {("full", 1.0)}
+        assert store.spent() == 3.0 and store.issued_charge() == 3.0
 
 
 def test_proposals_and_snapshot_commit_together_or_not_at_all(store: RunStore) -> None:
