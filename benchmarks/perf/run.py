@@ -10,7 +10,9 @@ cache). The same candidates train with two PyTorch eager references of the same
 protocol (torch_reference.py): one model at a time, and every model of the family at
 once in batched matmuls with one Adam. It prints candidates per minute, the compile /
 run / overhead split, the speed-ups over both references, how far ReLU's compiled run is
-from the FLOP-bound floor of this machine, and what sin/cos cost.
+from the FLOP-bound floor of this machine, and what sin/cos cost. A second table
+(scaled.py) reads the last row's batched wall time against two Ray nodes and the
+cascade's screening, in full-fidelity-equivalent candidates per minute.
 
 Columns (seconds are per candidate): check = sandbox + validation + probe; compile and
 run = compiling and running one candidate's training alone (all instances and seeds);
@@ -43,6 +45,7 @@ from candidates import expressions, jax_source, torch_function
 from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
 from rich.table import Table
+from scaled import ScaledRow, cascade_row, ray_row
 
 from actgym.cache import JsonCache
 from actgym.evaluation import EvaluationConfig, EvaluationResult, Evaluator
@@ -104,7 +107,13 @@ def main() -> None:
             rows.append(measure(families, trainer, sources, arguments, throughput, torch_times))
             bar.console.print(f"{name} measured: {rows[-1]}")  # kept if a later one fails
             bar.advance(task)
+        scaled = []
+        if arguments.scaled:
+            bar.update(task, description="Ray and cascade rows")
+            scaled = scaled_rows(measured[-1], trainer, sources, rows[-1].batched_s, arguments)
     report(rows, trainer, arguments, throughput)
+    if scaled:
+        report_scaled(rows[-1], scaled)
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -113,7 +122,46 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--candidates", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--fast", action="store_true", help="TrainerConfig.fast()")
+    parser.add_argument(
+        "--scaled",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the Ray (2 local nodes) and cascade rows, on the last row's families",
+    )
     return parser.parse_args()
+
+
+def scaled_rows(
+    families: tuple[str, ...],
+    trainer: TrainerConfig,
+    sources: list[str],
+    full_seconds: float,
+    arguments: argparse.Namespace,
+) -> list[ScaledRow]:
+    config = EvaluationConfig(families=families, trainer=trainer)
+
+    def batched(cut: EvaluationConfig, cut_sources: list[str]) -> float:
+        timed = timed_evaluation(cut, cut_sources, arguments.batch_size)
+        return timed.wall_s / len(cut_sources)
+
+    cascade = cascade_row(config, sources, full_seconds, batched)
+    close_shared_pools()
+    return [ray_row(config, sources), cascade]
+
+
+def report_scaled(reference: Row, scaled: list[ScaledRow]) -> None:
+    table = Table(title=f"{reference.family}: beyond one process, full-fidelity equivalent")
+    for column in ("mode", "cand/min", "x batched", "how"):
+        table.add_column(column, justify="right")
+    table.add_row("batched, this process", f"{60 / reference.batched_s:.1f}", "1.00", "run.py")
+    for row in scaled:
+        table.add_row(
+            row.mode,
+            f"{60 / row.seconds_per_candidate:.1f}",
+            f"{reference.batched_s / row.seconds_per_candidate:.2f}",
+            row.note,
+        )
+    console.print(table)
 
 
 def measure(
