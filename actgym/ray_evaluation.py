@@ -10,6 +10,7 @@ result is deterministic, so a retry returns what the lost actor would have. Inst
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,8 +22,9 @@ from actgym.result import EvaluationResult
 
 
 class EvaluatorActor:
-    """What one Ray actor runs: an Evaluator, built on the actor's node, whose sandbox
-    requires `required_layers` there."""
+    """What one Ray actor runs: an Evaluator per config it is asked to score at (the
+    first built at once), built on the actor's node, whose sandboxes require
+    `required_layers` there."""
 
     def __init__(
         self,
@@ -31,16 +33,25 @@ class EvaluatorActor:
         threads: int,
         required_layers: frozenset[str],
     ) -> None:
-        sandbox = Sandbox(config.limits, required_layers=required_layers)
-        self.evaluator = Evaluator(
-            config, sandbox=sandbox, programs_per_batch=programs_per_batch, threads=threads
-        )
+        self.settings = (programs_per_batch, threads, required_layers)
+        self.evaluators: dict[str, Evaluator] = {}
+        self._evaluator(config)
 
-    def assess_many(self, sources: Sequence[object]) -> list[Assessment]:
-        return self.evaluator.assess_many(sources)
+    def assess_many(self, sources: Sequence[object], config: EvaluationConfig) -> list[Assessment]:
+        return self._evaluator(config).assess_many(sources)
 
-    def reference(self, name: str) -> EvaluationResult:
-        return self.evaluator.reference(name)
+    def reference(self, name: str, config: EvaluationConfig) -> EvaluationResult:
+        return self._evaluator(config).reference(name)
+
+    def _evaluator(self, config: EvaluationConfig) -> Evaluator:
+        key = config.fingerprint()
+        if key not in self.evaluators:
+            programs_per_batch, threads, required_layers = self.settings
+            sandbox = Sandbox(config.limits, required_layers=required_layers)
+            self.evaluators[key] = Evaluator(
+                config, sandbox=sandbox, programs_per_batch=programs_per_batch, threads=threads
+            )
+        return self.evaluators[key]
 
 
 class RayEvaluator:
@@ -75,8 +86,7 @@ class RayEvaluator:
     ) -> None:
         import ray
 
-        if not 0 < cluster_share <= 1:
-            raise ValueError(f"cluster_share must be in (0, 1], got {cluster_share!r}")
+        _check_settings(actors, programs_per_batch, cpus_per_actor, cluster_share)
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         self.config = config or EvaluationConfig()
@@ -88,6 +98,15 @@ class RayEvaluator:
         settings = (programs_per_batch, max(1, int(cpus)), frozenset(required_layers))
         self._actors: list[Any] = [actor_class.remote(self.config, *settings) for _ in range(count)]
         self._owner: dict[Any, Any] = {}  # a batch's result reference -> the actor it went to
+        self._view = False
+
+    def at(self, config: EvaluationConfig) -> RayEvaluator:
+        """This evaluator's actors scoring at `config` (a fidelity's cut, say): a second
+        evaluator would wait for CPUs these actors hold. Closing the view is a no-op;
+        close this one."""
+        view = copy.copy(self)
+        view.config, view._view = config, True
+        return view
 
     @property
     def actors(self) -> int:
@@ -126,20 +145,32 @@ class RayEvaluator:
         return [assessment for index in sorted(done) for assessment in done[index]]
 
     def reference(self, name: str) -> EvaluationResult:
+        """A reference's result from a live actor; an actor lost meanwhile is dropped and
+        the next one asked."""
         import ray
+        from ray.exceptions import RayError, RayTaskError
 
-        return ray.get(self._live_actor(0).reference.remote(name))
+        while True:
+            actor = self._live_actor(0)
+            try:
+                return ray.get(actor.reference.remote(name, self.config))
+            except RayTaskError:
+                raise
+            except RayError:
+                self._drop(actor)
 
     def close(self) -> None:
         import ray
 
+        if self._view:
+            return
         for actor in self._actors:
             ray.kill(actor)
         self._actors = []
 
     def _submit(self, index: int, batch: list[object]) -> Any:
         actor = self._live_actor(index)
-        reference = actor.assess_many.remote(batch)
+        reference = actor.assess_many.remote(batch, self.config)
         self._owner[reference] = actor
         return reference
 
@@ -154,3 +185,21 @@ class RayEvaluator:
     def _drop(self, actor: Any) -> None:
         if actor in self._actors:
             self._actors.remove(actor)
+
+
+def _check_settings(
+    actors: int | None, programs_per_batch: int, cpus_per_actor: float, cluster_share: float
+) -> None:
+    """Refuse settings that cannot run before anything joins a cluster."""
+    if actors is not None and (
+        isinstance(actors, bool) or not isinstance(actors, int) or actors < 1
+    ):
+        raise ValueError(f"actors must be an int >= 1 or None, got {actors!r}")
+    if isinstance(programs_per_batch, bool) or not isinstance(programs_per_batch, int):
+        raise ValueError(f"programs_per_batch must be an int >= 1, got {programs_per_batch!r}")
+    if programs_per_batch < 1:
+        raise ValueError(f"programs_per_batch must be an int >= 1, got {programs_per_batch!r}")
+    if not cpus_per_actor > 0:
+        raise ValueError(f"cpus_per_actor must be positive, got {cpus_per_actor!r}")
+    if not 0 < cluster_share <= 1:
+        raise ValueError(f"cluster_share must be in (0, 1], got {cluster_share!r}")

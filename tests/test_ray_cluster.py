@@ -108,6 +108,48 @@ def test_evaluations_on_two_nodes_equal_local_ones_when_a_node_dies_mid_batch(
     assert assessed == expected
 
 
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"programs_per_batch": 0}, "programs_per_batch must be an int >= 1"),
+        ({"programs_per_batch": 2.5}, "programs_per_batch must be an int >= 1"),
+        ({"actors": 0}, "actors must be an int >= 1"),
+        ({"cpus_per_actor": 0.0}, "cpus_per_actor must be positive"),
+        ({"cluster_share": 1.5}, "cluster_share must be in"),
+    ],
+)
+def test_settings_that_cannot_run_are_refused_before_joining_a_cluster(
+    settings: dict, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        RayEvaluator(EvaluationConfig.fast(num_instances=1), **settings)
+    assert not ray.is_initialized()
+
+
+def test_a_reference_asked_of_a_lost_actor_comes_from_a_surviving_one(
+    two_nodes: tuple[Cluster, list], tmp_path: Path
+) -> None:
+    cluster, workers = two_nodes
+    config = EvaluationConfig.fast(num_instances=1)
+    local = Evaluator(config, cache=JsonCache(tmp_path / "local"))
+    try:
+        expected = local.reference("relu")
+    finally:
+        local.close()
+    evaluator = RayEvaluator(config, address=cluster.address)
+    try:
+        first = evaluator._actors[0]  # the actor `reference` asks first
+        node_id = ray.get(
+            first.__ray_call__.remote(lambda _: ray.get_runtime_context().get_node_id())
+        )
+        (node,) = [worker for worker in workers if worker.node_id == node_id]
+        cluster.remove_node(node)
+        assert evaluator.reference("relu") == expected
+        assert evaluator.actors == 1, "the lost actor is dropped"
+    finally:
+        evaluator.close()
+
+
 def test_a_search_on_the_cluster_loses_nothing_to_a_dead_node_and_matches_a_local_run(
     two_nodes: tuple[Cluster, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,6 +171,23 @@ def test_a_search_on_the_cluster_loses_nothing_to_a_dead_node_and_matches_a_loca
     assert len(ray.nodes()) == 3 and sum(node["Alive"] for node in ray.nodes()) == 2
     assert result.completed == local.completed == SEARCH["budget"]
     assert _evaluations(tmp_path / "cluster") == _evaluations(tmp_path / "local")
+
+
+def test_a_cascade_on_the_cluster_screens_on_the_same_actors_and_matches_a_local_run(
+    two_nodes: tuple[Cluster, list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster, _ = two_nodes
+    cascade = {**SEARCH, "budget": 3, "proposals_per_call": 2, "cascade": 0.25}
+    with monkeypatch.context() as local_cache:
+        local_cache.setenv("ACTGYM_CACHE_DIR", str(tmp_path / "local-cache"))
+        local = run_search(tmp_path / "local", cascade, show_progress=False)
+    result = run_search(tmp_path / "cluster", cascade, show_progress=False, ray=cluster.address)
+    assert (result.screened, result.spent) == (local.screened, local.spent) == (8, 3.0)
+    assert _evaluations(tmp_path / "cluster") == _evaluations(tmp_path / "local")
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ray.available_resources().get("CPU", 0) == 2, "every actor is gone, its CPU free"
 
 
 def _evaluations(directory: Path) -> list[tuple]:

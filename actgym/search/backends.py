@@ -46,10 +46,12 @@ class Outcome:
     behaviour: str | None = None
 
 
-class Backend(Protocol):
-    def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]: ...
-
+class Closeable(Protocol):
     def close(self) -> None: ...
+
+
+class Backend(Closeable, Protocol):
+    def evaluate(self, items: Sequence[Item]) -> Iterator[Outcome]: ...
 
 
 def evaluate_chunk(evaluator: EvaluatorProtocol, items: Sequence[Item]) -> list[Outcome]:
@@ -140,11 +142,16 @@ class ByFidelity:
     first use, so a run that never screens starts nothing for it."""
 
     def __init__(
-        self, config: EvaluationConfig, build: Callable[[EvaluationConfig], Backend]
+        self,
+        config: EvaluationConfig,
+        build: Callable[[EvaluationConfig], Backend],
+        shared: Sequence[Closeable] = (),
     ) -> None:
+        """`shared`: what the built backends use together, closed after them."""
         self.config = config
         self.build = build
         self.built: dict[str, Backend] = {}
+        self.shared = shared
 
     def __getitem__(self, fidelity: str) -> Backend:
         if fidelity not in self.built:
@@ -152,20 +159,24 @@ class ByFidelity:
         return self.built[fidelity]
 
     def close(self) -> None:
-        for backend in self.built.values():
+        for backend in (*self.built.values(), *self.shared):
             backend.close()
 
 
-def make_backend(config: EvaluationConfig, workers: int, ray_address: str | None = None) -> Backend:
-    """Where `actgym search` evaluates: this process, a process pool, or a Ray cluster
-    (`ray_address` "local" starts Ray here, "auto" joins this node's cluster)."""
+def make_backend(config: EvaluationConfig, workers: int) -> Backend:
+    """Where `actgym search` evaluates on this machine: this process or a process pool."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    if ray_address is not None:
-        from actgym.ray_evaluation import RayEvaluator
-
-        return Spread(RayEvaluator(config, address=None if ray_address == "local" else ray_address))
     return InProcess(Evaluator(config)) if workers == 1 else ProcessPool(config, workers)
+
+
+def ray_backends(config: EvaluationConfig, ray_address: str) -> ByFidelity:
+    """Every fidelity on one set of Ray actors (`ray_address` "local" starts Ray here,
+    "auto" joins this node's cluster)."""
+    from actgym.ray_evaluation import RayEvaluator
+
+    evaluator = RayEvaluator(config, address=None if ray_address == "local" else ray_address)
+    return ByFidelity(config, lambda cut: Spread(evaluator.at(cut)), shared=(evaluator,))
 
 
 _evaluator: Evaluator | None = None

@@ -240,16 +240,19 @@ def _summary_line(result: SearchResult) -> str:
     best = (
         f"best reward {result.best.reward:+.4f} (evaluation {result.best.id + 1})"
         if result.best
-        else "no candidate accepted"
+        else "no candidate accepted at full fidelity"
     )
     stopped = ", the agent stopped early" if result.stopped_early else ""
     counts = {"behavioural duplicates": result.duplicates, "unusable replies": result.unusable}
     free = ", ".join(f"{count} {what}" for what, count in counts.items() if count)
     free = f" ({free}, free)" if free else ""
-    return (
-        f"{result.completed}/{result.config.budget} evaluations{free}{stopped}; {best}; "
-        f"report in {result.directory}"
-    )
+    done = f"{result.completed}/{result.config.budget} evaluations"
+    if result.screened:
+        done = (
+            f"{result.completed} evaluations ({result.screened} screened at low fidelity), "
+            f"{result.spent:g}/{result.config.budget} charged"
+        )
+    return f"{done}{free}{stopped}; {best}; report in {result.directory}"
 
 
 def _env_id(name: str) -> str:

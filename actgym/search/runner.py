@@ -23,8 +23,8 @@ from actgym.agent import Agent, AgentContext, Evaluation, History, TaskInfo
 from actgym.agents_registry import load_agent
 from actgym.briefing import describe_task
 from actgym.evaluation import EvaluationConfig
-from actgym.fidelity import FIDELITIES, Fidelity
-from actgym.search.backends import Backend, ByFidelity, make_backend
+from actgym.fidelity import FIDELITIES, FULL, Fidelity
+from actgym.search.backends import Backend, ByFidelity, make_backend, ray_backends
 from actgym.search.cascade import Cascade
 from actgym.search.config import SearchConfig, resolve
 from actgym.search.loop import AgentError, SearchLoop
@@ -45,6 +45,8 @@ class SearchResult:
     best: Evaluation | None
     duplicates: int = 0  # behavioural duplicates among `completed`, not charged
     unusable: int = 0  # proposals without code among `completed`, recorded unevaluated
+    screened: int = 0  # low-fidelity evaluations among `completed`, charged 0.25 each
+    spent: float = 0.0  # the budget charged, in full evaluations
 
 
 def run_search(
@@ -116,7 +118,7 @@ def run_search(
             agent.close()
         store.mark_finished()
         evaluations = to_evaluations(store.evaluations())
-        duplicates = store.duplicate_count()
+        duplicates, spent = store.duplicate_count(), store.spent()
     return SearchResult(
         directory,
         config,
@@ -125,18 +127,18 @@ def run_search(
         History(evaluations).best(),
         duplicates,
         sum(evaluation.status == UNUSABLE for evaluation in evaluations),
+        sum(evaluation.fidelity != FULL.name for evaluation in evaluations),
+        spent,
     )
 
 
 def _backends(
     config: EvaluationConfig, workers: int, ray: str | None, factory: BackendFactory
 ) -> ByFidelity:
-    """What evaluates at each fidelity: the factory's backend, or Ray's."""
-
-    def build(cut: EvaluationConfig) -> Backend:
-        return factory(cut, workers) if ray is None else make_backend(cut, workers, ray)
-
-    return ByFidelity(config, build)
+    """What evaluates at each fidelity: the factory's backend, or Ray's actors."""
+    if ray is not None:
+        return ray_backends(config, ray)
+    return ByFidelity(config, lambda cut: factory(cut, workers))
 
 
 def _loop(

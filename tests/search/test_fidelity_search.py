@@ -217,6 +217,8 @@ def test_actgym_search_cascade_screens_and_promotes_with_real_training(tmp_path:
     command = ["search", "--out", str(tmp_path / "run"), "--cascade", "--promote", "0.5"]
     done = runner.invoke(app, [*command, *small, "--quiet", "--seed", "4"])
     assert done.exit_code == 0, done.output
+    summary = " ".join(done.output.split())
+    assert summary.startswith("5 evaluations (4 screened at low fidelity), 2/2 charged")
     with RunStore(tmp_path / "run") as store:
         run, rows = store.run(), store.evaluations()
         assert store.spent() == 2.0
