@@ -21,12 +21,17 @@ from actgym.candidate.reasons import CandidateRejected, Reason
 
 PROBE_RANGE = 50.0
 _PROBE_POINTS = 4096
-_EDGE_POINTS = np.float32([0.0, 1e-6, -1e-6, 1e-3, -1e-3])
+_EDGE_MAGNITUDES = ((1e-7, 1e-6), (1e-4, 1e-3))
+"""Near zero, where x / |x| and friends break: 0 and one point each side per range."""
 _ANCHOR_RANGES = ((-20.0, -15.0), (-12.0, -10.0), (10.0, 12.0), (15.0, 20.0))
 _BEHAVIOUR_POINTS = np.concatenate(
-    [np.linspace(-PROBE_RANGE, PROBE_RANGE, 1001), np.random.default_rng(0).uniform(-5, 5, 256)]
+    [
+        np.random.default_rng(0).uniform(-PROBE_RANGE, PROBE_RANGE, 1001),
+        np.random.default_rng(1).uniform(-5, 5, 256),
+    ]
 ).astype(np.float32)
-"""The same points for every program, unlike the grid: behaviours must be comparable."""
+"""The same points for every program, unlike the grid: behaviours must be comparable.
+Drawn rather than spaced, so that no round value marks them."""
 _BEHAVIOUR_DIGITS = 6
 _BEHAVIOUR_FLOOR = 1e-6
 
@@ -64,42 +69,48 @@ def probe(program: Program) -> ProbeResult:
     The descriptors (for diversity-seeking agents) come free from the same values:
     `left_slope` and `right_slope`, secant slopes between two points in [-20, -10] and two
     in [10, 20], and `oscillation`, the number of sign changes of the derivative on
-    [-10, 10]. The grid's offset and the slope points are drawn from the program's own
-    hash: the same program always gets the same points, and no candidate can know them in
-    advance to fake its descriptors. The grid is fed in whole calls of the program's
-    input shape, in order.
+    [-10, 10]. The grid's offset, the points near zero and the slope points are drawn
+    from the program's own hash: the same program always gets the same points, and no
+    candidate can know them in advance to fake its descriptors. Every point (the grid's,
+    and the fixed points of its behaviour) is fed in one order drawn from that hash, so
+    no call is sorted or made of one kind of point: a program cannot tell the probe from
+    training by the order of its inputs.
     """
     shape = program.input_shape
     rng = np.random.default_rng(int(program.digest[:16], 16))
     step = 2.0 * PROBE_RANGE / (_PROBE_POINTS - 1)
     grid = np.linspace(-PROBE_RANGE, PROBE_RANGE, _PROBE_POINTS) + rng.uniform(-step, step) / 2
-    grid = grid.astype(np.float32)
-    anchors = np.float32([rng.uniform(low, high) for low, high in _ANCHOR_RANGES])
-    points = np.concatenate([grid, _EDGE_POINTS, anchors])
-    calls = as_calls(points, shape)
-    fixed = as_calls(_BEHAVIOUR_POINTS, shape)
+    near_zero = [
+        sign * rng.uniform(low, high) for low, high in _EDGE_MAGNITUDES for sign in (1, -1)
+    ]
+    anchors = [rng.uniform(low, high) for low, high in _ANCHOR_RANGES]
+    checked = np.float32([*grid, 0.0, *near_zero, *anchors])
+    points = np.concatenate([checked, _BEHAVIOUR_POINTS])
+    order = rng.permutation(points.size)
+    calls = as_calls(points[order], shape)
     inputs, changed_inputs, changed = _coupling_inputs(rng, shape)
     outputs, gradients = _probe_values(
-        program, jnp.asarray(np.concatenate([calls, fixed, inputs, changed_inputs]))
+        program, jnp.asarray(np.concatenate([calls, inputs, changed_inputs]))
     )
-    fixed_outputs = outputs[len(calls) : len(calls) + len(fixed)]
-    coupled_outputs = outputs[len(calls) + len(fixed) :]
-    outputs, gradients = outputs[: len(calls)], gradients[: len(calls)]
-    for values, reason, what in (
-        (outputs, Reason.NONFINITE_OUTPUT, "output"),
-        (gradients, Reason.NONFINITE_GRADIENT, "derivative"),
+    coupled_outputs = outputs[len(calls) :]
+    values, slopes = (
+        _in_point_order(result[: len(calls)], order) for result in (outputs, gradients)
+    )
+    for found, reason, what in (
+        (values, Reason.NONFINITE_OUTPUT, "output"),
+        (slopes, Reason.NONFINITE_GRADIENT, "derivative"),
     ):
-        bad = ~np.isfinite(values)
+        bad = ~np.isfinite(found[: checked.size])
         if bad.any():
-            where = calls[bad][:3].tolist()
+            where = checked[bad][:3].tolist()
             raise CandidateRejected(
                 reason, f"The {what} is NaN or inf at x = {', '.join(f'{v:g}' for v in where)}."
             )
-    values = outputs.reshape(-1)[: points.size].astype(np.float64)
-    slopes = gradients.reshape(-1)[: grid.size]
+    fixed_outputs = values[checked.size :]
+    values, slopes = values[: checked.size].astype(np.float64), slopes[: grid.size]
     far_left, near_left, near_right, far_right = values[-4:]
-    x = anchors.astype(np.float64)
-    central = slopes[np.abs(grid) <= 10.0]
+    x = checked[-4:].astype(np.float64)
+    central = slopes[np.abs(checked[: grid.size]) <= 10.0]
     signs = np.sign(central[np.abs(central) > 1e-6])
     descriptors = {
         "left_slope": float((near_left - far_left) / (x[1] - x[0])),
@@ -107,7 +118,7 @@ def probe(program: Program) -> ProbeResult:
         "oscillation": float(np.count_nonzero(np.diff(signs))),
     }
     locality = _locality(coupled_outputs, changed, shape)
-    return ProbeResult(descriptors, locality, behaviour(fixed_outputs.reshape(-1)))
+    return ProbeResult(descriptors, locality, behaviour(fixed_outputs))
 
 
 def behaviour(values: np.ndarray) -> str:
@@ -122,6 +133,13 @@ def behaviour(values: np.ndarray) -> str:
     flat = np.where(np.abs(values) < _BEHAVIOUR_FLOOR, 0.0, values.astype(np.float64))
     text = ",".join(f"{value:.{_BEHAVIOUR_DIGITS - 1}e}" for value in flat + 0.0)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _in_point_order(fed: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Values fed in `order` (cycled to fill whole calls), back in the points' order."""
+    values = np.empty(order.size, dtype=fed.dtype)
+    values[order] = fed.reshape(-1)[: order.size]
+    return values
 
 
 def _coupling_inputs(
