@@ -12,6 +12,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+PRIVATE = 0o700
+"""Cache directories are the owner's alone: entry names are fingerprints of configs, and a
+verifier's configs hold its hidden task seeds."""
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` and any missing parent as PRIVATE (mkdir's `parents` would not)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=PRIVATE, exist_ok=True)
+
 
 def default_cache_dir() -> Path:
     configured = os.environ.get("ACTGYM_CACHE_DIR")
@@ -32,7 +46,7 @@ class JsonCache:
 
     def put(self, key: str, value: Any) -> None:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_directory(self.directory)
             handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(handle, "w") as stream:
                 json.dump(value, stream)

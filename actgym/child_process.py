@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import jax
 
+from actgym.cache import private_directory
 from actgym.candidate.reasons import CandidateRejected, Reason, contained
 from actgym.hardening import make_undumpable
 
@@ -190,7 +191,10 @@ def compilation_cache_dir(default: Path) -> Path | None:
     if os.environ.get("ACTGYM_XLA_CACHE") == "0":
         return None
     configured = jax.config.jax_compilation_cache_dir
-    return Path(configured) if configured else default
+    if configured:
+        return Path(configured)
+    private_directory(default)
+    return default
 
 
 def compilation_cache_environment(directory: Path | None) -> dict[str, str]:

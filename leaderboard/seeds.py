@@ -1,8 +1,10 @@
 """Hidden task seeds: derived from a server secret, so tuning to the public seeds gains nothing.
 
-hidden seed i = HMAC-SHA256(secret, "<env version>|hidden-task-seed|i|<attempt>") read as
-a 63-bit integer modulo 2**31, skipping collisions with the public seed and with each
-other. A new environment version gives new hidden seeds. The secret comes from
+hidden seed i = HMAC-SHA256(secret, "<env version>|hidden-task-seed|i|<attempt>"), its first
+128 bits read as an integer, skipping collisions with the public seed and with each other.
+128 bits, so that nothing derived from a seed without the secret (a cache file's name is
+a hash of a config, task seed included) lets anyone search the seed space offline. A new
+environment version gives new hidden seeds. The secret comes from
 ACTGYM_LEADERBOARD_SECRET, or a file (ACTGYM_LEADERBOARD_SECRET_FILE or an explicit path),
 or else a random one kept in `<db>.secret` (mode 0600); it is never shown or exported.
 """
@@ -19,7 +21,7 @@ from actgym.leaderboard.profiles import PUBLIC_TASK_SEED
 
 SECRET_ENV = "ACTGYM_LEADERBOARD_SECRET"
 SECRET_FILE_ENV = "ACTGYM_LEADERBOARD_SECRET_FILE"
-_SEED_MODULUS = 2**31
+SEED_BYTES = 16
 
 
 def load_secret(db_path: Path, secret_file: Path | None = None) -> bytes:
@@ -59,7 +61,7 @@ def hidden_task_seeds(secret: bytes, version: str, count: int) -> tuple[int, ...
         while True:
             message = f"{version}|hidden-task-seed|{index}|{attempt}".encode()
             digest = hmac.new(secret, message, hashlib.sha256).digest()
-            seed = int.from_bytes(digest[:8], "big") % _SEED_MODULUS
+            seed = int.from_bytes(digest[:SEED_BYTES], "big")
             if seed != PUBLIC_TASK_SEED and seed not in seeds:
                 break
             attempt += 1
