@@ -83,8 +83,11 @@ def submit(
     """Queue `new` unless `board` already has its function (then raise store.Duplicate).
 
     Returns the submission id and, when the check refused the source, the rejection: the
-    submission is queued anyway, and the verifier records the failure.
+    submission is queued anyway, and the verifier records the failure. An author over the
+    rate limit is refused before the source is traced.
     """
+    if rate_limit is not None:
+        store.submissions.check_rate_limit(new.author, rate_limit)
     try:
         program_hash = hasher.digest(new.source)
     except CandidateRejected as rejection:

@@ -77,6 +77,13 @@ class Submissions:
                 )
             return submission_id
 
+    def check_rate_limit(self, author: str, limit: RateLimit, now: float | None = None) -> None:
+        """Raise RateLimited if `author` is over `limit`: asked before any work on a
+        submission (`add` asks again, in its transaction, for submitters racing)."""
+        now = time.time() if now is None else now
+        with self.database.transaction("DEFERRED") as connection:
+            enforce_rate_limit(connection, author, author_key(author), limit, now)
+
     def get(self, submission_id: int) -> dict[str, Any] | None:
         """The submission as the public sees it (no author key), None if there is none."""
         row = self.database.row("SELECT * FROM submissions WHERE id = ?", (submission_id,))

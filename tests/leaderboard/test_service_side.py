@@ -10,12 +10,18 @@ from pathlib import Path
 
 import jax
 import pytest
+from actgym.leaderboard.duplicates import ProgramHasher
 from actgym.leaderboard.profiles import PUBLIC_TASK_SEED
+from actgym.leaderboard.rate_limit import RateLimit
 from actgym.leaderboard.seeds import hidden_task_seeds
+from fastapi.testclient import TestClient
+from leaderboard_support import activation, bearer, make_app, token_for
 
 from actgym.cache import JsonCache
 from actgym.child_process import compilation_cache_dir
 from actgym.tasks.registry import make_family
+
+SOURCE = activation("return jnp.tanh(x) + 0.1 * x")
 
 
 @pytest.fixture
@@ -53,3 +59,30 @@ def test_result_and_compilation_caches_are_private_directories(
     assert compiled == tmp_path / "fresh" / "xla"
     for directory in (tmp_path / "fresh", compiled):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+
+
+def test_a_rate_limited_author_is_refused_before_the_source_is_traced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    traced: list[str] = []
+    trace = ProgramHasher.digest
+
+    def counted(self: ProgramHasher, source: str) -> str:
+        traced.append(source)
+        return trace(self, source)
+
+    monkeypatch.setattr(ProgramHasher, "digest", counted)
+    db = tmp_path / "lb.db"
+    headers = bearer(token_for(db, "Ann"))
+    app = make_app(db, verify=False, rate_limit=RateLimit(max_submissions=1, window_s=3600))
+    looping = activation("while True:\n    x = x + 1.0\nreturn x")
+    with TestClient(app) as client:
+        first = client.post(
+            "/api/submissions", json={"name": "one", "source": SOURCE}, headers=headers
+        )
+        assert first.status_code == 202, first.text
+        again = client.post(
+            "/api/submissions", json={"name": "loop", "source": looping}, headers=headers
+        )
+    assert again.status_code == 429 and "try again in" in again.json()["detail"]
+    assert SOURCE in traced and looping not in traced, "the limited one was never traced"
