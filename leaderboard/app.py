@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from actgym.candidate.confinement import ALL_LAYERS
+from actgym.candidate.untrusted_text import valid_utf8
 
 SubmissionId = Annotated[int, PathParam(ge=1, le=2**62)]
 LocalityFilter = Annotated[
@@ -74,6 +75,10 @@ MISSING_BEARER = (
     "The leaderboard's operator issues tokens."
 )
 MISSING_FORM_TOKEN = "Enter your author token; the leaderboard's operator issues them."
+NOT_UNICODE = (
+    "The form's text is not valid Unicode (it holds a lone surrogate, shown as '?'); "
+    "send it as UTF-8."
+)
 
 
 @dataclass
@@ -226,6 +231,9 @@ def page_routes(service: Service) -> APIRouter:
         fields = await request.form()
         data = {key: value for key, value in fields.items() if isinstance(value, str)}
         csrf_token, token = data.pop(FIELD, None), data.pop("token", None)
+        if not all(_is_unicode(text) for item in data.items() for text in item):
+            shown = {valid_utf8(key): valid_utf8(value) for key, value in data.items()}
+            return service.form(request, 422, shown, NOT_UNICODE)
         if not service.csrf.valid(request.cookies.get(COOKIE), csrf_token):
             return service.form(request, 403, data, REFUSED)
         try:
@@ -289,6 +297,15 @@ def api_routes(service: Service) -> APIRouter:
         return _filtered(rankings.get(), locality).to_dict()
 
     return router
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate (a form declared in `unicode_escape`, say)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _filtered(ranking: Leaderboard, locality: str | None) -> Leaderboard:

@@ -9,6 +9,7 @@ server with open submissions, for development) name their author.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, ClassVar
 
 from actgym.leaderboard.records import NewSubmission
@@ -42,6 +43,21 @@ def _printable_lines(value: str) -> str:
     return value
 
 
+def _no_hidden_characters(value: str) -> str:
+    """Refuse control and format characters in a source but line breaks and tabs: a
+    bidirectional override (U+202E, U+2066: Trojan Source) makes a page show other code
+    than what runs, and an activation function never needs one."""
+    for number, line in enumerate(value.splitlines(), start=1):
+        for char in line:
+            if char != "\t" and unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+                name = unicodedata.name(char, "a control character")
+                raise ValueError(
+                    f"line {number} holds U+{ord(char):04X} ({name}), which can make the code "
+                    "display differently from how it runs; remove it"
+                )
+    return value
+
+
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
@@ -67,7 +83,11 @@ class SubmissionIn(BaseModel):
     author_is_a_field: ClassVar[bool] = False
 
     name: Label
-    source: Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_CHARS)]
+    source: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_SOURCE_CHARS),
+        AfterValidator(_no_hidden_characters),
+    ]
     description: Annotated[
         str,
         StringConstraints(strip_whitespace=True, max_length=2000),

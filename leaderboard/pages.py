@@ -8,6 +8,7 @@ routes or the site's relative file names.
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,13 @@ class Pages:
             loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
         )
         self.environment.filters.update(
-            score=_score, loss=_loss, when=_when, flops=flops, gap=gap, locality=locality
+            score=_score,
+            loss=_loss,
+            when=_when,
+            flops=flops,
+            gap=gap,
+            locality=locality,
+            visible=visible,
         )
 
     def index(self, ranking: Leaderboard, queue: list[dict[str, Any]], links: Links) -> str:
@@ -107,6 +114,17 @@ class Pages:
         context.setdefault("refresh", None)
         template = self.environment.get_template(name)
         return template.render(links=links, profile=self.profile.summary(), **context)
+
+
+def visible(text: str) -> str:
+    """Control and format characters as `\\uXXXX` text: a source stored before they were
+    refused (or an older database's) cannot reorder what a page shows."""
+    return "".join(
+        f"\\u{ord(char):04x}"
+        if char not in "\n\r\t" and unicodedata.category(char) in ("Cc", "Cf", "Cs")
+        else char
+        for char in text
+    )
 
 
 def _score(value: float) -> str:

@@ -13,10 +13,12 @@ import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from actgym.leaderboard.author_names import refuse_lookalike
 from actgym.leaderboard.database import Database
 from actgym.leaderboard.records import author_key
 from actgym.leaderboard.schema import REFERENCE_AUTHOR
@@ -74,6 +76,7 @@ class Tokens:
             raise ValueError(f"{name!r} is reserved for the reference activations")
         issued = issue()
         with self.database.transaction() as connection:
+            refuse_lookalike(name, [REFERENCE_AUTHOR, *_authors(connection)])
             live = connection.execute(
                 "SELECT 1 FROM tokens WHERE name_key = ? AND revoked_at IS NULL", (name_key,)
             ).fetchone()
@@ -112,3 +115,9 @@ class Tokens:
         if row["revoked_at"] is not None:
             raise InvalidToken("The author token was revoked: ask the operator for a new one.")
         return str(row["name"])
+
+
+def _authors(connection: sqlite3.Connection) -> list[str]:
+    """Every author name the board knows: token holders and submitters."""
+    rows = connection.execute("SELECT name FROM tokens UNION SELECT author FROM submissions")
+    return [str(row[0]) for row in rows]

@@ -13,12 +13,15 @@ import pytest
 from actgym.leaderboard.duplicates import ProgramHasher
 from actgym.leaderboard.profiles import PUBLIC_TASK_SEED
 from actgym.leaderboard.rate_limit import RateLimit
+from actgym.leaderboard.records import NewSubmission
 from actgym.leaderboard.seeds import hidden_task_seeds
+from actgym.leaderboard.store import Store
 from fastapi.testclient import TestClient
-from leaderboard_support import activation, bearer, make_app, token_for
+from leaderboard_support import activation, bearer, form_secrets, make_app, token_for
 
 from actgym.cache import JsonCache
 from actgym.child_process import compilation_cache_dir
+from actgym.references import REFERENCES
 from actgym.tasks.registry import make_family
 
 SOURCE = activation("return jnp.tanh(x) + 0.1 * x")
@@ -86,3 +89,59 @@ def test_a_rate_limited_author_is_refused_before_the_source_is_traced(
         )
     assert again.status_code == 429 and "try again in" in again.json()["detail"]
     assert SOURCE in traced and looping not in traced, "the limited one was never traced"
+
+
+def _multipart(fields: dict[str, bytes]) -> bytes:
+    parts = [
+        b'--XX\r\nContent-Disposition: form-data; name="' + name.encode() + b'"\r\n\r\n' + value
+        for name, value in fields.items()
+    ]
+    return b"\r\n".join(parts) + b"\r\n--XX--\r\n"
+
+
+def test_a_form_decoding_to_a_lone_surrogate_is_refused_not_a_server_error(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "lb.db"
+    token = token_for(db, "Ann")
+    with TestClient(make_app(db, verify=False), raise_server_exceptions=False) as client:
+        secrets = form_secrets(client, token)
+        fields = {"name": b"tanh \\ud800", "source": SOURCE.replace("\n", "\\n").encode()}
+        fields |= {key: value.encode() for key, value in secrets.items()}
+        headers = {"Content-Type": "multipart/form-data; boundary=XX; charset=unicode_escape"}
+        page = client.post("/submit", content=_multipart(fields), headers=headers)
+    assert page.status_code == 422 and "not valid Unicode" in page.text
+    assert Store(db).submissions.count() == len(REFERENCES), "nothing was stored"
+
+
+TROJAN = activation("return x  # \u202e } ⁦if True:⁩ return jnp.tanh(x)")
+
+
+def test_a_source_with_bidirectional_controls_is_refused_and_old_ones_show_escaped(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "lb.db"
+    headers = bearer(token_for(db, "Ann"))
+    with TestClient(make_app(db, verify=False)) as client:
+        refused = client.post(
+            "/api/submissions", json={"name": "trojan", "source": TROJAN}, headers=headers
+        )
+        assert refused.status_code == 422 and "U+202E" in refused.json()["detail"]
+        stored = Store(db).submissions.add(NewSubmission(name="old", author="Ann", source=TROJAN))
+        page = client.get(f"/submissions/{stored}").text
+    assert "\u202e" not in page and "\u2066" not in page
+    assert "\\u202e" in page and "\\u2066" in page
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["actgym  (reference)", "ACTGYM (Reference)", "\u0430ctgym (reference)", "a.nn", "ANN "],
+)
+def test_names_that_look_like_the_reference_or_another_author_are_refused(
+    tmp_path: Path, name: str
+) -> None:
+    store = Store(tmp_path / "lb.db")
+    store.tokens.add("Ann")
+    with pytest.raises(ValueError, match=r"looks like the author|already has a token|reserved"):
+        store.tokens.add(name)
+    assert store.tokens.add("Anne"), "a name of its own is issued"
