@@ -31,6 +31,7 @@ from actgym.agents.prompts import (
     chat_prompt,
     completion_prompt,
     prompt_expressions,
+    quoted_program,
     return_expression,
 )
 
@@ -183,7 +184,7 @@ class EvolverAgent(Agent):
     def extract(self, completion: Completion, request: PromptRequest, prompt: Any) -> Extraction:
         if self.prompt_style == "completion":
             return complete_expression(completion.text, prompt_expressions(prompt))
-        parent = request.parent.source if request.parent is not None else None
+        parent = quoted_program(request.parent.source) if request.parent is not None else None
         return extract(completion.text, parent)
 
     def _max_new_tokens(self) -> int:
