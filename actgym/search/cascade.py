@@ -46,16 +46,13 @@ class Cascade(Agent):
         self.inner = agent_class(dataclasses.replace(context, proposals_per_call=per_call))
 
     def propose(self, count: int, history: History) -> Sequence[Proposal | str]:
-        screened = [
-            evaluation
-            for evaluation in history
-            if evaluation.fidelity == LOW.name and evaluation.status != UNUSABLE
-        ]
+        own = [evaluation for evaluation in history if evaluation.fidelity == LOW.name]
+        screened = [evaluation for evaluation in own if evaluation.status != UNUSABLE]
         promotions = [_promotion(item) for item in self.promotable(screened, history)[:count]]
         room = math.floor((count - len(promotions)) / LOW.charge)
         if room == 0:
             return promotions
-        asked = self.inner.propose(room, History(screened, fidelity=LOW.name))
+        asked = self.inner.propose(room, History(own, fidelity=LOW.name))
         return [*promotions, *(_screening(item) for item in asked)]
 
     def promotable(self, screened: Sequence[Evaluation], history: History) -> list[Evaluation]:

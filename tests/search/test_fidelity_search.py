@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import fakes
 import pytest
@@ -241,3 +241,29 @@ def _columns(directory: Path, columns: Sequence[str]) -> list[tuple[Any, ...]]:
     with closing(sqlite3.connect(directory / FILENAME)) as connection:
         query = f"SELECT {', '.join(columns)} FROM evaluations ORDER BY id"
         return connection.execute(query).fetchall()
+
+
+class Replier(Agent):
+    """One reply without code per call, the rest plain sources; records what it was shown."""
+
+    shown: ClassVar[list[int]] = []
+
+    def propose(self, count: int, history: History) -> Sequence[Proposal | str]:
+        Replier.shown.append(len(history))
+        unusable = Proposal("# no code\n", notes={"unusable": "the reply held no code"})
+        return [unusable, *(f"# call {len(history)} item {i}\n" for i in range(count - 1))]
+
+    def observe(self, evaluations: Sequence[Evaluation]) -> None:
+        return None
+
+
+def test_the_wrapped_agent_sees_all_it_proposed_and_unusable_replies_are_never_promoted(
+    tmp_path: Path,
+) -> None:
+    Replier.shown = []
+    config = {"agent": "test_fidelity_search:Replier", "budget": 3, "proposals_per_call": 1}
+    search(tmp_path, {**config, "cascade": 0.25}, FidelityBackends())
+    rows = stored(tmp_path)
+    assert Replier.shown[:2] == [0, 4], "its history holds its unusable reply too"
+    promoted = {json.loads(row["notes"]).get(PROMOTED_FROM) for row in rows}
+    assert not promoted & {row["id"] for row in rows if row["status"] == "unusable_reply"}
