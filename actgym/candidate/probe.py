@@ -9,7 +9,6 @@ process that drives evaluation.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 
 import jax
@@ -41,7 +40,7 @@ FEATURE_COUPLED = "feature-coupled"
 BATCH_COUPLED = "batch-coupled"
 LOCALITIES = (POINTWISE, FEATURE_COUPLED, BATCH_COUPLED)
 _COUPLING_INPUTS = 8
-_COUPLING_CHANGES = 4
+_COUPLING_CHANGES = 8
 
 
 @dataclass(frozen=True)
@@ -145,9 +144,17 @@ def _in_point_order(fed: np.ndarray, order: np.ndarray) -> np.ndarray:
 def _coupling_inputs(
     rng: np.random.Generator, shape: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random inputs, and copies of each with one element changed (which, flat: `changed`)."""
+    """Random inputs, and copies of each with one element changed (which, flat: `changed`).
+
+    Besides random elements, each input's extremes are changed (largest and smallest
+    value, largest and smallest magnitude): a function coupled only through a max or a
+    min moves when those change, and rarely when a random element does.
+    """
     inputs = rng.normal(0.0, 3.0, (_COUPLING_INPUTS, *shape)).astype(np.float32)
-    changed = rng.integers(0, math.prod(shape), (_COUPLING_INPUTS, _COUPLING_CHANGES)).reshape(-1)
+    flat = inputs.reshape(_COUPLING_INPUTS, -1)
+    extremes = [flat.argmax(1), flat.argmin(1), np.abs(flat).argmax(1), np.abs(flat).argmin(1)]
+    drawn = rng.integers(0, flat.shape[1], (_COUPLING_INPUTS, _COUPLING_CHANGES - len(extremes)))
+    changed = np.concatenate([np.stack(extremes, axis=1), drawn], axis=1).reshape(-1)
     changed_inputs = np.repeat(inputs, _COUPLING_CHANGES, axis=0).reshape(changed.size, -1)
     changed_inputs[np.arange(changed.size), changed] += rng.uniform(0.5, 2.0, changed.size)
     return inputs, changed_inputs.reshape(-1, *shape), changed
