@@ -33,6 +33,7 @@ from actgym.leaderboard.seeds import load_secret
 from actgym.leaderboard.store import Store
 from actgym.leaderboard.submissions import Duplicate
 from actgym.leaderboard.tokens import InvalidToken
+from actgym.leaderboard.trace_gate import TraceGate
 from actgym.leaderboard.verifier import BackgroundVerifier, Scorer, Verifier
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
@@ -68,6 +69,9 @@ class Settings:
     required_layers: frozenset[str] = ALL_LAYERS
     open_submissions: bool = False
     """Development only: no tokens, and every submission names its own author."""
+    trace_slots: int = 2
+    """Submit-time traces at once (`TraceGate`); more wait for nobody: they are queued unhashed."""
+    trace_deadline_s: float = 1.5
 
 
 MISSING_BEARER = (
@@ -97,6 +101,7 @@ class Service:
     hasher: ProgramHasher
     links: Links = field(default_factory=Links)
     csrf: CsrfGuard = field(default_factory=CsrfGuard)
+    gate: TraceGate = field(default_factory=TraceGate)
     verifier: BackgroundVerifier | None = None
 
     @classmethod
@@ -109,7 +114,8 @@ class Service:
             required_layers=settings.required_layers,
         )
         rankings = views.CachedRanking(store, board, settings.profile)
-        return cls(settings, store, board, Pages(settings.profile), rankings, hasher)
+        gate = TraceGate(settings.trace_slots, settings.trace_deadline_s)
+        return cls(settings, store, board, Pages(settings.profile), rankings, hasher, gate=gate)
 
     def authenticate(self, token: str | None, missing: str) -> str | None:
         """The token's author name; None on an open server, where submissions name theirs."""
@@ -128,7 +134,12 @@ class Service:
         else:
             new = SubmissionIn.model_validate(data).new_submission(author)
         submission_id, _ = duplicates.submit(
-            self.store, self.board, self.hasher, new, rate_limit=self.settings.rate_limit
+            self.store,
+            self.board,
+            self.hasher,
+            new,
+            rate_limit=self.settings.rate_limit,
+            gate=self.gate,
         )
         if self.verifier is not None:
             self.verifier.wake()
@@ -169,8 +180,12 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The references' programs are claimed, and the sandbox warmed, before any request:
+        # a submission's trace then fits the gate's deadline.
+        await run_in_threadpool(service.hasher.seed_references, service.store, service.board)
         if not settings.verify:
             yield
+            service.gate.close()
             service.hasher.close()
             return
         active = scorer or Scorer.from_secret(
@@ -186,6 +201,7 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
             yield
         finally:
             service.verifier.stop(timeout=settings.stop_timeout_s)
+            service.gate.close()
             service.hasher.close()
             if active is not scorer:
                 active.close()

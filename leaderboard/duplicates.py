@@ -19,6 +19,7 @@ from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, Profile
 from actgym.leaderboard.rate_limit import RateLimit
 from actgym.leaderboard.records import Board, NewSubmission
 from actgym.leaderboard.store import Store
+from actgym.leaderboard.trace_gate import TraceGate
 
 from actgym.candidate import confinement
 from actgym.candidate.check import validated
@@ -79,18 +80,25 @@ def submit(
     new: NewSubmission,
     *,
     rate_limit: RateLimit | None = None,
+    gate: TraceGate | None = None,
 ) -> tuple[int, CandidateRejected | None]:
     """Queue `new` unless `board` already has its function (then raise store.Duplicate).
 
     Returns the submission id and, when the check refused the source, the rejection: the
     submission is queued anyway, and the verifier records the failure. An author over the
-    rate limit is refused before the source is traced.
+    rate limit is refused before the source is traced. Through a `gate`, a trace that
+    finds no free slot or outlasts its deadline leaves the submission queued unhashed.
     """
     if rate_limit is not None:
         store.submissions.check_rate_limit(new.author, rate_limit)
     try:
-        program_hash = hasher.digest(new.source)
+        if gate is None:
+            program_hash: str | None = hasher.digest(new.source)
+        else:
+            program_hash = gate.run(lambda: hasher.digest(new.source))
     except CandidateRejected as rejection:
         return store.submissions.add(new, rate_limit=rate_limit), rejection
+    if program_hash is None:
+        return store.submissions.add(new, rate_limit=rate_limit), None
     hasher.seed_references(store, board)
     return store.submissions.add(new, rate_limit=rate_limit, program=(board, program_hash)), None

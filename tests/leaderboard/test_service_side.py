@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from actgym.leaderboard.rate_limit import RateLimit
 from actgym.leaderboard.records import NewSubmission
 from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Store
+from actgym.leaderboard.trace_gate import TraceGate
 from fastapi.testclient import TestClient
 from leaderboard_support import activation, bearer, form_secrets, make_app, token_for
 
@@ -145,3 +147,59 @@ def test_names_that_look_like_the_reference_or_another_author_are_refused(
     with pytest.raises(ValueError, match=r"looks like the author|already has a token|reserved"):
         store.tokens.add(name)
     assert store.tokens.add("Anne"), "a name of its own is issued"
+
+
+def test_the_trace_gate_refuses_work_when_full_and_passes_on_exceptions() -> None:
+    gate = TraceGate(slots=1, deadline_s=30.0)
+    release, started = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(30)
+        return "slow"
+
+    waiting = threading.Thread(target=gate.run, args=(slow,))
+    waiting.start()
+    started.wait(30)
+    assert gate.run(lambda: "honest") is None, "no free slot: the caller does not wait"
+    release.set()
+    waiting.join(30)
+    assert gate.run(lambda: "honest") == "honest"
+    with pytest.raises(ZeroDivisionError):
+        gate.run(lambda: 1 / 0)
+    gate.close()
+
+
+def test_a_slow_source_being_traced_holds_up_no_honest_submitter_nor_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looping = activation("while True:\n    x = x + 1.0\nreturn x")
+    tracing, traced = threading.Event(), threading.Event()
+    trace = ProgramHasher.digest
+
+    def watched(self: ProgramHasher, source: str) -> str:
+        if source != looping:
+            return trace(self, source)
+        tracing.set()
+        try:
+            return trace(self, source)
+        finally:
+            traced.set()
+
+    monkeypatch.setattr(ProgramHasher, "digest", watched)
+    db = tmp_path / "lb.db"
+    slow, honest = bearer(token_for(db, "Slow")), bearer(token_for(db, "Honest"))
+    app = make_app(db, verify=False, trace_slots=1, trace_deadline_s=0.5)
+    with TestClient(app) as client:
+        first = client.post(
+            "/api/submissions", json={"name": "loop", "source": looping}, headers=slow
+        )
+        assert first.status_code == 202, "queued unhashed once the deadline passed"
+        assert tracing.is_set() and not traced.is_set(), "its trace still holds the one slot"
+        second = client.post(
+            "/api/submissions", json={"name": "tanh plus", "source": SOURCE}, headers=honest
+        )
+        page = client.get("/")
+        assert not traced.is_set(), "both were answered while the slow trace went on"
+    assert second.status_code == 202 and page.status_code == 200
+    assert Store(db).submissions.count() == len(REFERENCES) + 2, "nothing was lost"
