@@ -102,7 +102,12 @@ class TrainingPool:
             raise stopped.rejection() from None
         if "rejected" in reply:
             raise rejection(reply["rejected"])
-        return ProbeResult(reply["descriptors"], reply["locality"], str(reply["behaviour"]))
+        return ProbeResult(
+            reply["descriptors"],
+            reply["locality"],
+            str(reply["behaviour"]),
+            tuple(float(value) for value in reply["outputs"]),
+        )
 
     def train(
         self,
@@ -240,6 +245,7 @@ class _Worker(Worker):
             "descriptors": result.descriptors,
             "locality": result.locality,
             "behaviour": result.behaviour,
+            "outputs": result.outputs,
         }
 
     def _train(self, request_id: int, request: dict[str, Any]) -> dict[str, Any]:

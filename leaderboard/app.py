@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from actgym.leaderboard import duplicates, views
 from actgym.leaderboard.csrf import COOKIE, FIELD, REFUSED, CsrfGuard
-from actgym.leaderboard.duplicates import ProgramHasher
+from actgym.leaderboard.duplicates import FunctionIdentifier
 from actgym.leaderboard.models import OpenSubmissionIn, SubmissionIn, describe_errors
 from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.plots import function_plot
@@ -70,7 +70,7 @@ class Settings:
     open_submissions: bool = False
     """Development only: no tokens, and every submission names its own author."""
     trace_slots: int = 2
-    """Submit-time traces at once (`TraceGate`); more wait for nobody: they are queued unhashed."""
+    """Submit-time checks at once (`TraceGate`); more wait for nobody: they queue unidentified."""
     trace_deadline_s: float = 1.5
 
 
@@ -87,7 +87,7 @@ NOT_UNICODE = (
 
 @dataclass
 class Service:
-    """What every route shares: the store and the board, pages, tokens, CSRF and hashing.
+    """What every route shares: the store and the board, pages, tokens, CSRF and duplicate checks.
 
     `verifier` is the background verifier while the app runs one (woken on each new
     submission), else None.
@@ -98,7 +98,7 @@ class Service:
     board: Board
     pages: Pages
     rankings: views.CachedRanking
-    hasher: ProgramHasher
+    identifier: FunctionIdentifier
     links: Links = field(default_factory=Links)
     csrf: CsrfGuard = field(default_factory=CsrfGuard)
     gate: TraceGate = field(default_factory=TraceGate)
@@ -108,14 +108,14 @@ class Service:
     def start(cls, settings: Settings, scorer: Scorer | None) -> Service:
         store = Store(settings.db)
         board = Board(version=env_version(), profile=settings.profile.name)
-        hasher = ProgramHasher(
+        identifier = FunctionIdentifier(
             settings.profile,
             sandbox=scorer.sandbox if scorer else None,
             required_layers=settings.required_layers,
         )
         rankings = views.CachedRanking(store, board, settings.profile)
         gate = TraceGate(settings.trace_slots, settings.trace_deadline_s)
-        return cls(settings, store, board, Pages(settings.profile), rankings, hasher, gate=gate)
+        return cls(settings, store, board, Pages(settings.profile), rankings, identifier, gate=gate)
 
     def authenticate(self, token: str | None, missing: str) -> str | None:
         """The token's author name; None on an open server, where submissions name theirs."""
@@ -136,7 +136,7 @@ class Service:
         submission_id, _ = duplicates.submit(
             self.store,
             self.board,
-            self.hasher,
+            self.identifier,
             new,
             rate_limit=self.settings.rate_limit,
             gate=self.gate,
@@ -182,11 +182,11 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The references' programs are claimed, and the sandbox warmed, before any request:
         # a submission's trace then fits the gate's deadline.
-        await run_in_threadpool(service.hasher.seed_references, service.store, service.board)
+        await run_in_threadpool(service.identifier.seed_references, service.store, service.board)
         if not settings.verify:
             yield
             service.gate.close()
-            service.hasher.close()
+            service.identifier.close()
             return
         active = scorer or Scorer.from_secret(
             settings.profile,
@@ -202,7 +202,7 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
         finally:
             service.verifier.stop(timeout=settings.stop_timeout_s)
             service.gate.close()
-            service.hasher.close()
+            service.identifier.close()
             if active is not scorer:
                 active.close()
 

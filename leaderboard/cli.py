@@ -103,17 +103,19 @@ def submit(
 
     body = _validated(OpenSubmissionIn, {**payload, "author": author})
     chosen = checked_profile(profile)
-    hasher = duplicates.ProgramHasher(chosen, required_layers=required_layers(allow_missing_layer))
+    identifier = duplicates.FunctionIdentifier(
+        chosen, required_layers=required_layers(allow_missing_layer)
+    )
     try:
         board = Board(env_version(), chosen.name)
         submission_id, refused = duplicates.submit(
-            Store(db), board, hasher, body.new_submission(body.author)
+            Store(db), board, identifier, body.new_submission(body.author)
         )
     except Duplicate as duplicate:
         _print_duplicate(str(duplicate))
         raise typer.Exit(code=1) from None
     finally:
-        hasher.close()
+        identifier.close()
     if refused is not None:
         console.print(
             f"[yellow]Not checked for duplicates here[/yellow]: {escape(refused.describe())} "

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,19 @@ class Board:
     def key(self) -> tuple[str, str]:
         """(version, profile): how every per-board row in the store is keyed."""
         return (self.version, self.profile)
+
+
+@dataclass(frozen=True, eq=False)
+class Function:
+    """What makes two submissions one entry on a board: the same canonical program, or
+    the same outputs on the probe's fixed points (actgym.candidate.behaviour)."""
+
+    program_hash: str
+    outputs: np.ndarray
+
+    @classmethod
+    def of(cls, program_hash: str, outputs: Sequence[float]) -> Function:
+        return cls(program_hash, np.asarray(outputs, dtype=np.float32))
 
 
 @dataclass(frozen=True)

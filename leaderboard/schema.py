@@ -83,6 +83,13 @@ CREATE TABLE IF NOT EXISTS programs (
     submission_id INTEGER NOT NULL REFERENCES submissions (id),
     PRIMARY KEY (version, profile, program_hash)
 );
+CREATE TABLE IF NOT EXISTS behaviours (
+    version TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    outputs BLOB NOT NULL,
+    PRIMARY KEY (version, profile, submission_id)
+);
 CREATE TABLE IF NOT EXISTS results (
     submission_id INTEGER NOT NULL REFERENCES submissions (id),
     version TEXT NOT NULL,

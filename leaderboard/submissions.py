@@ -1,8 +1,9 @@
-"""Submissions and the canonical programs that make later copies duplicates.
+"""Submissions, and the functions that make later copies duplicates.
 
-Submissions are immutable rows. A program hash is per `Board` (hashes depend on the
-layer width): the first submission to claim one owns it there, and every later copy is
-a duplicate of that owner.
+Submissions are immutable rows. A function (`records.Function`) is claimed per `Board`
+(hashes and outputs depend on the layer width): the first submission to claim one owns
+it there, and every later submission with the same canonical program, or with the same
+outputs on the probe's fixed points, is a duplicate of that owner.
 """
 
 from __future__ import annotations
@@ -11,9 +12,18 @@ import sqlite3
 import time
 from typing import Any
 
+import numpy as np
 from actgym.leaderboard.database import Database
 from actgym.leaderboard.rate_limit import RateLimit, enforce_rate_limit
-from actgym.leaderboard.records import Board, NewSubmission, author_key, public_submission
+from actgym.leaderboard.records import (
+    Board,
+    Function,
+    NewSubmission,
+    author_key,
+    public_submission,
+)
+
+from actgym.candidate.behaviour import same_outputs
 
 
 class Duplicate(Exception):
@@ -37,19 +47,19 @@ class Submissions:
         *,
         rate_limit: RateLimit | None = None,
         now: float | None = None,
-        program: tuple[Board, str] | None = None,
+        function: tuple[Board, Function] | None = None,
     ) -> int:
         """Insert a submission; raise RateLimited if its author is over the limit.
 
-        With `program` (a board and the source's canonical hash there), a program the board
-        already knows raises Duplicate and nothing is stored; a new one is claimed for this
+        With `function` (a board and the source's function there), a function the board
+        already has raises Duplicate and nothing is stored; a new one is claimed for this
         submission in the same transaction, so two copies sent at once cannot both enter.
         """
         now = time.time() if now is None else now
         key = author_key(new.author)
         with self.database.transaction() as connection:
-            if program is not None:
-                _refuse_duplicate(connection, *program)
+            if function is not None:
+                _refuse_duplicate(connection, *function)
             if rate_limit is not None:
                 enforce_rate_limit(connection, new.author, key, rate_limit, now)
             cursor = connection.execute(
@@ -68,13 +78,8 @@ class Submissions:
                 ),
             )
             submission_id = int(cursor.lastrowid or 0)
-            if program is not None:
-                board, program_hash = program
-                connection.execute(
-                    "INSERT INTO programs (version, profile, program_hash, submission_id)"
-                    " VALUES (?, ?, ?, ?)",
-                    (*board.key, program_hash, submission_id),
-                )
+            if function is not None:
+                _record(connection, *function, owner=submission_id)
             return submission_id
 
     def check_rate_limit(self, author: str, limit: RateLimit, now: float | None = None) -> None:
@@ -104,34 +109,74 @@ class Submissions:
         )
         return {int(row["id"]): str(row["source"]) for row in rows}
 
-    def program_owners(self, board: Board) -> set[int]:
-        """Submissions that own a canonical program on `board`."""
-        rows = self.database.rows(
-            "SELECT submission_id FROM programs WHERE version = ? AND profile = ?", board.key
+    def owns_a_function(self, board: Board, submission_id: int) -> bool:
+        """Whether the submission's function, outputs included, is claimed on `board`."""
+        row = self.database.row(
+            "SELECT 1 FROM behaviours WHERE version = ? AND profile = ? AND submission_id = ?",
+            (*board.key, submission_id),
         )
-        return {int(row["submission_id"]) for row in rows}
+        return row is not None
 
-    def claim_program(self, board: Board, program_hash: str, submission_id: int) -> int:
-        """The submission that owns this canonical program on `board`: the first to claim it."""
+    def claim_function(self, board: Board, function: Function, submission_id: int) -> int:
+        """The submission that owns `function` on `board`: the first to claim it.
+
+        A later claim of the same program or the same outputs gets that first owner, and its
+        own program hash is recorded for the owner too: copies of a copy name the original.
+        """
         with self.database.transaction() as connection:
-            connection.execute(
-                "INSERT OR IGNORE INTO programs (version, profile, program_hash, submission_id)"
-                " VALUES (?, ?, ?, ?)",
-                (*board.key, program_hash, submission_id),
-            )
-            row = connection.execute(
-                "SELECT submission_id FROM programs WHERE version = ? AND profile = ?"
-                " AND program_hash = ?",
-                (*board.key, program_hash),
-            ).fetchone()
-        return int(row["submission_id"])
+            found = _owner(connection, board, function)
+            owner = submission_id if found is None else found[0]
+            _record(connection, board, function, owner=owner)
+        return owner
 
 
-def _refuse_duplicate(connection: sqlite3.Connection, board: Board, program_hash: str) -> None:
+def _owner(
+    connection: sqlite3.Connection, board: Board, function: Function
+) -> tuple[int, str] | None:
+    """(id, name) of the submission owning `function`'s program or outputs on `board`."""
     row = connection.execute(
         "SELECT s.id, s.name FROM programs AS p JOIN submissions AS s ON s.id = p.submission_id"
         " WHERE p.version = ? AND p.profile = ? AND p.program_hash = ?",
-        (*board.key, program_hash),
+        (*board.key, function.program_hash),
     ).fetchone()
     if row is not None:
-        raise Duplicate(int(row["id"]), str(row["name"]))
+        return int(row["id"]), str(row["name"])
+    rows = connection.execute(
+        "SELECT s.id, s.name, b.outputs FROM behaviours AS b"
+        " JOIN submissions AS s ON s.id = b.submission_id"
+        " WHERE b.version = ? AND b.profile = ? ORDER BY s.id",
+        board.key,
+    ).fetchall()
+    width = function.outputs.size
+    known = [row for row in rows if len(row["outputs"]) == 4 * width]
+    if not known:
+        return None
+    outputs = np.stack([np.frombuffer(row["outputs"], dtype="<f4") for row in known])
+    same = [
+        (int(row["id"]), str(row["name"]))
+        for row, matches in zip(known, same_outputs(function.outputs, outputs), strict=True)
+        if matches
+    ]
+    return same[0] if same else None
+
+
+def _record(
+    connection: sqlite3.Connection, board: Board, function: Function, *, owner: int
+) -> None:
+    """Point `function`'s program at `owner`; its outputs too, when it owns them."""
+    connection.execute(
+        "INSERT OR IGNORE INTO programs (version, profile, program_hash, submission_id)"
+        " VALUES (?, ?, ?, ?)",
+        (*board.key, function.program_hash, owner),
+    )
+    connection.execute(
+        "INSERT OR IGNORE INTO behaviours (version, profile, submission_id, outputs)"
+        " VALUES (?, ?, ?, ?)",
+        (*board.key, owner, function.outputs.astype("<f4").tobytes()),
+    )
+
+
+def _refuse_duplicate(connection: sqlite3.Connection, board: Board, function: Function) -> None:
+    found = _owner(connection, board, function)
+    if found is not None:
+        raise Duplicate(*found)

@@ -4,7 +4,7 @@ than a short deadline for the request that asked.
 The submit-time check traces a source in the strict sandbox, which may take the sandbox's
 full 10 s for a hostile one. It runs on this gate's own threads, not the pool that serves
 pages; a request waits for it at most `deadline_s`, and when no slot is free or the
-deadline passes the submission is queued unhashed (the verifier checks every source
+deadline passes the submission is queued unidentified (the verifier checks every source
 fully, duplicates included), so a flood of slow sources delays nobody else.
 """
 

@@ -1,12 +1,13 @@
 """The verifier: takes queued submissions one at a time and scores them itself.
 
-A submission is checked in the sandbox first (its canonical hash is known only then),
-de-duplicated by that hash, and trained on every family of the profile with the public
-task seed and with each hidden one. With transfer on, a verified submission is also run
-through the downstream tasks (actgym.transfer) on a hidden data seed; those numbers are
-shown beside the rank and never enter it. Anything that goes wrong ends as a `failed` row with
-a reason code and a message for that one submission; the queue always moves on. The
-Evaluators are built once per process and reused, so repeats and references are cheap.
+A submission is checked in the sandbox first (its canonical hash and its outputs on the
+probe's points are known only then), de-duplicated by them, and trained on every family
+of the profile with the public task seed and with each hidden one. With transfer on, a
+verified submission is also run through the downstream tasks (actgym.transfer) on a
+hidden data seed; those numbers are shown beside the rank and never enter it. Anything
+that goes wrong ends as a `failed` row with a reason code and a message for that one
+submission; the queue always moves on. The Evaluators are built once per process and
+reused, so repeats and references are cheap.
 
 The sandbox is strict by default: every OS confinement layer must hold, or no submission
 is run. A missing layer is the machine's fault, not the submission's, so the claim goes
@@ -25,7 +26,14 @@ from dataclasses import dataclass
 
 from actgym.leaderboard import environment
 from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, Profile
-from actgym.leaderboard.records import TRANSFER_TASKS_KEY, Board, Claim, ResultRow, Verdict
+from actgym.leaderboard.records import (
+    TRANSFER_TASKS_KEY,
+    Board,
+    Claim,
+    Function,
+    ResultRow,
+    Verdict,
+)
 from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Store
 
@@ -233,6 +241,10 @@ class Verifier:
                 message=f"The verifier failed ({type(error).__name__}); the log has details.",
             )
 
+    def _name(self, submission_id: int) -> str:
+        submission = self.store.submissions.get(submission_id)
+        return "unknown" if submission is None else str(submission["name"])
+
     def _verify(self, claim: Claim) -> Verdict:
         try:
             program = self.scorer.check(claim.source)
@@ -247,14 +259,15 @@ class Verifier:
             "flops_per_element": program.flops_per_element,
             "locality": program.locality,
         }
-        owner = self.store.submissions.claim_program(
-            self.board, program.digest, claim.submission_id
+        owner = self.store.submissions.claim_function(
+            self.board, Function.of(program.digest, program.outputs), claim.submission_id
         )
         if owner != claim.submission_id:
             return Verdict(
                 state="failed",
                 reason=DUPLICATE,
-                message=f"The same function (canonical program) as submission #{owner}.",
+                message=f"The same function as submission #{owner} ({self._name(owner)}): "
+                "the same canonical program, or the same outputs on the probe's points.",
                 duplicate_of=owner,
                 **known,
             )

@@ -38,6 +38,8 @@ class CheckedProgram:
     descriptors: Mapping[str, float]
     locality: str
     behaviour: str
+    outputs: tuple[float, ...]
+    """The function's values on the probe's fixed points (actgym.candidate.probe)."""
 
     @property
     def digest(self) -> str:
@@ -88,7 +90,11 @@ class Checker:
             try:
                 probed = self.prober.probe(program, self.limits)
                 known = CheckedProgram(
-                    program, probed.descriptors, probed.locality, probed.behaviour
+                    program,
+                    probed.descriptors,
+                    probed.locality,
+                    probed.behaviour,
+                    probed.outputs,
                 )
             except CandidateRejected as rejection:
                 known = rejection

@@ -8,13 +8,13 @@ process that drives evaluation.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from actgym.candidate.behaviour import BEHAVIOUR_POINTS, behaviour
 from actgym.candidate.program import Program, as_calls
 from actgym.candidate.reasons import CandidateRejected, Reason
 
@@ -23,17 +23,6 @@ _PROBE_POINTS = 4096
 _EDGE_MAGNITUDES = ((1e-7, 1e-6), (1e-4, 1e-3))
 """Near zero, where x / |x| and friends break: 0 and one point each side per range."""
 _ANCHOR_RANGES = ((-20.0, -15.0), (-12.0, -10.0), (10.0, 12.0), (15.0, 20.0))
-_BEHAVIOUR_POINTS = np.concatenate(
-    [
-        np.random.default_rng(0).uniform(-PROBE_RANGE, PROBE_RANGE, 1001),
-        np.random.default_rng(1).uniform(-5, 5, 256),
-    ]
-).astype(np.float32)
-"""The same points for every program, unlike the grid: behaviours must be comparable.
-Drawn rather than spaced, so that no round value marks them."""
-_BEHAVIOUR_DIGITS = 6
-_BEHAVIOUR_FLOOR = 1e-6
-
 
 POINTWISE = "pointwise"
 FEATURE_COUPLED = "feature-coupled"
@@ -54,12 +43,14 @@ class ProbeResult:
     `batch-coupled` when units of other examples in the batch move (only a program that
     sees the batch, TrainerConfig.scope `batch`, can be).
 
-    `behaviour` fingerprints the function's outputs on fixed points (see `behaviour`).
+    `behaviour` fingerprints the function's `outputs` on fixed points (see `behaviour`);
+    `outputs` are those values (actgym.candidate.behaviour).
     """
 
     descriptors: dict[str, float]
     locality: str
     behaviour: str
+    outputs: tuple[float, ...]
 
 
 def probe(program: Program) -> ProbeResult:
@@ -84,7 +75,7 @@ def probe(program: Program) -> ProbeResult:
     ]
     anchors = [rng.uniform(low, high) for low, high in _ANCHOR_RANGES]
     checked = np.float32([*grid, 0.0, *near_zero, *anchors])
-    points = np.concatenate([checked, _BEHAVIOUR_POINTS])
+    points = np.concatenate([checked, BEHAVIOUR_POINTS])
     order = rng.permutation(points.size)
     calls = as_calls(points[order], shape)
     inputs, changed_inputs, changed = _coupling_inputs(rng, shape)
@@ -117,21 +108,9 @@ def probe(program: Program) -> ProbeResult:
         "oscillation": float(np.count_nonzero(np.diff(signs))),
     }
     locality = _locality(coupled_outputs, changed, shape)
-    return ProbeResult(descriptors, locality, behaviour(fixed_outputs))
-
-
-def behaviour(values: np.ndarray) -> str:
-    """A hash of outputs on the fixed points, each rounded to 6 significant digits.
-
-    Two functions equal in behaviour up to float32 rounding (`x * sigmoid(x)` and
-    `jax.nn.silu`, a program and its copy with a dead branch) get the same hash, so a
-    search can tell a rewrite from a new function. Magnitudes below 1e-6 count as 0.
-    Functions that differ off these points, or by less than the rounding on them, share a
-    hash; a value on a rounding boundary can split two writings of one function.
-    """
-    flat = np.where(np.abs(values) < _BEHAVIOUR_FLOOR, 0.0, values.astype(np.float64))
-    text = ",".join(f"{value:.{_BEHAVIOUR_DIGITS - 1}e}" for value in flat + 0.0)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return ProbeResult(
+        descriptors, locality, behaviour(fixed_outputs), tuple(fixed_outputs.tolist())
+    )
 
 
 def _in_point_order(fed: np.ndarray, order: np.ndarray) -> np.ndarray:

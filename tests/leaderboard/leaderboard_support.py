@@ -66,7 +66,12 @@ def make_app(
     open_submissions: bool = False,
     **settings: Any,
 ) -> Any:
-    """The app on `db`, with author tokens as served, unless told otherwise."""
+    """The app on `db`, with author tokens as served, unless told otherwise.
+
+    The submit-time check waits up to 60 s, not the served 1.5 s: a training process
+    started cold for the probe must not turn a duplicate into a queued copy here.
+    """
+    settings.setdefault("trace_deadline_s", 60.0)
     scorer = shared_scorer() if verify else None
     config = Settings(
         db=db,

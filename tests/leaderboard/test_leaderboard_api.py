@@ -137,17 +137,18 @@ def test_duplicates_are_answered_at_submit_and_not_stored(tmp_path: Path) -> Non
         assert form.status_code == 409 and f"duplicate of #{first} (first)" in form.text
         assert store.submissions.count() == len(REFERENCES) + 1
 
-        # A copy that entered without the submit-time check still ends as a duplicate.
+        # A rewrite that entered without the submit-time check still ends as a duplicate.
         backstop = store.submissions.add(
             NewSubmission(
                 name="late copy",
                 author="tester",
-                source=activation("z = jnp.tanh(x)\nreturn z + 0.3 * x"),
+                source=activation("return 0.3 * x + jnp.tanh(x)"),
             )
         )
         details = _verified(client, backstop)
         assert (details["state"], details["reason"]) == ("failed", "duplicate")
         assert details["duplicate_of"] == first and details["entry"] is None
+        assert f"submission #{first} (first)" in details["message"]
         assert _verified(client, first)["state"] == "done"
 
 

@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pytest
 from actgym.leaderboard.rate_limit import RateLimit, RateLimited
-from actgym.leaderboard.records import Board, NewSubmission, ResultRow, Verdict
+from actgym.leaderboard.records import Board, Function, NewSubmission, ResultRow, Verdict
 from actgym.leaderboard.store import Store
 from actgym.leaderboard.submissions import Duplicate
 from actgym.leaderboard.verification_queue import MAX_ATTEMPTS
@@ -147,29 +148,43 @@ def test_an_expired_lease_is_taken_over_by_another_verifier(tmp_path: Path) -> N
     assert (row["state"], row["attempts"], row["owner"]) == ("running", 2, "here:2")
 
 
-def test_the_first_claim_owns_a_program_hash(tmp_path: Path) -> None:
+def _function(program_hash: str, scale: float = 1.0) -> Function:
+    return Function.of(program_hash, scale * np.linspace(-3.0, 3.0, 64))
+
+
+def test_the_first_claim_owns_a_function(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
     with ThreadPoolExecutor(max_workers=8) as pool:
         owners = set(
-            pool.map(lambda i: store.submissions.claim_program(BOARD, "hash", i), range(1, 9))
+            pool.map(
+                lambda i: store.submissions.claim_function(BOARD, _function(f"hash{i}"), i),
+                range(1, 9),
+            )
         )
-    assert len(owners) == 1
+    assert len(owners) == 1, "eight programs with one function: one owner"
     other_board = Board(version="test-version", profile="fast")
-    assert store.submissions.claim_program(other_board, "hash", 9) == 9
+    assert store.submissions.claim_function(other_board, _function("hash1"), 9) == 9
 
 
-def test_a_known_program_is_refused_at_submit_and_not_stored(tmp_path: Path) -> None:
+def test_a_known_function_is_refused_at_submit_and_not_stored(tmp_path: Path) -> None:
     store = Store(tmp_path / "lb.db")
-    first = store.submissions.add(_new(1), program=(BOARD, "hash"))
-    with pytest.raises(Duplicate) as refused:
-        store.submissions.add(_new(2, author="another"), program=(BOARD, "hash"))
-    assert (refused.value.of, str(refused.value)) == (first, f"duplicate of #{first} (f1)")
+    first = store.submissions.add(_new(1), function=(BOARD, _function("hash")))
+    copies = {
+        "the same program": _function("hash", scale=2.0),
+        "another program, the same outputs": _function("other"),
+        "outputs a few ulps away": _function("other", scale=1.0 + 3e-7),
+    }
+    for what, copy in copies.items():
+        with pytest.raises(Duplicate) as refused:
+            store.submissions.add(_new(2, author="another"), function=(BOARD, copy))
+        assert (refused.value.of, str(refused.value)) == (first, f"duplicate of #{first} (f1)")
+        assert store.submissions.claim_function(BOARD, copy, 99) == first, what
     assert store.submissions.count() == len(REFERENCES) + 1
-    assert (
-        store.submissions.claim_program(BOARD, "hash", 99) == first
-    )  # the verifier's backstop agrees
     other_board = Board(version="test-version", profile="fast")
-    assert store.submissions.add(_new(3), program=(other_board, "hash")) == first + 1
+    assert store.submissions.add(_new(3), function=(other_board, _function("hash"))) == first + 1
+    changed = _function("new", scale=1.0001)  # a coefficient change is a new function
+    assert store.submissions.add(_new(4), function=(BOARD, changed)) == first + 2
+    assert store.submissions.claim_function(BOARD, _function("newer"), 99) == first
 
 
 def test_finishing_twice_replaces_results_and_exports_as_json(tmp_path: Path) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import jax
 import pytest
-from actgym.leaderboard.duplicates import ProgramHasher
+from actgym.leaderboard.duplicates import FunctionIdentifier
 from actgym.leaderboard.profiles import PUBLIC_TASK_SEED
 from actgym.leaderboard.rate_limit import RateLimit
-from actgym.leaderboard.records import NewSubmission
+from actgym.leaderboard.records import Function, NewSubmission
 from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Store
 from actgym.leaderboard.trace_gate import TraceGate
@@ -70,13 +70,13 @@ def test_a_rate_limited_author_is_refused_before_the_source_is_traced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     traced: list[str] = []
-    trace = ProgramHasher.digest
+    trace = FunctionIdentifier.identify
 
-    def counted(self: ProgramHasher, source: str) -> str:
+    def counted(self: FunctionIdentifier, source: str) -> Function:
         traced.append(source)
         return trace(self, source)
 
-    monkeypatch.setattr(ProgramHasher, "digest", counted)
+    monkeypatch.setattr(FunctionIdentifier, "identify", counted)
     db = tmp_path / "lb.db"
     headers = bearer(token_for(db, "Ann"))
     app = make_app(db, verify=False, rate_limit=RateLimit(max_submissions=1, window_s=3600))
@@ -175,9 +175,9 @@ def test_a_slow_source_being_traced_holds_up_no_honest_submitter_nor_page(
 ) -> None:
     looping = activation("while True:\n    x = x + 1.0\nreturn x")
     tracing, traced = threading.Event(), threading.Event()
-    trace = ProgramHasher.digest
+    trace = FunctionIdentifier.identify
 
-    def watched(self: ProgramHasher, source: str) -> str:
+    def watched(self: FunctionIdentifier, source: str) -> Function:
         if source != looping:
             return trace(self, source)
         tracing.set()
@@ -186,7 +186,7 @@ def test_a_slow_source_being_traced_holds_up_no_honest_submitter_nor_page(
         finally:
             traced.set()
 
-    monkeypatch.setattr(ProgramHasher, "digest", watched)
+    monkeypatch.setattr(FunctionIdentifier, "identify", watched)
     db = tmp_path / "lb.db"
     slow, honest = bearer(token_for(db, "Slow")), bearer(token_for(db, "Honest"))
     app = make_app(db, verify=False, trace_slots=1, trace_deadline_s=0.5)
@@ -194,7 +194,7 @@ def test_a_slow_source_being_traced_holds_up_no_honest_submitter_nor_page(
         first = client.post(
             "/api/submissions", json={"name": "loop", "source": looping}, headers=slow
         )
-        assert first.status_code == 202, "queued unhashed once the deadline passed"
+        assert first.status_code == 202, "queued unidentified once the deadline passed"
         assert tracing.is_set() and not traced.is_set(), "its trace still holds the one slot"
         second = client.post(
             "/api/submissions", json={"name": "tanh plus", "source": SOURCE}, headers=honest
@@ -203,3 +203,39 @@ def test_a_slow_source_being_traced_holds_up_no_honest_submitter_nor_page(
         assert not traced.is_set(), "both were answered while the slow trace went on"
     assert second.status_code == 202 and page.status_code == 200
     assert Store(db).submissions.count() == len(REFERENCES) + 2, "nothing was lost"
+
+
+REFERENCE_REWRITES = {
+    "jnp.where(x > 0, x, 0.0)": "ReLU",
+    "jnp.maximum(0.0, x)": "ReLU",
+    "jnp.maximum(x * 1.0, 0.0) + 0.0 * x": "ReLU",
+    "x * (x > 0)": "ReLU",
+    "0.1 * jnp.sin(x) + jax.nn.gelu(x)": "GELUSine",
+    "jnp.sin(x) / 10.0 + jax.nn.gelu(x)": "GELUSine",
+}
+
+
+def test_rewrites_of_a_reference_are_refused_at_submit_naming_it(tmp_path: Path) -> None:
+    db = tmp_path / "lb.db"
+    references = {
+        row["name"]: submission_id
+        for submission_id in Store(db).submissions.ids()
+        if (row := Store(db).submissions.get(submission_id))
+    }
+    with TestClient(make_app(db, verify=False), headers=bearer(token_for(db, "Ann"))) as client:
+        for body, name in REFERENCE_REWRITES.items():
+            response = client.post(
+                "/api/submissions", json={"name": "mine", "source": activation(f"return {body}")}
+            )
+            assert response.status_code == 409, (body, response.text)
+            owner = references[name]
+            assert response.json() == {
+                "detail": f"duplicate of #{owner} ({name})",
+                "duplicate_of": owner,
+            }, body
+        new = client.post(
+            "/api/submissions",
+            json={"name": "new", "source": activation("return jax.nn.gelu(x) + 0.11 * jnp.sin(x)")},
+        )
+        assert new.status_code == 202, "a changed coefficient is a new function"
+    assert Store(db).submissions.count() == len(REFERENCES) + 1
