@@ -92,8 +92,11 @@ probes, and stored rows, the JSON API and submission.html keep that key."""
 
 @dataclass(frozen=True)
 class Claim:
+    """A verification lease: `owner` (host:pid) verifies `submission_id` until it finishes."""
+
     submission_id: int
     source: str
+    owner: str | None = None
 
 
 def author_key(author: str) -> str:

@@ -111,7 +111,7 @@ class VerificationQueue:
                 " WHERE submission_id = ? AND version = ? AND profile = ?",
                 (now, environment_id, owner, row["id"], *board.key),
             )
-            return Claim(submission_id=int(row["id"]), source=str(row["source"]))
+            return Claim(submission_id=int(row["id"]), source=str(row["source"]), owner=owner)
 
     def release(self, board: Board, submission_id: int) -> None:
         """Put a claim back as it was: the verifier could not run it, not the submission's fault."""
@@ -123,10 +123,24 @@ class VerificationQueue:
                 (submission_id, *board.key),
             )
 
-    def finish(self, board: Board, submission_id: int, outcome: Verdict) -> None:
-        """Record an outcome; result rows replace any from an interrupted earlier attempt."""
+    def finish(
+        self, board: Board, submission_id: int, outcome: Verdict, *, owner: str | None = None
+    ) -> bool:
+        """Record an outcome; result rows replace any from an interrupted earlier attempt.
+
+        With `owner`, only the holder of a running lease may finish, so a verification
+        ends once: a verifier whose lease another took over records nothing (False).
+        """
         key = (submission_id, *board.key)
         with self.database.transaction() as connection:
+            if owner is not None:
+                held = connection.execute(
+                    "SELECT 1 FROM verifications WHERE submission_id = ? AND version = ?"
+                    " AND profile = ? AND state = 'running' AND owner = ?",
+                    (*key, owner),
+                ).fetchone()
+                if held is None:
+                    return False
             connection.execute(
                 "DELETE FROM results WHERE submission_id = ? AND version = ? AND profile = ?", key
             )
@@ -155,6 +169,7 @@ class VerificationQueue:
                     *key,
                 ),
             )
+        return True
 
     def unranked(self, board: Board, limit: int = 100) -> list[dict[str, Any]]:
         """The most recent submissions not (yet) ranked on `board`, newest first."""

@@ -219,7 +219,8 @@ class Verifier:
         except ConfinementMissing:
             self.store.queue.release(self.board, claim.submission_id)
             raise
-        self.store.queue.finish(self.board, claim.submission_id, outcome)
+        if not self.store.queue.finish(self.board, claim.submission_id, outcome, owner=claim.owner):
+            log.warning("submission %s: another verifier took the lease over", claim.submission_id)
         return claim.submission_id
 
     def drain(self, on_claim: Callable[[Claim], None] | None = None) -> list[int]:

@@ -148,6 +148,23 @@ def test_an_expired_lease_is_taken_over_by_another_verifier(tmp_path: Path) -> N
     assert (row["state"], row["attempts"], row["owner"]) == ("running", 2, "here:2")
 
 
+def test_only_the_lease_holder_finishes_so_a_verification_ends_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lb.db")
+    stale = store.queue.claim(BOARD, None, owner="elsewhere:1")
+    holder = store.queue.claim(BOARD, None, owner="here:2", lease_s=-1.0)
+    assert (stale.owner, holder.owner) == ("elsewhere:1", "here:2")
+    row = ResultRow("public", 0, "Harmonics", 0, "harmonics-0", 0, 1.0, 2.0, 3.0)
+    late = Verdict("done", "ok", "stale", rows=(row,))
+    assert not store.queue.finish(BOARD, stale.submission_id, late, owner=stale.owner)
+    row = store.queue.verification(BOARD, stale.submission_id)
+    assert (row["state"], row["owner"]) == ("running", "here:2"), "the stale verdict was dropped"
+    assert store.database.rows("SELECT * FROM results") == []
+    verdict = Verdict("failed", "timeout", "the holder's")
+    assert store.queue.finish(BOARD, holder.submission_id, verdict, owner=holder.owner)
+    assert not store.queue.finish(BOARD, holder.submission_id, verdict, owner=holder.owner)
+    assert store.queue.verification(BOARD, holder.submission_id)["message"] == "the holder's"
+
+
 def _function(program_hash: str, scale: float = 1.0) -> Function:
     return Function.of(program_hash, scale * np.linspace(-3.0, 3.0, 64))
 
