@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
+from actgym.candidate.untrusted_text import hides_code
 
 SCORE_FIELDS = frozenset(
     {"score", "scores", "reward", "rank", "iqm", "loss", "losses", "ood_loss", "results"}
@@ -49,7 +50,7 @@ def _no_hidden_characters(value: str) -> str:
     than what runs, and an activation function never needs one."""
     for number, line in enumerate(value.splitlines(), start=1):
         for char in line:
-            if char != "\t" and unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+            if hides_code(char):
                 name = unicodedata.name(char, "a control character")
                 raise ValueError(
                     f"line {number} holds U+{ord(char):04X} ({name}), which can make the code "

@@ -8,7 +8,6 @@ routes or the site's relative file names.
 from __future__ import annotations
 
 import datetime
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from actgym.leaderboard.views import flops, gap, locality, transfer_cell, transf
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
+from actgym.candidate.untrusted_text import hides_code
 
 TEMPLATES = Path(__file__).parent / "templates"
 REFRESH_S = 3
@@ -119,12 +119,7 @@ class Pages:
 def visible(text: str) -> str:
     """Control and format characters as `\\uXXXX` text: a source stored before they were
     refused (or an older database's) cannot reorder what a page shows."""
-    return "".join(
-        f"\\u{ord(char):04x}"
-        if char not in "\n\r\t" and unicodedata.category(char) in ("Cc", "Cf", "Cs")
-        else char
-        for char in text
-    )
+    return "".join(f"\\u{ord(char):04x}" if hides_code(char) else char for char in text)
 
 
 def _score(value: float) -> str:

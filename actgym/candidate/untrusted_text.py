@@ -33,6 +33,13 @@ def sanitise(text: object, limit: int = MAX_MESSAGE_CHARS) -> str:
     return unpathed[: max(limit - 1, 0)] + "…"
 
 
+def hides_code(char: str) -> bool:
+    """Whether `char` can make source code display differently from how it runs: a
+    control, format or surrogate character other than a line break or a tab (a
+    bidirectional override, U+202E or U+2066, is Trojan Source)."""
+    return char not in "\n\r\t" and unicodedata.category(char) in ("Cc", "Cf", "Cs")
+
+
 def valid_utf8(text: str) -> str:
     """`text` with anything UTF-8 cannot encode (lone surrogates) replaced by '?'.
 
