@@ -47,6 +47,10 @@ def proposal_row(identifier: int, batch: int, proposal: Proposal, session: int) 
     }
 
 
+_FROM_PROPOSAL = ("id", "batch", "source", "generation", "parents", "notes", "fidelity", "charge")
+"""Columns an evaluation row copies from its proposal's row."""
+
+
 def evaluation_row(
     proposal: Mapping[str, Any], outcome: Outcome, constants: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -55,8 +59,7 @@ def evaluation_row(
     timings = result.timings
     return {
         **constants,
-        **{key: proposal[key] for key in ("id", "batch", "source", "generation", "parents")},
-        **{key: proposal[key] for key in ("notes", "fidelity", "charge")},
+        **{key: proposal[key] for key in _FROM_PROPOSAL},
         "program_hash": result.program_hash,
         "locality": result.locality,
         "program": to_json(outcome.program) if outcome.program is not None else None,
