@@ -76,6 +76,7 @@ class Child:
         self._buffer = bytearray()
         self._next_id = 0
         self._dead = False
+        self._parent = os.getpid()
         self.hardening: dict[str, Any] = {}
 
     @classmethod
@@ -88,14 +89,18 @@ class Child:
     ) -> Child:
         """Start `python -m module` capped at `memory_bytes` of address space (on the CPU;
         0: none), persisting XLA executables in `compilation_cache` (None: not at all), and
-        wait up to `startup_s` for it to say it is ready and hardened."""
+        wait up to `startup_s` for it to say it is ready and hardened.
+
+        The child, not this process, asks JAX which backend it has: starting a backend
+        here would leave this process unable to fork workers that evaluate
+        (actgym.forksafety), and a caller that only checks candidates never needs one.
+        """
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
-        memory = memory_bytes if jax.default_backend() == "cpu" else 0
         try:
             pid = os.posix_spawn(
                 sys.executable,
-                [sys.executable, "-m", module, str(memory), str(os.getpid())],
+                [sys.executable, "-m", module, str(memory_bytes), str(os.getpid())],
                 {
                     "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # several processes share a GPU
                     **os.environ,
@@ -169,6 +174,8 @@ class Child:
         if self._dead:
             return "stopped"
         self._dead = True
+        if os.getpid() != self._parent:  # a forked copy: the process is its parent's
+            return "stopped"
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         status = "stopped"
@@ -222,12 +229,13 @@ _PR_SET_PDEATHSIG = 1
 
 
 def harden(memory_bytes: int, parent: int) -> dict[str, Any]:
-    """No core dumps, no ptrace by same-user processes, death with the parent, a memory cap."""
+    """No core dumps, no ptrace by same-user processes, death with the parent, a memory
+    cap on the CPU (GPU drivers map far more address space than they use)."""
     undumpable = make_undumpable()
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         os._exit(1)
-    if memory_bytes:
+    if memory_bytes and jax.default_backend() == "cpu":
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     return {
         "undumpable": undumpable,

@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import dataclasses
 import json
+import os
 import sys
 import threading
 from collections import OrderedDict
@@ -191,6 +192,17 @@ def shared_pool(bounds: TrainingBounds, compilation_cache: Path | None = None) -
         if key not in _pools:
             _pools[key] = TrainingPool(bounds, compilation_cache)
         return _pools[key]
+
+
+def _forget_parents_pools() -> None:
+    """A forked child starts its own training processes: it never shares its parent's
+    pipes, nor stops its parent's processes at exit."""
+    global _pools, _pools_lock
+    _pools = {}
+    _pools_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parents_pools)
 
 
 def drain_shared_pools() -> None:

@@ -122,6 +122,7 @@ class _Server:
     pid: int
     requests: IO[bytes]
     replies: IO[bytes]
+    parent: int = field(default_factory=os.getpid)
 
     @classmethod
     def spawn(cls) -> _Server:
@@ -153,6 +154,8 @@ class _Server:
             return False
 
     def stop(self) -> None:
+        if os.getpid() != self.parent:  # a forked copy: the server is its parent's
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
