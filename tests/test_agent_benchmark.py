@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from benchmark_scripts import load_benchmark
 
 from actgym.search import RunStore
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "agents" / "run.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("agent_benchmark", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_benchmark("agents/run.py", "agent_benchmark")
 
 
 @pytest.mark.parametrize(

@@ -6,30 +6,16 @@ submission, an unanswered request, a verification finished twice or never."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from actgym.leaderboard.profiles import env_version
 from actgym.leaderboard.records import Board
 from actgym.leaderboard.store import Store
+from benchmark_scripts import load_benchmark
 
 from actgym.references import REFERENCES
 
-SCRIPT = Path(__file__).parents[2] / "benchmarks" / "service" / "load.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("service_load", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-load = _load()
+load = load_benchmark("service/load.py", "service_load")
 
 
 def test_a_flood_loses_nothing_and_every_verification_ends_once(tmp_path: Path) -> None:
