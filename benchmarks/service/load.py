@@ -240,7 +240,10 @@ def run(plan: Plan, work: Path) -> Report:
     killed_during = None
     try:
         _wait_until(lambda: _up(url), 120, "the server")
-        with httpx.Client(base_url=url, timeout=60.0) as client:
+        # Idle connections are dropped before uvicorn's 5 s keep-alive ends them, or a
+        # request sent on one the server is closing fails with a ReadError.
+        limits = httpx.Limits(keepalive_expiry=2.0)
+        with httpx.Client(base_url=url, timeout=60.0, limits=limits) as client:
             honest = iter(_honest_sources(plan.honest))
             phase = {"now": quiet}
             done = threading.Event()
