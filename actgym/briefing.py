@@ -36,5 +36,5 @@ def describe_task(task: str, config: EvaluationConfig) -> str:
         "beats ReLU."
     ]
     for family in families_of(task):
-        parts.append(f"{family}: {family_description(family)}")
+        parts.append(family_description(family))  # each starts with its family name
     return " ".join(parts)
