@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from actgym.cli_parts import canonical_name, read_candidate, stage
+from actgym.integrations.cli import openevolve_app, prompt
 from actgym.leaderboard.cli import app as leaderboard_app
 from actgym.search.commands import export, report, search
 from actgym.tasks import SUITE, TASKS, families_of, make_family
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(leaderboard_app, name="leaderboard")
+app.add_typer(openevolve_app, name="openevolve")
 console = Console()
 
 
@@ -189,3 +191,4 @@ app.command()(search)
 app.command()(report)
 app.command()(export)
 app.command()(transfer)
+app.command()(prompt)

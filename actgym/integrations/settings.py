@@ -1,0 +1,122 @@
+"""What an adapter evaluates with: a task, a trainer preset and a task seed, and the one
+Evaluator per process and fidelity built from them.
+
+Frameworks call their evaluator function once per program, often in worker processes,
+and the first call in a process pays a cold start (tracing sandbox, training process,
+compiled programs). The Evaluator is therefore built once per process and settings, and
+kept. Building it starts no JAX backend in the calling process, so a framework may fork
+its workers after scoring its initial program (actgym.forksafety).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from actgym.agents.prompts import SYSTEM
+from actgym.briefing import describe_task
+from actgym.config import EvaluationConfig
+from actgym.evaluation import Evaluator
+from actgym.fidelity import get_fidelity
+from actgym.tasks import families_of
+
+
+@dataclass(frozen=True)
+class EvaluatorSettings:
+    """The evaluator arguments every adapter accepts (OpenEvolve's `evaluator_args`).
+
+    task: `Suite` or one family (`Harmonics`, `Poly1D`, ...), as in `ActSearch-<task>-v0`.
+    fast: the fast trainer preset (`TrainerConfig.fast()`), for trials and tests.
+    instances: instances per family (None: the task's default).
+    task_seed: the task seed (0: the published instances).
+    """
+
+    task: str = "Suite"
+    fast: bool = False
+    instances: int | None = None
+    task_seed: int = 0
+
+    @classmethod
+    def from_args(cls, args: dict[str, Any]) -> EvaluatorSettings:
+        """Settings from keyword arguments; an unknown name is refused, naming the known."""
+        known = {item.name for item in dataclasses.fields(cls)}
+        unknown = sorted(set(args) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown evaluator argument(s) {', '.join(unknown)}; "
+                f"choose from {', '.join(sorted(known))}"
+            )
+        settings = cls(**args)
+        families_of(settings.task)  # refuses an unknown task, naming the known ones
+        return settings
+
+    def config(self, fidelity: str = "full") -> EvaluationConfig:
+        base = EvaluationConfig.fast() if self.fast else EvaluationConfig()
+        config = dataclasses.replace(
+            base,
+            families=families_of(self.task),
+            num_instances=self.instances,
+            task_seed=self.task_seed,
+        )
+        return get_fidelity(fidelity).applied(config)
+
+    def prompt(self) -> str:
+        """What a framework's language model is told: the candidate contract and the task
+        (the built-in agents' system message and briefing; `actgym prompt`)."""
+        return f"{SYSTEM}\n\n{describe_task(self.task, self.config())}"
+
+
+_evaluators: dict[tuple[EvaluatorSettings, str], Evaluator] = {}
+_lock = threading.Lock()
+
+
+def _forget_parents_evaluators() -> None:
+    """A forked worker builds its own Evaluators (and checks that it may: forksafety)."""
+    global _evaluators, _lock
+    _evaluators = {}
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parents_evaluators)
+
+
+def process_evaluator(settings: EvaluatorSettings, fidelity: str = "full") -> Evaluator:
+    """This process's Evaluator for `settings` at `fidelity`, built on first use."""
+    key = (settings, fidelity)
+    with _lock:
+        if key not in _evaluators:
+            _evaluators[key] = Evaluator(settings.config(fidelity))
+        return _evaluators[key]
+
+
+def program_source(path: str | Path) -> str:
+    """The program file's source without a top-level `if __name__ == "__main__":` block.
+
+    Evolved programs often carry such a harness to run themselves; the candidate is the
+    function, and the evaluator's policy refuses module-level code that runs it. A file
+    that does not parse is returned as it is: the check stage says why it fails.
+    """
+    source = Path(path).read_text(encoding="utf-8", errors="replace")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.splitlines(keepends=True)
+    for node in reversed(tree.body):
+        if _is_main_guard(node):
+            del lines[node.lineno - 1 : node.end_lineno]
+    return "".join(lines)
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    sides = [node.test.left, *node.test.comparators]
+    names = {side.id for side in sides if isinstance(side, ast.Name)}
+    texts = {side.value for side in sides if isinstance(side, ast.Constant)}
+    return names == {"__name__"} and texts == {"__main__"}
