@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from actgym.cli_parts import canonical_name, read_candidate, stage
-from actgym.integrations.cli import openevolve_app, prompt
+from actgym.integrations.cli import openevolve_app, prompt, shinka_app
 from actgym.leaderboard.cli import app as leaderboard_app
 from actgym.search.commands import export, report, search
 from actgym.tasks import SUITE, TASKS, families_of, make_family
@@ -21,11 +21,13 @@ from actgym.transfer.cli import transfer
 from actgym.versions import ENV_VERSION
 
 if TYPE_CHECKING:
+    from actgym.integrations.settings import EvaluatorSettings
     from actgym.result import EvaluationResult
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(leaderboard_app, name="leaderboard")
 app.add_typer(openevolve_app, name="openevolve")
+app.add_typer(shinka_app, name="shinka")
 console = Console()
 
 
@@ -81,33 +83,52 @@ def evaluate(
             "or batch (the (batch, width) tensor, as in the paper's code)"
         ),
     ] = "example",
+    instances: Annotated[
+        int | None, typer.Option(min=1, help="Instances per family (default: the task's)")
+    ] = None,
+    task_seed: Annotated[int, typer.Option(min=0, help="Task seed (0: the published)")] = 0,
+    steps: Annotated[int | None, typer.Option(min=1, help="Training steps")] = None,
+    train_seeds: Annotated[
+        int | None, typer.Option(min=1, help="Training seeds per instance")
+    ] = None,
+    references: Annotated[
+        bool, typer.Option(help="Also train ReLU and GELU, for comparison")
+    ] = True,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL", help="Score on a running `actgym eval-server` (warm) instead of here"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
 ) -> None:
-    """Train with the candidate and with ReLU and GELU; print rewards and losses per family.
+    """Train with the candidate (and with ReLU and GELU); print rewards and losses per family.
 
     The candidate is a file, or with --reference one of actgym's named references
-    (docs/evaluation.md lists them).
+    (docs/evaluation.md lists them). --json prints each result by name (the file's stem).
     """
-    from actgym.evaluation import EvaluationConfig, Evaluator
+    from actgym.integrations.settings import EvaluatorSettings
     from actgym.references import REFERENCES
-    from actgym.trainer import SCOPES, TrainerConfig
+    from actgym.trainer import SCOPES
 
-    task = canonical_name(task, TASKS, "task")
-    scope = canonical_name(scope, SCOPES, "scope")
-    label, source = read_candidate(source_file, reference)
-    families = families_of(task)
-    config = EvaluationConfig(
-        families=families, trainer=TrainerConfig.preset(fast=fast, scope=scope)
+    settings = EvaluatorSettings(
+        task=canonical_name(task, TASKS, "task"),
+        fast=fast,
+        instances=instances,
+        task_seed=task_seed,
+        steps=steps,
+        train_seeds=train_seeds,
+        scope=canonical_name(scope, SCOPES, "scope"),
     )
+    label, source = read_candidate(source_file, reference)
+    families = families_of(settings.task)
     # `--reference relu` (or gelu) is its own comparison: one row, not a repeated name.
-    names = [label, *(name for name in ("relu", "gelu") if name != label)]
-    sources = [source, *(REFERENCES[name] for name in names[1:])]
-    evaluator = Evaluator(config)
-    try:
-        with stage(f"training {names[0]}, ReLU and GELU on {_count(families, 'family')}"):
-            outcomes = evaluator.evaluate_many(sources)
-    finally:
-        evaluator.close()
+    compared = [name for name in ("relu", "gelu") if name != label] if references else []
+    names = [label, *compared]
+    sources = [source, *(REFERENCES[name] for name in compared)]
+    what = f"training {', '.join(names)} on {_count(families, 'family')}"
+    with stage(what if server is None else f"{what} on {server}"):
+        outcomes = _scored(sources, settings, server)
     results = dict(zip(names, outcomes, strict=True))
     if as_json:
         print(json.dumps({name: result.to_dict() for name, result in results.items()}, indent=2))
@@ -118,6 +139,46 @@ def evaluate(
     if not candidate.ok:
         console.print(f"[red]{candidate.status}[/red]: {escape(candidate.message)}")
         raise typer.Exit(code=1)
+
+
+def _scored(
+    sources: list[str], settings: EvaluatorSettings, server: str | None
+) -> list[EvaluationResult]:
+    """The sources' results, trained together here or one by one on `server`."""
+    if server is not None:
+        from actgym.integrations.client import ServerError, evaluate_remotely
+
+        try:
+            return [evaluate_remotely(server, source, settings) for source in sources]
+        except ServerError as error:
+            console.print(f"[red]{escape(str(error))}[/red]", highlight=False)
+            raise typer.Exit(code=2) from None
+    from actgym.evaluation import Evaluator
+
+    evaluator = Evaluator(settings.config())
+    try:
+        return evaluator.evaluate_many(sources)
+    finally:
+        evaluator.close()
+
+
+@app.command("eval-server")
+def eval_server(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
+) -> None:
+    """Serve evaluations over loopback HTTP, warm between requests (docs/integrations.md)."""
+    try:
+        import uvicorn
+
+        from actgym.integrations.server import create_app
+    except ImportError:
+        console.print(
+            "[red]the server needs FastAPI and uvicorn[/red]: pip install 'actgym[leaderboard]'"
+        )
+        raise typer.Exit(code=2) from None
+    console.print(f"actgym evaluation server on http://{host}:{port} (POST /evaluate)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
 
 
 def _count(items: Sequence[str], noun: str) -> str:

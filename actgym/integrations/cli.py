@@ -1,4 +1,5 @@
-"""`actgym prompt` and `actgym openevolve init`: what an external evolver needs from actgym."""
+"""`actgym prompt`, `actgym openevolve init` and `actgym shinka init`: what an external
+evolver needs from actgym."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from actgym.tasks import TASKS
 
 openevolve_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Run actgym as an OpenEvolve task."
+)
+shinka_app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Run actgym as a ShinkaEvolve task."
 )
 console = Console()
 
@@ -43,20 +47,48 @@ def openevolve_init(
     iterations: Annotated[int, typer.Option(min=1, help="OpenEvolve's max_iterations")] = 100,
 ) -> None:
     """Write initial_program.py, evaluator.py and config.yaml for `openevolve-run`."""
-    from actgym.integrations.scaffold import openevolve_files, write_task_directory
+    from actgym.integrations.scaffold import openevolve_files
     from actgym.integrations.settings import EvaluatorSettings
 
     settings = EvaluatorSettings(canonical_name(task, TASKS, "task"), fast, instances, task_seed)
-    try:
-        written = write_task_directory(directory, openevolve_files(settings, iterations))
-    except FileExistsError as error:
-        console.print(f"[red]nothing written[/red]: {escape(str(error))}", highlight=False)
-        raise typer.Exit(code=1) from None
-    for path in written:
-        console.print(f"wrote {escape(str(path))}", highlight=False)
+    _write(directory, openevolve_files(settings, iterations))
     console.print(
         "Point config.yaml's llm.api_base at an OpenAI-compatible server, then run:\n"
         f"  cd {escape(str(directory))} && openevolve-run initial_program.py evaluator.py "
         "--config config.yaml",
         highlight=False,
     )
+
+
+@shinka_app.command("init")
+def shinka_init(
+    directory: Annotated[Path, typer.Argument(help="Where to write the task (empty or new)")],
+    task: Task = "Suite",
+    fast: Fast = False,
+    instances: Instances = None,
+    task_seed: TaskSeed = 0,
+) -> None:
+    """Write initial.py, evaluate.py and task_sys_msg.txt for ShinkaEvolve."""
+    from actgym.integrations.scaffold import shinka_files
+    from actgym.integrations.settings import EvaluatorSettings
+
+    settings = EvaluatorSettings(canonical_name(task, TASKS, "task"), fast, instances, task_seed)
+    _write(directory, shinka_files(settings))
+    console.print(
+        "Give ShinkaEvolve init_program_path='initial.py', eval_program_path='evaluate.py' "
+        "and task_sys_msg=open('task_sys_msg.txt').read(); start `actgym eval-server` and "
+        "set ACTGYM_EVAL_SERVER to skip each program's cold start (docs/integrations.md).",
+        highlight=False,
+    )
+
+
+def _write(directory: Path, files: dict[str, str]) -> None:
+    from actgym.integrations.scaffold import write_task_directory
+
+    try:
+        written = write_task_directory(directory, files)
+    except FileExistsError as error:
+        console.print(f"[red]nothing written[/red]: {escape(str(error))}", highlight=False)
+        raise typer.Exit(code=1) from None
+    for path in written:
+        console.print(f"wrote {escape(str(path))}", highlight=False)

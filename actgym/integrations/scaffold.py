@@ -1,9 +1,11 @@
-"""Ready task directories for the evolvers: `actgym openevolve init DIR`.
+"""Ready task directories for the evolvers: `actgym openevolve init DIR`, `actgym shinka
+init DIR`.
 
 The directory holds what a user would otherwise write by hand: the program evolution
-starts from (ReLU, score 1), an `evaluator.py` that imports actgym's adapter, and a
-`config.yaml` with the task prompt, timeouts above the cold start and the cascade's
-thresholds, each explained where it is set.
+starts from (ReLU, score 1) and an evaluator that imports actgym's adapter; for OpenEvolve
+a `config.yaml` with the task prompt, timeouts above the cold start and the cascade's
+thresholds, each explained where it is set; for ShinkaEvolve the task prompt as the text
+of its `task_sys_msg`.
 """
 
 from __future__ import annotations
@@ -34,9 +36,7 @@ evaluation of the Suite at default settings takes minutes there."""
 
 def openevolve_files(settings: EvaluatorSettings, iterations: int) -> dict[str, str]:
     """File name -> text of an OpenEvolve task directory for `settings`."""
-    arguments = ", ".join(
-        f"{name}={getattr(settings, name)!r}" for name in ("task", "fast", "instances", "task_seed")
-    )
+    arguments = _arguments(settings)
     evaluator = (
         '"""OpenEvolve scores programs with actgym (docs/integrations.md)."""\n\n'
         "from actgym.integrations.openevolve import stages\n\n"
@@ -89,6 +89,27 @@ evaluator:
   cascade_thresholds: [{low}, {promote}]
 """
     return {"initial_program.py": INITIAL_PROGRAM, "evaluator.py": evaluator, "config.yaml": config}
+
+
+def shinka_files(settings: EvaluatorSettings) -> dict[str, str]:
+    """File name -> text of a ShinkaEvolve task directory for `settings`."""
+    evaluate = (
+        '"""ShinkaEvolve scores programs with actgym (docs/integrations.md)."""\n\n'
+        "from actgym.integrations.shinka import main\n\n"
+        'if __name__ == "__main__":\n'
+        f"    main({_arguments(settings)})\n"
+    )
+    return {
+        "initial.py": INITIAL_PROGRAM,
+        "evaluate.py": evaluate,
+        "task_sys_msg.txt": settings.prompt() + "\n",
+    }
+
+
+def _arguments(settings: EvaluatorSettings) -> str:
+    return ", ".join(
+        f"{name}={getattr(settings, name)!r}" for name in ("task", "fast", "instances", "task_seed")
+    )
 
 
 def write_task_directory(directory: Path, files: dict[str, str]) -> list[Path]:

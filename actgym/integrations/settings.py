@@ -24,22 +24,29 @@ from actgym.config import EvaluationConfig
 from actgym.evaluation import Evaluator
 from actgym.fidelity import get_fidelity
 from actgym.tasks import families_of
+from actgym.trainer import TrainerConfig
 
 
 @dataclass(frozen=True)
 class EvaluatorSettings:
-    """The evaluator arguments every adapter accepts (OpenEvolve's `evaluator_args`).
+    """The evaluator arguments every route accepts (OpenEvolve's `evaluator_args`,
+    `actgym eval`'s options, the evaluation server's request fields).
 
     task: `Suite` or one family (`Harmonics`, `Poly1D`, ...), as in `ActSearch-<task>-v0`.
     fast: the fast trainer preset (`TrainerConfig.fast()`), for trials and tests.
     instances: instances per family (None: the task's default).
     task_seed: the task seed (0: the published instances).
+    steps, train_seeds: training steps and the number of training seeds (None: the
+        preset's); scope: `example` or `batch` (what one call of the activation sees).
     """
 
     task: str = "Suite"
     fast: bool = False
     instances: int | None = None
     task_seed: int = 0
+    steps: int | None = None
+    train_seeds: int | None = None
+    scope: str = "example"
 
     @classmethod
     def from_args(cls, args: dict[str, Any]) -> EvaluatorSettings:
@@ -51,15 +58,20 @@ class EvaluatorSettings:
                 f"unknown evaluator argument(s) {', '.join(unknown)}; "
                 f"choose from {', '.join(sorted(known))}"
             )
+        for name, value in args.items():
+            _check_type(name, value)
         settings = cls(**args)
-        families_of(settings.task)  # refuses an unknown task, naming the known ones
+        settings.config()  # refuses an unknown task or a bad trainer value, saying why
         return settings
 
     def config(self, fidelity: str = "full") -> EvaluationConfig:
-        base = EvaluationConfig.fast() if self.fast else EvaluationConfig()
-        config = dataclasses.replace(
-            base,
+        seeds = None if self.train_seeds is None else tuple(range(self.train_seeds))
+        trainer = TrainerConfig.preset(
+            fast=self.fast, steps=self.steps, seeds=seeds, scope=self.scope
+        )
+        config = EvaluationConfig(
             families=families_of(self.task),
+            trainer=trainer,
             num_instances=self.instances,
             task_seed=self.task_seed,
         )
@@ -69,6 +81,27 @@ class EvaluatorSettings:
         """What a framework's language model is told: the candidate contract and the task
         (the built-in agents' system message and briefing; `actgym prompt`)."""
         return f"{SYSTEM}\n\n{describe_task(self.task, self.config())}"
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "task": (str,),
+    "fast": (bool,),
+    "instances": (int, type(None)),
+    "task_seed": (int,),
+    "steps": (int, type(None)),
+    "train_seeds": (int, type(None)),
+    "scope": (str,),
+}
+
+
+def _check_type(name: str, value: object) -> None:
+    wanted = _TYPES[name]
+    wrong_bool = isinstance(value, bool) and bool not in wanted
+    if wrong_bool or not isinstance(value, wanted):
+        names = " or ".join("null" if kind is type(None) else kind.__name__ for kind in wanted)
+        raise ValueError(f"evaluator argument {name} must be {names}, got {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise ValueError(f"evaluator argument {name} must not be negative, got {value}")
 
 
 _evaluators: dict[tuple[EvaluatorSettings, str], Evaluator] = {}
