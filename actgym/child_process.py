@@ -20,8 +20,10 @@ import resource
 import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -98,7 +100,8 @@ class Child:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         try:
-            pid = os.posix_spawn(
+            pid = _on_the_spawner_thread(
+                os.posix_spawn,
                 sys.executable,
                 [sys.executable, "-m", module, str(memory_bytes), str(os.getpid())],
                 {
@@ -226,6 +229,34 @@ def rejected(rejection: CandidateRejected) -> dict[str, Any]:
 
 
 _PR_SET_PDEATHSIG = 1
+
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _on_the_spawner_thread(spawn: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+    """Run `spawn` on one thread that lives as long as this process.
+
+    A child's parent-death signal fires when the *thread* that started it ends, not the
+    process. Children started from a pool thread that later exits (a web server's
+    worker, idle for 10 s) were killed mid-use; started here, they die with the process.
+    """
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="actgym-spawner")
+        executor = _spawner
+    return executor.submit(spawn, *args, **kwargs).result()
+
+
+def _forget_the_spawner() -> None:
+    """A forked child has no spawner thread: it starts its own on first use."""
+    global _spawner, _spawner_lock
+    _spawner = None
+    _spawner_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_the_spawner)
 
 
 def harden(memory_bytes: int, parent: int) -> dict[str, Any]:

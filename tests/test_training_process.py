@@ -8,6 +8,8 @@ so the tests stay fast and do not depend on the machine's speed.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from sources import GELU_SINE, RELU
 from actgym.cache import JsonCache
 from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.child_process import Child
 from actgym.evaluation import EvaluationConfig, Evaluator
 from actgym.training_process import (
     BatchFailed,
@@ -139,3 +142,23 @@ def test_a_drained_pool_goes_on_with_a_fresh_process() -> None:
         pool.close()
     assert len(first) == len(second) == 1 and first != second
     assert pool._idle == []
+
+
+def test_a_training_process_outlives_the_thread_that_started_it() -> None:
+    """The parent-death signal follows the starting thread: a web server's pool thread
+    that exits when idle took its training processes with it, mid-use (issue 29)."""
+    started: list[Child] = []
+    bounds = TrainingBounds()
+    thread = threading.Thread(
+        target=lambda: started.append(
+            Child.spawn("actgym.training_process", bounds.memory_bytes, bounds.startup_s)
+        )
+    )
+    thread.start()
+    thread.join()
+    (child,) = started
+    try:
+        time.sleep(1.0)  # a signal armed to the thread has arrived by now
+        assert child.alive(), "the process died with the thread that started it"
+    finally:
+        child.kill()
