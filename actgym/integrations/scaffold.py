@@ -10,6 +10,7 @@ of its `task_sys_msg`.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -107,9 +108,13 @@ def shinka_files(settings: EvaluatorSettings) -> dict[str, str]:
 
 
 def _arguments(settings: EvaluatorSettings) -> str:
-    return ", ".join(
-        f"{name}={getattr(settings, name)!r}" for name in ("task", "fast", "instances", "task_seed")
-    )
+    """`task="Suite", fast=False, ...`: Python a formatter leaves as it is."""
+    names = ("task", "fast", "instances", "task_seed")
+    texts = {
+        name: json.dumps(value) if isinstance(value, str) else repr(value)
+        for name, value in ((name, getattr(settings, name)) for name in names)
+    }
+    return ", ".join(f"{name}={text}" for name, text in texts.items())
 
 
 def write_task_directory(directory: Path, files: dict[str, str]) -> list[Path]:

@@ -33,17 +33,13 @@ from actgym.integrations.settings import EvaluatorSettings, process_evaluator
 
 
 class EvaluationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A source and its fidelity; every other field is an `EvaluatorSettings` field,
+    checked there (an unknown name or a wrong type is refused, naming it)."""
+
+    model_config = ConfigDict(extra="allow")
 
     source: str = Field(max_length=MAX_SOURCE_CHARS)
     fidelity: str = "full"
-    task: str = "Suite"
-    fast: bool = False
-    instances: int | None = Field(default=None, ge=1)
-    task_seed: int = Field(default=0, ge=0)
-    steps: int | None = Field(default=None, ge=1)
-    train_seeds: int | None = Field(default=None, ge=1)
-    scope: str = "example"
 
 
 def create_app() -> FastAPI:
@@ -58,9 +54,8 @@ def create_app() -> FastAPI:
     async def evaluate(request: EvaluationRequest) -> dict[str, Any]:
         if request.fidelity not in FIDELITIES:
             raise HTTPException(422, f"fidelity must be one of {', '.join(FIDELITIES)}")
-        fields = request.model_dump(exclude={"source", "fidelity"})
         try:
-            settings = EvaluatorSettings.from_args(fields)
+            settings = EvaluatorSettings.from_args(dict(request.model_extra or {}))
         except ValueError as error:
             raise HTTPException(422, str(error)) from None
 

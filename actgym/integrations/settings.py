@@ -92,6 +92,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "train_seeds": (int, type(None)),
     "scope": (str,),
 }
+_MINIMUM = {"instances": 1, "task_seed": 0, "steps": 1, "train_seeds": 1}
 
 
 def _check_type(name: str, value: object) -> None:
@@ -100,8 +101,8 @@ def _check_type(name: str, value: object) -> None:
     if wrong_bool or not isinstance(value, wanted):
         names = " or ".join("null" if kind is type(None) else kind.__name__ for kind in wanted)
         raise ValueError(f"evaluator argument {name} must be {names}, got {value!r}")
-    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-        raise ValueError(f"evaluator argument {name} must not be negative, got {value}")
+    if isinstance(value, int) and name in _MINIMUM and value < _MINIMUM[name]:
+        raise ValueError(f"evaluator argument {name} must be at least {_MINIMUM[name]}")
 
 
 _evaluators: dict[tuple[EvaluatorSettings, str], Evaluator] = {}

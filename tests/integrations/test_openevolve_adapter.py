@@ -42,7 +42,7 @@ def test_evaluate_reports_metrics_and_artifacts(tmp_path: Path) -> None:
     good = openevolve.evaluate(
         _program(tmp_path, activation("jnp.tanh(x) + 0.1 * x") + HARNESS), **SETTINGS
     )
-    assert good.metrics["trained"] == 1.0 and good.metrics["full"] == 1.0
+    assert good.metrics["trained"] == 1.0 and good.metrics["full"] == 1.0, good.artifacts
     assert good.metrics["combined_score"] == pytest.approx(math.exp(good.metrics["reward"]))
     for name in ("reward_Harmonics", "ood_loss", "fit_share", "flops_per_element", "seconds"):
         assert name in good.metrics, name
