@@ -34,6 +34,14 @@ def search(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run stored in --out")
     ] = False,
+    trust_store: Annotated[
+        bool,
+        typer.Option(
+            "--trust-store",
+            help="Resuming, use the stored agent and its endpoint options as they are "
+            "(only for a run directory you wrote yourself)",
+        ),
+    ] = False,
     fast: Annotated[
         bool | None, typer.Option("--fast/--no-fast", help="Small trainer settings")
     ] = None,
@@ -91,7 +99,7 @@ def search(
         "cascade": _cascade_share(promote) if cascade else None,
     }
     given = {key: value for key, value in options.items() if value is not None}
-    out, result = _run(given, config, resume=resume, quiet=quiet)
+    out, result = _run(given, config, resume=resume, trust_store=trust_store, quiet=quiet)
     if quiet:
         from actgym.search.report import write_report
 
@@ -108,7 +116,7 @@ def _cascade_share(promote: float | None) -> float:
 
 
 def _run(
-    options: dict[str, Any], config: Path | None, *, resume: bool, quiet: bool
+    options: dict[str, Any], config: Path | None, *, resume: bool, trust_store: bool, quiet: bool
 ) -> tuple[Path, SearchResult]:
     """Run the search the options over the config file describe; errors exit the CLI."""
     from actgym.agents_registry import UnknownAgentError
@@ -127,6 +135,7 @@ def _run(
             out,
             given,
             resume=resume,
+            trust_store=trust_store,
             workers=workers,
             ray=ray,
             show_progress=not quiet,

@@ -31,6 +31,7 @@ from actgym.search.loop import AgentError, SearchLoop
 from actgym.search.progress import SearchProgress
 from actgym.search.records import package_versions, to_evaluations
 from actgym.search.store import FILENAME, UNUSABLE, RunStore, StoreError, now, to_json
+from actgym.search.stored_trust import refuse_untrusted
 from actgym.versions import ENV_VERSION, SCORING_VERSION
 
 BackendFactory = Callable[[EvaluationConfig, int], Backend]
@@ -59,6 +60,7 @@ def run_search(
     console: Console | None = None,
     backend_factory: BackendFactory = make_backend,
     ray: str | None = None,
+    trust_store: bool = False,
 ) -> SearchResult:
     """Run (or resume, with `resume=True`) the search `given` describes in `directory`.
 
@@ -81,6 +83,8 @@ def run_search(
             evaluates candidates (tests pass a fake).
         ray: evaluate on a Ray cluster instead (`RayEvaluator`): "local" starts Ray
             here, "auto" joins this node's cluster, else the cluster's address.
+        trust_store: resuming, use the stored agent and its options as they are, even a
+            direct reference or an endpoint not given again (actgym.search.stored_trust).
 
     Returns:
         A `SearchResult` (its fields say what the run did: evaluations, best, duplicates).
@@ -88,8 +92,9 @@ def run_search(
     Raises:
         StoreError: a fresh run where one exists, a resume where none does, a run
             scored under another scoring version, or another process driving the run.
-        ConfigError: a malformed config, or one that differs from the run it resumes
-            (other than a larger budget).
+        ConfigError: a malformed config, one that differs from the run it resumes
+            (other than a larger budget), or a stored agent or agent option that reaches
+            outside the run and was not given again (without `trust_store`).
         UnknownAgentError: `agent` names no known agent.
         AgentError: the agent could not start or broke the contract.
 
@@ -104,7 +109,7 @@ def run_search(
     console = console or Console()
     agent_class = _refuse_before_opening(directory, given, resume)
     with RunStore(directory, writer=True) as store:
-        config = _config(store, given, resume, console)
+        config = _config(store, given, resume, console, trust_store)
         agent = _agent(agent_class or load_agent(config.agent), config, directory)
         versions = package_versions()
         if store.run() is None:
@@ -182,7 +187,7 @@ def _refuse_before_opening(
 
 
 def _config(
-    store: RunStore, given: Mapping[str, Any], resume: bool, console: Console
+    store: RunStore, given: Mapping[str, Any], resume: bool, console: Console, trust_store: bool
 ) -> SearchConfig:
     run = store.run()
     if run is not None and not resume:
@@ -198,6 +203,8 @@ def _config(
     _refuse_other_scoring_versions(store)
     _warn_on_new_versions(json.loads(run["versions"]), console)
     config = resolve(given, json.loads(run["config"]))
+    if not trust_store:
+        refuse_untrusted(config, given)
     if config.budget != run["budget"]:
         store.extend_budget(config.budget, config.to_json())
         console.print(f"budget extended from {run['budget']} to {config.budget} evaluations")

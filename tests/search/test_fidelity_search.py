@@ -177,7 +177,7 @@ def test_a_killed_cascade_resumes_exactly(tmp_path: Path, where: str, when: int)
         search(tmp_path / "run", config, first)
     fakes.CRASH_AT.update(propose=None, observe=None)
     second = FidelityBackends()
-    search(tmp_path / "run", {}, second, resume=True)
+    search(tmp_path / "run", {"agent": CASCADE["agent"]}, second, resume=True)
     columns = ("id", "batch", "source", "fidelity", "charge", "notes", "reward", "duplicate_of")
     assert _columns(tmp_path / "run", columns) == _columns(tmp_path / "reference", columns)
     assert sorted(first.evaluated + second.evaluated) == [

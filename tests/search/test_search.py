@@ -96,7 +96,7 @@ def test_a_crashed_run_resumes_exactly_as_if_never_stopped(
         fake_search(tmp_path / "run", CLIMBER, first)
     fakes.CRASH_AT.update(propose=None, observe=None)
     second = FakeBackend()
-    fake_search(tmp_path / "run", {}, second, resume=True)
+    fake_search(tmp_path / "run", {"agent": CLIMBER["agent"]}, second, resume=True)
     assert rows(tmp_path / "run") == rows(tmp_path / "reference")
     evaluated = first.evaluated + second.evaluated
     assert sorted(evaluated) == list(range(10)), "each proposal evaluated exactly once"
@@ -105,7 +105,7 @@ def test_a_crashed_run_resumes_exactly_as_if_never_stopped(
 def test_resuming_a_finished_run_evaluates_nothing(tmp_path: Path) -> None:
     fake_search(tmp_path, CLIMBER, FakeBackend())
     again = FakeBackend()
-    fake_search(tmp_path, {"budget": 10}, again, resume=True)
+    fake_search(tmp_path, {"agent": CLIMBER["agent"], "budget": 10}, again, resume=True)
     assert again.evaluated == [] and len(rows(tmp_path)) == 10
 
 
@@ -113,7 +113,7 @@ def test_a_larger_budget_extends_a_finished_run(tmp_path: Path) -> None:
     fake_search(tmp_path, CLIMBER, FakeBackend())
     before = rows(tmp_path)
     more = FakeBackend()
-    result = fake_search(tmp_path, {"budget": 14}, more, resume=True)
+    result = fake_search(tmp_path, {"agent": CLIMBER["agent"], "budget": 14}, more, resume=True)
     assert more.evaluated == [10, 11, 12, 13] and rows(tmp_path)[:10] == before
     assert (result.completed, result.config.budget, result.stopped_early) == (14, 14, False)
     with RunStore(tmp_path) as store:
@@ -121,7 +121,7 @@ def test_a_larger_budget_extends_a_finished_run(tmp_path: Path) -> None:
     assert run["budget"] == 14 and run["finished_at"] is not None
     assert '"budget":14' in run["config"]
     again = FakeBackend()
-    fake_search(tmp_path, {}, again, resume=True)
+    fake_search(tmp_path, {"agent": CLIMBER["agent"]}, again, resume=True)
     assert again.evaluated == [], "the extended budget is the stored one"
 
 
@@ -168,7 +168,8 @@ def test_a_run_stored_under_the_old_key_names_resumes_and_compares_its_evaluatio
         connection.execute("UPDATE run SET config = ?", (json.dumps(stored),))
     with pytest.raises(ConfigError, match=r"evaluation trainer: .*steps=600.*steps=100"):
         fake_search(tmp_path, {"trainer": {"steps": 100}}, FakeBackend(), resume=True)
-    result = fake_search(tmp_path, {"budget": 6}, FakeBackend(), resume=True)
+    resumed = {"agent": CLIMBER["agent"], "budget": 6}
+    result = fake_search(tmp_path, resumed, FakeBackend(), resume=True)
     assert result.completed == 6 and result.config.proposals_per_call == 4
     assert result.config.evaluation == EvaluationConfig.fast()
 
