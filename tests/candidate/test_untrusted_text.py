@@ -57,7 +57,8 @@ def test_a_search_stores_sources_holding_lone_surrogates(tmp_path: Path) -> None
     config = {"agent": "fakes:Surrogates", "budget": 4, "proposals_per_call": 2}
     backend = FakeBackend()
     run_search(tmp_path, config, backend_factory=backend.factory(), show_progress=False)
-    run_search(tmp_path, {}, backend_factory=backend.factory(), show_progress=False, resume=True)
+    factory = backend.factory()
+    run_search(tmp_path, {"agent": config["agent"]}, backend_factory=factory, resume=True)
     with closing(sqlite3.connect(tmp_path / FILENAME)) as connection:
         sources = [row[0] for row in connection.execute("SELECT source FROM evaluations")]
     assert len(sources) == 4 and all(source.endswith(" ?\n") for source in sources)
