@@ -106,7 +106,7 @@ class Child:
                 [sys.executable, "-m", module, str(memory_bytes), str(os.getpid())],
                 {
                     "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # several processes share a GPU
-                    **os.environ,
+                    **child_environment(),
                     **compilation_cache_environment(compilation_cache),
                 },
                 file_actions=[
@@ -229,6 +229,22 @@ def rejected(rejection: CandidateRejected) -> dict[str, Any]:
 
 
 _PR_SET_PDEATHSIG = 1
+_SECRET_MARKERS = ("SECRET", "TOKEN", "KEY", "PASSWORD", "CREDENTIAL")
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment less every variable whose name marks a secret.
+
+    A child compiles candidate programs; it needs paths and JAX's settings, never the
+    leaderboard's hidden-seed secret or an API key, which a same-user reader of
+    /proc/<pid>/environ could see before the child makes itself undumpable.
+    """
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not any(marker in name.upper() for marker in _SECRET_MARKERS)
+    }
+
 
 _spawner: ThreadPoolExecutor | None = None
 _spawner_lock = threading.Lock()

@@ -13,7 +13,7 @@ the verifier runs on a background thread of this process (or in a separate
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from actgym.leaderboard import duplicates, views
 from actgym.leaderboard.csrf import COOKIE, FIELD, REFUSED, CsrfGuard
 from actgym.leaderboard.duplicates import FunctionIdentifier
+from actgym.leaderboard.middleware import BodyLimit, SecurityHeaders
 from actgym.leaderboard.models import OpenSubmissionIn, SubmissionIn, describe_errors
 from actgym.leaderboard.pages import Links, Pages
 from actgym.leaderboard.plots import function_plot
@@ -72,6 +73,9 @@ class Settings:
     trace_slots: int = 2
     """Submit-time checks at once (`TraceGate`); more wait for nobody: they queue unidentified."""
     trace_deadline_s: float = 1.5
+    api_docs: bool = False
+    """Serve /docs and /openapi.json: development only (the docs page loads script from a
+    CDN, so its responses carry no Content-Security-Policy)."""
 
 
 MISSING_BEARER = (
@@ -206,8 +210,15 @@ def create_app(settings: Settings, *, scorer: Scorer | None = None) -> FastAPI:
             if active is not scorer:
                 active.close()
 
-    app = FastAPI(title="actgym leaderboard", lifespan=lifespan)
+    app = FastAPI(
+        title="actgym leaderboard",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, policy=not settings.api_docs)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(page_routes(service))
     app.include_router(api_routes(service))
@@ -370,48 +381,3 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     ]
     detail = f"Invalid request: {describe_errors(errors)}"
     return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
-
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class BodyLimit:
-    """Refuse bodies over `max_bytes` with 413: by Content-Length, or while streaming."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        if not declared.isdigit():
-            await self._refuse(scope, receive, send, 400, "The Content-Length header is invalid.")
-            return
-        if int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send, 413, self._message())
-            return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise HTTPException(413, self._message())
-            return message
-
-        await self.app(scope, limited, send)
-
-    def _message(self) -> str:
-        return f"The request body is larger than the limit of {self.max_bytes} bytes."
-
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-        await JSONResponse({"detail": detail}, status_code=status)(scope, receive, send)

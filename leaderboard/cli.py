@@ -309,6 +309,9 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(help="Largest accepted request body")] = 256 * 1024,
     secret_file: SecretFile = None,
     allow_missing_layer: AllowMissingLayer = None,
+    api_docs: Annotated[
+        bool, typer.Option(help="Serve /docs and /openapi.json (development only)")
+    ] = False,
 ) -> None:
     """Serve the ranked table, submission pages, the form and the JSON API."""
     import uvicorn
@@ -325,6 +328,7 @@ def serve(
         max_body_bytes=max_body_bytes,
         secret_file=secret_file,
         required_layers=required_layers(allow_missing_layer),
+        api_docs=api_docs,
     )
     if verify:
         make_undumpable()  # the verifier thread holds the hidden-seed secret

@@ -20,7 +20,7 @@ def describe() -> dict[str, Any]:
 
     return {
         "python": platform.python_version(),
-        "platform": platform.platform(),
+        "system": platform.system(),  # not the kernel build: these details are public
         "machine": platform.machine(),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),

@@ -110,15 +110,25 @@ def public_submission(row: sqlite3.Row) -> dict[str, Any]:
     return data
 
 
+PRIVATE_ENVIRONMENT_DETAILS = ("platform",)
+"""Details older verifiers stored that say too much in public (`platform.platform()`
+names the exact kernel build): dropped from every public view and export."""
+
+
 def parsed_environment(row: sqlite3.Row) -> dict[str, Any]:
     data = dict(row)
     data["profile_settings"] = json.loads(data.pop("profile_json"))
-    data["details"] = json.loads(data.pop("details_json"))
+    details = json.loads(data.pop("details_json"))
+    data["details"] = {
+        key: value for key, value in details.items() if key not in PRIVATE_ENVIRONMENT_DETAILS
+    }
     return data
 
 
 def parsed_verification(row: sqlite3.Row) -> dict[str, Any]:
+    """A verification as the public sees it: without its lease owner (host:pid)."""
     data = dict(row)
+    data.pop("owner", None)
     program = data.pop("program_json")
     data["program"] = json.loads(program) if program else None
     transfer = data.pop("transfer_json", None)
