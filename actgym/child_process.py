@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import jax
 
@@ -44,6 +44,9 @@ STAGES: dict[str, tuple[str, Reason]] = {
 }
 
 
+T = TypeVar("T")
+
+
 class Stopped(Exception):
     """The child missed a deadline (and was killed) or died."""
 
@@ -52,20 +55,44 @@ class Stopped(Exception):
         self.stage = stage
         self.seconds = seconds
         self.status = status
+        self.tries = 1
+
+    @property
+    def died(self) -> bool:
+        """Killed or crashed rather than stopped at a deadline: the cause may be outside."""
+        return self.seconds is None
 
     def rejection(self) -> CandidateRejected:
         doing, timeout_reason = STAGES[self.stage]
-        if self.seconds is None:
+        if self.died:
+            tries = f" on each of {self.tries} tries" if self.tries > 1 else ""
             return CandidateRejected(
-                Reason.RESOURCE_LIMIT,
-                f"The training process died while {doing} ({self.status}): the program "
-                "needs more memory than the bound allows, or crashed the compiler.",
+                Reason.PROCESS_DIED,
+                f"The training process died while {doing}{tries} (last: {self.status}).",
             )
         return CandidateRejected(
             timeout_reason,
             f"{doing.capitalize()} took longer than its {self.seconds:.0f} s bound; the "
             "training process was stopped.",
         )
+
+
+def restarting(attempt: Callable[[], T], tries: int) -> T:
+    """`attempt()`, again up to `tries` times in all while its process dies.
+
+    A process killed from outside (the machine out of memory, an operator) says nothing
+    about the program it held, so a death counts only when it happens on every try. A
+    missed deadline counts at once: its bound already has a wide margin.
+    """
+    done = 0
+    while True:
+        try:
+            return attempt()
+        except Stopped as stopped:
+            done += 1
+            if not stopped.died or done >= tries:
+                stopped.tries = done
+                raise
 
 
 class Child:

@@ -44,6 +44,11 @@ from actgym.trainer import FamilyData, Losses, prepare, usable_cores
 from actgym.training_process import BatchFailed, TrainingBounds, shared_pool
 
 
+class BaselineFailed(RuntimeError):
+    """The baseline activation could not be probed or trained here: the machine's fault,
+    never a candidate's. Nothing of it is kept, so the next call tries again."""
+
+
 class Evaluator:
     """Scores candidate sources for one EvaluationConfig; reuse it across candidates.
 
@@ -263,8 +268,14 @@ class Evaluator:
         return self.evaluate(REFERENCES[name])
 
     def baseline_program(self) -> CheckedProgram:
+        """The checked baseline; raise BaselineFailed if its check fails."""
         if self._baseline is None:
-            self._baseline = self.check(REFERENCES[BASELINE])
+            try:
+                self._baseline = self.check(REFERENCES[BASELINE])
+            except CandidateRejected as rejection:
+                raise BaselineFailed(
+                    f"The baseline activation failed its check: {rejection}"
+                ) from None
         return self._baseline
 
     def close(self) -> None:
@@ -293,13 +304,15 @@ class Evaluator:
         """Losses for every program (and the baseline) from memory, disk, or training.
 
         The baseline trains first and alone: its run time sets the others' run deadlines.
+        A failure the machine may have caused is reported once, and trained again when
+        asked for again.
         """
         baseline = self.baseline_program()
         wanted = {program.digest: program for program in [baseline, *programs]}
         timings = {digest: Timings(cached=True) for digest in wanted}
         missing = []
         for digest, program in wanted.items():
-            if digest in self._losses or digest in self._failures:
+            if digest in self._losses or self._final_failure(digest):
                 continue
             stored = self.cache.get(self._cache_key(digest))
             if stored is None:
@@ -310,12 +323,15 @@ class Evaluator:
                 }
         if baseline in missing:
             self._record(self._train([[baseline]]), timings)
+            if baseline.digest in self._failures:
+                failure = self._failures.pop(baseline.digest)
+                raise BaselineFailed(f"The baseline activation could not be trained: {failure}")
         self._record(self._train(self._batches([p for p in missing if p is not baseline])), timings)
-        if baseline.digest in self._failures:
-            raise RuntimeError(
-                f"The baseline activation could not be trained: {self._failures[baseline.digest]}"
-            )
         return timings
+
+    def _final_failure(self, digest: str) -> bool:
+        failure = self._failures.get(digest)
+        return failure is not None and not failure.may_be_the_machine
 
     def _record(
         self,
@@ -327,6 +343,7 @@ class Evaluator:
                 self._failures[digest] = losses
                 continue
             self._losses[digest] = losses
+            self._failures.pop(digest, None)
             self.cache.put(
                 self._cache_key(digest),
                 {family: loss.to_json() for family, loss in losses.items()},

@@ -31,7 +31,15 @@ from actgym.candidate.limits import CandidateLimits
 from actgym.candidate.probe import ProbeResult, probe
 from actgym.candidate.program import Program, load_program
 from actgym.candidate.reasons import CandidateRejected
-from actgym.child_process import Child, Send, Stopped, Worker, rejection, serve
+from actgym.child_process import (
+    Child,
+    Send,
+    Stopped,
+    Worker,
+    rejection,
+    restarting,
+    serve,
+)
 from actgym.codec import decode, encode
 from actgym.config import EvaluationConfig
 from actgym.tasks import make_family
@@ -53,6 +61,8 @@ class TrainingBounds:
                          baseline activation's own run time (at least run_floor_s)
       memory_bytes       RLIMIT_AS of each training process on CPU (unset on GPUs, whose
                          drivers map more address space than they use)
+      tries              how often a program's process is started while it dies (killed
+                         or crashed) before the death counts as the program's
     """
 
     startup_s: float = 180.0
@@ -62,6 +72,7 @@ class TrainingBounds:
     run_margin: float = 20.0
     run_floor_s: float = 60.0
     memory_bytes: int = 6 * 1024**3
+    tries: int = 3
 
     def compile_deadline(self, programs: int) -> float:
         return self.compile_base_s + programs * self.compile_s
@@ -96,9 +107,13 @@ class TrainingPool:
     def probe(self, program: Program, limits: CandidateLimits) -> ProbeResult:
         """Descriptors, locality and behaviour; raise CandidateRejected (NaN, crash, deadline)."""
         request = {"kind": "probe", "program": program.data, "limits": dataclasses.asdict(limits)}
-        try:  # a process that fails to start is stopped too
-            with self._child() as child:
-                reply = child.call(request, [("probed", self.bounds.probe_s)])
+
+        def attempt() -> dict[str, Any]:
+            with self._child() as child:  # a process that fails to start is stopped too
+                return child.call(request, [("probed", self.bounds.probe_s)])
+
+        try:
+            reply = restarting(attempt, self.bounds.tries)
         except Stopped as stopped:
             raise stopped.rejection() from None
         if "rejected" in reply:
@@ -118,7 +133,8 @@ class TrainingPool:
         threads: int = 1,
     ) -> list[dict[str, Losses]]:
         """Every program's losses on every family of `config`; raise BatchFailed if the
-        batch fails."""
+        batch fails. A batch whose process dies is not started again: the caller splits it,
+        and one program alone is given `tries`."""
         count = len(programs)
         stages: list[tuple[str, float]] = [("prepared", self.bounds.startup_s)]
         for family in config.families:
@@ -131,9 +147,13 @@ class TrainingPool:
             "config": encode(config),
             "threads": threads,
         }
-        try:
+
+        def attempt() -> dict[str, Any]:
             with self._child() as child:
-                reply = child.call(request, stages)
+                return child.call(request, stages)
+
+        try:
+            reply = restarting(attempt, self.bounds.tries if count == 1 else 1)
         except Stopped as stopped:
             raise BatchFailed(stopped.rejection()) from None
         if "rejected" in reply:

@@ -1,4 +1,4 @@
-"""`actgym leaderboard`: submit, verify, serve, build and export a leaderboard.
+"""`actgym leaderboard`: submit, verify, requeue, serve, build and export a leaderboard.
 
 Every command works on a local SQLite file (--db); `submit --url` sends to a server
 instead, with an author token that `token add` issues. A local submit names its own
@@ -203,7 +203,7 @@ def verify(
     from actgym.leaderboard.profiles import env_version
     from actgym.leaderboard.seeds import load_secret
     from actgym.leaderboard.store import Store
-    from actgym.leaderboard.verifier import ConfinementMissing, Scorer, Verifier
+    from actgym.leaderboard.verifier import ConfinementMissing, Scorer, VerificationPaused, Verifier
 
     from actgym.hardening import make_undumpable
 
@@ -225,9 +225,14 @@ def verify(
     try:
         resumed = verifier.resume()
         verified = _drain_with_progress(verifier, chosen)
-    except ConfinementMissing as error:
-        console.print(f"[red]nothing verified[/red]: {error}", highlight=False, soft_wrap=True)
-        console.print("The queue is unchanged; see --allow-missing-layer in --help.")
+    except VerificationPaused as error:
+        console.print(
+            f"[red]verification paused[/red]: {escape(str(error))}", highlight=False, soft_wrap=True
+        )
+        if isinstance(error, ConfinementMissing):
+            console.print("The queue is unchanged; see --allow-missing-layer in --help.")
+        else:
+            console.print("The submission in hand went back to the queue; run verify again.")
         raise typer.Exit(code=1) from None
     finally:
         scorer.close()
@@ -276,6 +281,9 @@ def _drain_with_progress(verifier: Verifier, profile: Profile) -> int:
 
     while (submission_id := verifier.step(announce)) is not None:
         row = store.queue.verification(board, submission_id)
+        if row["state"] == "pending":
+            console.print(f"  #{submission_id} the verifier failed; it is queued again")
+            continue
         colour = {"done": "green", "failed": "red"}.get(row["state"], "yellow")
         if row["reason"] == DUPLICATE:
             colour = "yellow"
@@ -295,6 +303,47 @@ def _name(store: Store, submission_id: int) -> str:
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m {rest:02d}s" if minutes else f"{seconds:.1f}s"
+
+
+@app.command()
+def requeue(
+    submission_ids: Annotated[
+        list[int] | None, typer.Argument(help="Failed submissions to verify again")
+    ] = None,
+    failed_infrastructure: Annotated[
+        bool,
+        typer.Option(
+            "--failed-infrastructure",
+            help="Every submission whose failure the machine may have caused "
+            "(process_died, worker_crashed, internal_error, verifier_crashed)",
+        ),
+    ] = False,
+    db: Db = DEFAULT_DB,
+    profile: ProfileName = "official",
+) -> None:
+    """Queue failed verifications again, from scratch; the next verify scores them."""
+    from actgym.leaderboard.profiles import env_version
+    from actgym.leaderboard.records import Board
+    from actgym.leaderboard.store import Store
+    from actgym.leaderboard.verification_queue import MACHINE_FAILURES
+
+    if not submission_ids and not failed_infrastructure:
+        raise typer.BadParameter("name submissions, or pass --failed-infrastructure")
+    store = Store(db)
+    board = Board(env_version(), checked_profile(profile).name)
+    wanted = list(submission_ids or [])
+    if failed_infrastructure:
+        wanted += [row["id"] for row in store.queue.failed(board, MACHINE_FAILURES)]
+    requeued = store.queue.requeue(board, sorted(set(wanted)))
+    for submission_id in sorted(set(wanted) - set(requeued)):
+        state = store.queue.verification(board, submission_id)["state"]
+        known = store.submissions.get(submission_id) is not None
+        why = f"it is {state}, not failed" if known else "there is no such submission"
+        console.print(f"[yellow]#{submission_id} not requeued[/yellow]: {why}.", highlight=False)
+    listed = ", ".join(f"#{submission_id}" for submission_id in requeued) or "nothing"
+    console.print(f"Requeued {listed} on {board.version} ({board.profile}).", highlight=False)
+    if len(requeued) < len(set(wanted)):
+        raise typer.Exit(code=1)
 
 
 @app.command()

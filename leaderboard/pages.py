@@ -18,7 +18,7 @@ from actgym.leaderboard.views import flops, gap, locality, transfer_cell, transf
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from actgym.candidate.limits import MAX_SOURCE_CHARS
-from actgym.candidate.untrusted_text import hides_code
+from actgym.candidate.untrusted_text import visible_code
 
 TEMPLATES = Path(__file__).parent / "templates"
 REFRESH_S = 3
@@ -65,7 +65,7 @@ class Pages:
             flops=flops,
             gap=gap,
             locality=locality,
-            visible=visible,
+            visible=visible_code,  # a source stored before such characters were refused
         )
 
     def index(self, ranking: Leaderboard, queue: list[dict[str, Any]], links: Links) -> str:
@@ -114,12 +114,6 @@ class Pages:
         context.setdefault("refresh", None)
         template = self.environment.get_template(name)
         return template.render(links=links, profile=self.profile.summary(), **context)
-
-
-def visible(text: str) -> str:
-    """Control and format characters as `\\uXXXX` text: a source stored before they were
-    refused (or an older database's) cannot reorder what a page shows."""
-    return "".join(f"\\u{ord(char):04x}" if hides_code(char) else char for char in text)
 
 
 def _score(value: float) -> str:

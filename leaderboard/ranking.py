@@ -184,6 +184,10 @@ def interquartile_mean(scores: np.ndarray) -> np.ndarray:
     return np.sort(scores, axis=-1)[..., cut : count - cut].mean(axis=-1)
 
 
+SCALE_REFERENCES = frozenset({"relu", "gelu"})
+"""The references that set every score's scale: nothing is ranked before both are verified."""
+
+
 def build_leaderboard(
     version: str,
     profile: dict[str, Any],
@@ -199,7 +203,7 @@ def build_leaderboard(
     counts = {kind: len(table.tasks) for kind, table in tables.items()}
     complete = [e for e in entries if all(e["id"] in t.losses for t in tables.values())]
     references = {e["reference"]: e["id"] for e in complete if e["reference"]}
-    if "relu" not in references or "gelu" not in references:
+    if not SCALE_REFERENCES.issubset(references):
         note = "Waiting for the ReLU and GELU reference entries to be verified."
         return Leaderboard(version, profile, (), counts, note)
     ids = [entry["id"] for entry in complete]

@@ -97,6 +97,9 @@ class Claim:
     submission_id: int
     source: str
     owner: str | None = None
+    reference: str | None = None
+    """The reference key (`relu`...) when the submission is a seeded reference."""
+    attempt: int = 1
 
 
 def author_key(author: str) -> str:

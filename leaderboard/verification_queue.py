@@ -4,7 +4,8 @@ Queue state is per `Board` (env version, profile), so a new version or profile s
 every submission over as pending without touching old scores. A claim is a lease held
 by one verifier (`host:pid`): several verifiers can share a database, a lease that runs
 past LEASE_S is taken over, and a submission whose verification was interrupted
-MAX_ATTEMPTS times fails as `verifier_crashed` instead of stopping the queue.
+MAX_ATTEMPTS times fails as `verifier_crashed` instead of stopping the queue. No state is
+final for the machine's faults: `requeue` puts failed verifications back.
 """
 
 from __future__ import annotations
@@ -19,10 +20,18 @@ from typing import Any
 from actgym.leaderboard.database import Database
 from actgym.leaderboard.records import Board, Claim, Verdict
 
+from actgym.candidate.reasons import Reason
 from actgym.candidate.untrusted_text import sanitise
 
 MAX_ATTEMPTS = 3
 """A submission whose verification was interrupted this often fails as `verifier_crashed`."""
+INTERNAL_ERROR = "internal_error"
+VERIFIER_CRASHED = "verifier_crashed"
+MACHINE_FAILURES = frozenset(
+    {Reason.PROCESS_DIED.value, Reason.WORKER_CRASHED.value, INTERNAL_ERROR, VERIFIER_CRASHED}
+)
+"""Failures the machine may have caused, not the submission: their function is released for a
+resubmission, and `actgym leaderboard requeue --failed-infrastructure` queues them again."""
 LEASE_S = 3600.0
 """A verification still running this long after its claim is taken over by another verifier."""
 MAX_STORED_MESSAGE_CHARS = 2_000
@@ -97,7 +106,8 @@ class VerificationQueue:
             ]
             _fail_exhausted(connection, board, expired)
             row = connection.execute(
-                "SELECT s.id, s.source FROM verifications AS v JOIN submissions AS s"
+                "SELECT s.id, s.source, s.reference, v.attempts FROM verifications AS v"
+                " JOIN submissions AS s"
                 " ON s.id = v.submission_id WHERE v.version = ? AND v.profile = ?"
                 " AND (v.state = 'pending' OR (v.state = 'running' AND v.started_at < ?))"
                 " ORDER BY s.reference IS NULL, s.id LIMIT 1",
@@ -111,7 +121,13 @@ class VerificationQueue:
                 " WHERE submission_id = ? AND version = ? AND profile = ?",
                 (now, environment_id, owner, row["id"], *board.key),
             )
-            return Claim(submission_id=int(row["id"]), source=str(row["source"]), owner=owner)
+            return Claim(
+                submission_id=int(row["id"]),
+                source=str(row["source"]),
+                owner=owner,
+                reference=row["reference"],
+                attempt=int(row["attempts"]) + 1,
+            )
 
     def release(self, board: Board, submission_id: int) -> None:
         """Put a claim back as it was: the verifier could not run it, not the submission's fault."""
@@ -123,13 +139,66 @@ class VerificationQueue:
                 (submission_id, *board.key),
             )
 
+    def retry_later(self, board: Board, submission_id: int, *, owner: str | None = None) -> None:
+        """Put a claim back as pending, its attempt counted: it failed in a way that may
+        pass next time (e.g. the verifier raised), and `claim` stops after MAX_ATTEMPTS."""
+        with self.database.transaction() as connection:
+            connection.execute(
+                "UPDATE verifications SET state = 'pending', started_at = NULL, owner = NULL"
+                " WHERE submission_id = ? AND version = ? AND profile = ? AND state = 'running'"
+                " AND (? IS NULL OR owner = ?)",
+                (submission_id, *board.key, owner, owner),
+            )
+
+    def requeue(self, board: Board, submission_ids: list[int]) -> list[int]:
+        """Failed verifications among `submission_ids` back to pending with no attempts, no
+        results and no function claimed (the verifier claims it again); the ids requeued."""
+        with self.database.transaction() as connection:
+            failed = [
+                submission_id
+                for submission_id in submission_ids
+                if connection.execute(
+                    "SELECT 1 FROM verifications WHERE submission_id = ? AND version = ?"
+                    " AND profile = ? AND state = 'failed'",
+                    (submission_id, *board.key),
+                ).fetchone()
+            ]
+            for submission_id in failed:
+                key = (submission_id, *board.key)
+                connection.execute(
+                    "DELETE FROM results WHERE submission_id = ? AND version = ? AND profile = ?",
+                    key,
+                )
+                _release_function(connection, board, submission_id)
+                connection.execute(
+                    "UPDATE verifications SET state = 'pending', reason = NULL, message = NULL,"
+                    " program_hash = NULL, program_json = NULL, flops_per_element = NULL,"
+                    " locality = NULL, transfer_json = NULL, duplicate_of = NULL, attempts = 0,"
+                    " started_at = NULL, finished_at = NULL, owner = NULL, queued_at = ?"
+                    " WHERE submission_id = ? AND version = ? AND profile = ?",
+                    (time.time(), *key),
+                )
+        return failed
+
+    def failed(self, board: Board, reasons: frozenset[str] | None = None) -> list[dict[str, Any]]:
+        """Failed verifications on `board` (with one of `reasons`, if given), by id."""
+        rows = self.database.dicts(
+            "SELECT s.id, s.name, s.reference, v.reason FROM verifications AS v"
+            " JOIN submissions AS s ON s.id = v.submission_id"
+            " WHERE v.version = ? AND v.profile = ? AND v.state = 'failed' ORDER BY s.id",
+            board.key,
+        )
+        return [row for row in rows if reasons is None or row["reason"] in reasons]
+
     def finish(
         self, board: Board, submission_id: int, outcome: Verdict, *, owner: str | None = None
     ) -> bool:
         """Record an outcome; result rows replace any from an interrupted earlier attempt.
 
         With `owner`, only the holder of a running lease may finish, so a verification
-        ends once: a verifier whose lease another took over records nothing (False).
+        ends once: a verifier whose lease another took over records nothing (False). A
+        failure the machine may have caused gives up the submission's function, so sending
+        the same function again is not refused as a duplicate of a failure.
         """
         key = (submission_id, *board.key)
         with self.database.transaction() as connection:
@@ -169,6 +238,8 @@ class VerificationQueue:
                     *key,
                 ),
             )
+            if outcome.state == "failed" and outcome.reason in MACHINE_FAILURES:
+                _release_function(connection, board, submission_id)
         return True
 
     def unranked(self, board: Board, limit: int = 100) -> list[dict[str, Any]]:
@@ -216,18 +287,28 @@ def _fail_exhausted(
     connection: sqlite3.Connection, board: Board, submission_ids: list[int]
 ) -> None:
     """Running rows among `submission_ids` that used up their attempts end as failed."""
-    connection.executemany(
-        "UPDATE verifications SET state = 'failed', reason = 'verifier_crashed',"
-        " message = ?, finished_at = ?, owner = NULL WHERE submission_id = ? AND version = ?"
-        " AND profile = ? AND state = 'running' AND attempts >= ?",
-        [
+    for submission_id in submission_ids:
+        cursor = connection.execute(
+            "UPDATE verifications SET state = 'failed', reason = ?, message = ?,"
+            " finished_at = ?, owner = NULL WHERE submission_id = ? AND version = ?"
+            " AND profile = ? AND state = 'running' AND attempts >= ?",
             (
+                VERIFIER_CRASHED,
                 f"The verifier stopped {MAX_ATTEMPTS} times while scoring this submission.",
                 time.time(),
                 submission_id,
                 *board.key,
                 MAX_ATTEMPTS,
-            )
-            for submission_id in submission_ids
-        ],
-    )
+            ),
+        )
+        if cursor.rowcount:
+            _release_function(connection, board, submission_id)
+
+
+def _release_function(connection: sqlite3.Connection, board: Board, submission_id: int) -> None:
+    """The submission no longer owns a function on `board`: a copy sent later is new."""
+    for table in ("programs", "behaviours"):
+        connection.execute(
+            f"DELETE FROM {table} WHERE version = ? AND profile = ? AND submission_id = ?",
+            (*board.key, submission_id),
+        )

@@ -9,10 +9,14 @@ that goes wrong ends as a `failed` row with a reason code and a message for that
 submission; the queue always moves on. The Evaluators are built once per process and
 reused, so repeats and references are cheap.
 
-The sandbox is strict by default: every OS confinement layer must hold, or no submission
-is run. A missing layer is the machine's fault, not the submission's, so the claim goes
-back to the queue untouched and `ConfinementMissing` stops the verifier until the
-operator enables the layer or allows it to be missing (`--allow-missing-layer`).
+The machine's faults are never a submission's verdict. A training process that dies is
+started again (TrainingBounds.tries); one that dies on every try fails only that
+submission, as `process_died`, which `requeue --failed-infrastructure` puts back. A
+verifier error is retried up to MAX_ATTEMPTS. When the machine cannot verify at all (a
+required confinement layer is missing, the baseline cannot be trained, a reference's
+process dies), the claim goes back to the queue untouched and `VerificationPaused` stops
+the verifier; a later run takes the queue up where it was. A missing layer stays missing
+until the operator enables it or allows it (`--allow-missing-layer`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from actgym.leaderboard.records import (
 )
 from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Store
+from actgym.leaderboard.verification_queue import INTERNAL_ERROR, MACHINE_FAILURES, MAX_ATTEMPTS
 
 from actgym.candidate import confinement
 from actgym.candidate.check import CheckedProgram
@@ -43,7 +48,7 @@ from actgym.candidate.program import canonical_json
 from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
 from actgym.config import EvaluationConfig
-from actgym.evaluation import EvaluationResult, Evaluator
+from actgym.evaluation import BaselineFailed, EvaluationResult, Evaluator
 from actgym.evaluator_protocol import EvaluatorProtocol
 from actgym.transfer.downstream import TransferConfig
 from actgym.transfer.runner import Transfer, TransferReport
@@ -51,7 +56,6 @@ from actgym.transfer.runner import Transfer, TransferReport
 log = logging.getLogger(__name__)
 
 DUPLICATE = "duplicate"
-INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,11 @@ class SeedSet:
         return f"hidden task seed #{self.index + 1}"
 
 
-class ConfinementMissing(RuntimeError):
+class VerificationPaused(RuntimeError):
+    """This machine cannot verify now; the submission in hand went back to the queue."""
+
+
+class ConfinementMissing(VerificationPaused):
     """The sandbox refused to run anything: a required confinement layer is missing here."""
 
 
@@ -104,7 +112,15 @@ class Scorer:
             seed_set: self._local(seed_set, c) if remote is None else remote(c)
             for seed_set, c in configs.items()
         }
-        self._transfer = None if transfer is None else Transfer(transfer, sandbox=self.sandbox)
+        self._transfer = (
+            None
+            if transfer is None
+            else Transfer(
+                transfer,
+                sandbox=self.sandbox,
+                suite_shape=profile.evaluation.trainer.activation_shape,
+            )
+        )
 
     @classmethod
     def from_secret(
@@ -181,6 +197,7 @@ def transfer_summary(report: TransferReport) -> dict[str, object]:
     return {
         "status": "ok",
         "seeds": len(report.config.seeds),
+        "shape_checked": report.shape_checked,
         "mean_log_ratio": report.mean_log_ratio,
         TRANSFER_TASKS_KEY: {
             score.task: {**score.to_relu.to_json(), "verdict": score.verdict}
@@ -216,10 +233,14 @@ class Verifier:
             on_claim(claim)
         try:
             outcome = self.verify(claim)
-        except ConfinementMissing:
+        except VerificationPaused:
             self.store.queue.release(self.board, claim.submission_id)
             raise
-        if not self.store.queue.finish(self.board, claim.submission_id, outcome, owner=claim.owner):
+        if outcome.reason == INTERNAL_ERROR and claim.attempt < MAX_ATTEMPTS:
+            self.store.queue.retry_later(self.board, claim.submission_id, owner=claim.owner)
+        elif not self.store.queue.finish(
+            self.board, claim.submission_id, outcome, owner=claim.owner
+        ):
             log.warning("submission %s: another verifier took the lease over", claim.submission_id)
         return claim.submission_id
 
@@ -230,17 +251,25 @@ class Verifier:
         return verified
 
     def verify(self, claim: Claim) -> Verdict:
+        """The claim's verdict; raise VerificationPaused when the machine is at fault."""
         try:
-            return self._verify(claim)
-        except ConfinementMissing:
+            verdict = self._verify(claim)
+        except VerificationPaused:
             raise
+        except BaselineFailed as error:
+            raise VerificationPaused(str(error)) from None
         except Exception as error:  # a verifier bug costs this one entry, never the queue
             log.exception("verifying submission %s failed", claim.submission_id)
-            return Verdict(
+            verdict = Verdict(
                 state="failed",
                 reason=INTERNAL_ERROR,
                 message=f"The verifier failed ({type(error).__name__}); the log has details.",
             )
+        if claim.reference and verdict.state == "failed" and verdict.reason in MACHINE_FAILURES:
+            raise VerificationPaused(
+                f"The reference {claim.reference} could not be verified here: {verdict.message}"
+            )
+        return verdict
 
     def _name(self, submission_id: int) -> str:
         submission = self.store.submissions.get(submission_id)
@@ -346,7 +375,7 @@ class BackgroundVerifier:
             try:
                 while not self._stop.is_set() and self.verifier.step() is not None:
                     pass
-            except ConfinementMissing as error:  # the claim went back; nothing runs until fixed
+            except VerificationPaused as error:  # the claim went back; try again after a wait
                 log.error("verification paused: %s", error)
             except Exception:  # e.g. the database stayed locked: log, wait, try again
                 log.exception("the verifier loop failed; retrying in %s s", self.poll_s)

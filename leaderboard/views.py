@@ -13,7 +13,7 @@ from typing import Any
 
 from actgym.leaderboard import environment
 from actgym.leaderboard.profiles import Profile
-from actgym.leaderboard.ranking import Entry, Leaderboard, build_leaderboard
+from actgym.leaderboard.ranking import SCALE_REFERENCES, Entry, Leaderboard, build_leaderboard
 from actgym.leaderboard.records import TRANSFER_TASKS_KEY, Board
 from actgym.leaderboard.store import Store
 
@@ -72,15 +72,22 @@ def leaderboard(store: Store, board: Board, profile: Profile) -> Leaderboard:
         store.results.done_entries(board),
         store.results.losses(board),
     )
+    notes = [ranking.note]
+    failed = [row for row in store.queue.failed(board) if row["reference"] in SCALE_REFERENCES]
+    if failed and not ranking.entries:
+        names = ", ".join(f"#{row['id']} {row['name']} ({row['reason']})" for row in failed)
+        notes = [
+            f"No ranking: the reference entries {names} failed. The operator queues them "
+            "again with `actgym leaderboard requeue` and runs verify."
+        ]
     stale = store.results.awaiting_rescore(board)
-    if not stale:
-        return ranking
-    older = ", ".join(f"{count} under {version}" for version, count in stale.items())
-    note = (
-        f"Submissions scored under an older version ({older}) are not ranked here until "
-        f"they are re-verified under {board.version} (actgym leaderboard verify)."
-    )
-    return dataclasses.replace(ranking, note=" ".join(filter(None, (ranking.note, note))))
+    if stale:
+        older = ", ".join(f"{count} under {version}" for version, count in stale.items())
+        notes.append(
+            f"Submissions scored under an older version ({older}) are not ranked here until "
+            f"they are re-verified under {board.version} (actgym leaderboard verify)."
+        )
+    return dataclasses.replace(ranking, note=" ".join(filter(None, notes)))
 
 
 class CachedRanking:

@@ -6,7 +6,8 @@
 
 Everything a scorer needs travels in the CheckedProgram: the validated program, its
 JSON, its cost and the probe's descriptors. Probe outcomes are kept by program hash,
-so a program checked once (from any source text) is probed once.
+so a program checked once (from any source text) is probed once; an outcome the machine
+may have caused (a training process that died) is never kept.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class Checker:
                     probed.outputs,
                 )
             except CandidateRejected as rejection:
+                if rejection.may_be_the_machine:  # a killed process: the next call tries again
+                    raise
                 known = rejection
             with self._lock:
                 self._probed[program.digest] = known

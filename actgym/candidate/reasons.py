@@ -33,6 +33,8 @@ class Reason(enum.StrEnum):
     INVALID_PROGRAM = "invalid_program"
     COMPILE_TIMEOUT = "compile_timeout"
     RESOURCE_LIMIT = "resource_limit"
+    PROCESS_DIED = "process_died"
+    SHAPE_DEPENDENT = "shape_dependent"
     CONFINEMENT_MISSING = "confinement_missing"
 
 
@@ -70,11 +72,25 @@ HINTS: dict[Reason, str] = {
         "Training the program exceeded its time or memory bound: use fewer or cheaper "
         "operations and smaller intermediates."
     ),
+    Reason.PROCESS_DIED: (
+        "The process handling the candidate died on every try (killed or crashed): the "
+        "program may need more memory than the bound allows or crash the compiler, or the "
+        "machine stopped the process. Nothing about it is kept: sending it again retries it."
+    ),
+    Reason.SHAPE_DEPENDENT: (
+        "Compute the same function of each element whatever the input's shape: transfer "
+        "tasks call the activation at other widths than the suite."
+    ),
     Reason.CONFINEMENT_MISSING: (
         "Not the candidate's fault: this machine lacks an OS confinement layer the "
         "evaluator requires; the operator must enable it or allow it to be missing."
     ),
 }
+
+
+MAY_BE_THE_MACHINE: frozenset[Reason] = frozenset({Reason.PROCESS_DIED, Reason.WORKER_CRASHED})
+"""Outcomes a process killed from outside gives whatever the candidate: they are retried,
+never remembered as the candidate's verdict."""
 
 
 class CandidateRejected(Exception):
@@ -88,13 +104,19 @@ class CandidateRejected(Exception):
     def describe(self) -> str:
         return f"{self.message} Hint: {HINTS[self.reason]}"
 
+    @property
+    def may_be_the_machine(self) -> bool:
+        """True when the machine, not the candidate, may have caused it (MAY_BE_THE_MACHINE)."""
+        return self.reason in MAY_BE_THE_MACHINE
+
 
 def contained(error: Exception, stage: str) -> CandidateRejected:
     """A trusted-side failure caused by a candidate while `stage` (e.g. "compiling or
     training it"), as a rejection: running out of memory is a resource limit, anything
-    else an invalid program. Only the exception's type is reported: its text can quote host
-    paths or internals."""
-    if isinstance(error, MemoryError) or "RESOURCE_EXHAUSTED" in str(error):
+    else an invalid program. The trusted side failing to import its own code means the same
+    (a library that cannot be mapped within the memory bound). Only the exception's type is
+    reported: its text can quote host paths or internals."""
+    if isinstance(error, MemoryError | ImportError) or "RESOURCE_EXHAUSTED" in str(error):
         return CandidateRejected(
             Reason.RESOURCE_LIMIT, f"The program ran out of memory while {stage}."
         )

@@ -46,3 +46,9 @@ def valid_utf8(text: str) -> str:
     For sources and other multi-line text that must keep its layout.
     """
     return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def visible_code(text: str) -> str:
+    """Source with every character that could hide code (`hides_code`) written as `\\uXXXX`:
+    shown on a page or a terminal, it reads as it runs and sends no escape sequence."""
+    return "".join(f"\\u{ord(char):04x}" if hides_code(char) else char for char in text)

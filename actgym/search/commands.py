@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
+
+from actgym.candidate.untrusted_text import sanitise
 
 if TYPE_CHECKING:
     from actgym.search.runner import SearchResult
@@ -279,5 +282,6 @@ def _report(directory: Path, top: int) -> None:
 
 
 def _fail(error: Exception, *, code: int) -> NoReturn:
-    console.print(f"[red]error:[/] {error}")
+    """Print the error as plain text: it can quote a run store's contents."""
+    console.print("[red]error:[/]", Text(sanitise(error, 2_000)))
     raise typer.Exit(code=code)

@@ -41,7 +41,7 @@ from rich.table import Table
 from scipy import stats
 
 from actgym.reward import PENALTY
-from actgym.search.report import agent_label, best_so_far, save_figure, top_distinct
+from actgym.search.report import agent_label, best_so_far, save_figure, shown, top_distinct
 from actgym.search.store import RunStore, StoreError, charge, charged
 
 Row = Mapping[str, Any]
@@ -216,12 +216,12 @@ def comparison_table(groups: Sequence[Group]) -> Table:
     for share in CHECKPOINTS:
         table.add_column(f"best at {share:.0%}", justify="right", no_wrap=True)
     for name in families:
-        table.add_column(name, justify="right", no_wrap=True)
+        table.add_column(shown(name, 40), justify="right", no_wrap=True)
     for group in groups:
         curve = group.evaluations
         table.add_row(
-            group.agent,
-            group.env_id,
+            shown(group.agent),
+            shown(group.env_id),
             str(len(group.runs)),
             str(len(curve.bands)),
             *[_text(curve.at(share)) for share in CHECKPOINTS],
@@ -245,7 +245,7 @@ def spending_table(groups: Sequence[Group], spent: Sequence[Currency]) -> Table:
             else:
                 cells = [currency.amount.format(curve.x[-1])]
                 cells += [_text(curve.at(share)) for share in CHECKPOINTS]
-            table.add_row(group.agent, group.env_id, currency.label, *cells)
+            table.add_row(shown(group.agent), shown(group.env_id), currency.label, *cells)
     return table
 
 

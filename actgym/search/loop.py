@@ -41,14 +41,14 @@ from typing import Any
 import numpy as np
 
 from actgym.agent import Agent, Evaluation, History, Proposal
-from actgym.candidate.untrusted_text import valid_utf8
+from actgym.candidate.untrusted_text import sanitise, valid_utf8
 from actgym.fidelity import FIDELITIES
 from actgym.result import EvaluationResult
 from actgym.reward import PENALTY
 from actgym.search.backends import ByFidelity, Outcome
 from actgym.search.progress import SearchProgress
 from actgym.search.records import evaluation_row, proposal_row, to_evaluation, to_evaluations
-from actgym.search.store import UNUSABLE, RunStore, Snapshot
+from actgym.search.store import UNUSABLE, RunStore, Snapshot, StoreError
 
 MAX_PROPOSALS_PER_BUDGET = 2
 
@@ -96,8 +96,14 @@ class SearchLoop:
         """Put the agent back at the last batch boundary; return the next batch number."""
         if snapshot is None:
             return 0
-        self.agent.rng.bit_generator.state = snapshot.rng
-        self.agent.load_state_dict(snapshot.state)
+        try:
+            self.agent.rng.bit_generator.state = snapshot.rng
+            self.agent.load_state_dict(snapshot.state)
+        except Exception as error:  # the store is untrusted input: say so, plainly
+            raise StoreError(
+                f"the stored agent state does not restore ({type(error).__name__}: "
+                f"{sanitise(error)})"
+            ) from None
         self.issued = snapshot.issued
         observed = snapshot.batch if snapshot.phase == "observed" else snapshot.batch - 1
         rows = [row for row in self.store.evaluations() if row["batch"] <= observed]

@@ -8,8 +8,10 @@ Reads a run store (also while the search is still writing it) and writes, next t
 Evaluations are numbered from 1 in text and plots (evaluation n is stored id n - 1);
 summary.json keeps the stored ids.
 Functions are plotted from the validated program JSON the search stored, through
-`load_program` (allow-listed primitives bound to data): candidate source is never run
-in the reporting process.
+`load_program` (allow-listed primitives bound to data) within the check stage's static
+bounds and FLOP budget: candidate source is never run in the reporting process. A run
+store is untrusted input (actgym.search.stored_rows): every text it holds is shown as
+plain text, never as Rich markup or terminal escapes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
+from actgym.candidate.untrusted_text import sanitise, visible_code
 from actgym.reward import PENALTY
 from actgym.search.store import RunStore, StoreError, charge, full_fidelity
 
@@ -59,7 +63,7 @@ def write_report(directory: Path | str, *, top: int = 4, console: Console | None
         best = leaders[0]
         console.print(
             Panel(
-                Syntax(best["source"], "python"),
+                Syntax(visible_code(best["source"]), "python"),
                 title=f"best function: evaluation {best['id'] + 1}, reward {best['reward']:+.4f}",
             )
         )
@@ -105,7 +109,15 @@ def top_distinct(rows: Sequence[Row], k: int) -> list[Row]:
 def agent_label(run: Row) -> str:
     """The run's agent, marked when a cascade screened its proposals: a different searcher."""
     share = json.loads(run["config"]).get("cascade")
-    return run["agent"] if share is None else f"{run['agent']}+cascade({share:g})"
+    if share is None:
+        return sanitise(run["agent"])
+    share = f"{share:g}" if isinstance(share, int | float) else sanitise(share)
+    return sanitise(f"{run['agent']}+cascade({share})")
+
+
+def shown(value: object, limit: int = 120) -> Text:
+    """Stored text for a terminal table: one plain line, never markup or escapes."""
+    return Text(sanitise(value, limit))
 
 
 def _fidelities(rows: Sequence[Row]) -> str:
@@ -128,7 +140,7 @@ def _duplicates(rows: Sequence[Row]) -> int:
 
 
 def summary_table(run: Row, rows: Sequence[Row]) -> Table:
-    table = Table(title=f"{agent_label(run)} on {run['env_id']}", show_header=False)
+    table = Table(title=shown(f"{agent_label(run)} on {run['env_id']}"), show_header=False)
     table.add_column("key", style="bold")
     table.add_column("value")
     statuses = Counter(row["status"] for row in rows)
@@ -146,7 +158,7 @@ def summary_table(run: Row, rows: Sequence[Row]) -> Table:
         "evaluation time": f"{sum(row['wall_s'] for row in rows):.0f} s",
     }
     for key, value in entries.items():
-        table.add_row(key, value)
+        table.add_row(key, shown(value, 400))
     return table
 
 
@@ -159,7 +171,7 @@ def leaders_table(leaders: Sequence[Row], families: Sequence[str], width: int = 
         table.add_column("evaluation", justify="right")
         table.add_column("reward", justify="right", no_wrap=True)
         for family in families:
-            table.add_column(family, justify="right", no_wrap=True)
+            table.add_column(shown(family, 40), justify="right", no_wrap=True)
         table.add_column("FLOPs/elem", justify="right")
         if extras:
             for column in ("OOD loss", "ID loss", "locality", "hash"):
@@ -175,8 +187,8 @@ def leaders_table(leaders: Sequence[Row], families: Sequence[str], width: int = 
                 cells += [
                     f"{row['ood_loss']:.4g}",
                     f"{row['id_loss']:.4g}",
-                    _stored(row, "locality") or "-",
-                    (row["program_hash"] or "")[:10],
+                    shown(_stored(row, "locality") or "-", 20),
+                    shown((row["program_hash"] or "")[:10]),
                 ]
             table.add_row(
                 str(rank),
@@ -298,8 +310,8 @@ def function_label(row: Row, limit: int = 40) -> str:
     except (KeyError, TypeError, ValueError):
         notes = {}
     name = notes.get("name") if isinstance(notes, dict) else None
-    text = str(name) if name else _returned_formula(row["source"])
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = sanitise(name if name else _returned_formula(row["source"]), limit)
+    return text.replace("$", r"\$")  # matplotlib reads $...$ as mathtext
 
 
 def _returned_formula(source: str) -> str:
@@ -334,22 +346,33 @@ def _curves(row: Row, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     try:
         return program_values(json.loads(row["program"]), x)
-    except (CandidateRejected, ValueError, KeyError, TypeError):
-        return None  # a damaged row is left out of the plot, not fatal to the report
+    except (CandidateRejected, ValueError, KeyError, TypeError, RecursionError):
+        return None  # a damaged or over-budget row is left out of the plot, not fatal
 
 
 def program_values(data: Mapping[str, Any], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """f(x) and f'(x) from stored program JSON, validated again, fed in calls of its shape.
 
+    The check stage's static bounds and FLOP budget (default CandidateLimits) hold here
+    too: a stored program past them raises CandidateRejected and is not evaluated.
     Evaluated eagerly (nothing is compiled per program); f' is the gradient of the row's
     sum, which is the elementwise slope for the elementwise functions activations are.
     """
     import jax
     import jax.numpy as jnp
 
+    from actgym.candidate.limits import CandidateLimits
     from actgym.candidate.program import as_calls, load_program
+    from actgym.candidate.reasons import CandidateRejected, Reason
 
-    program = load_program(data, shape=tuple(data["input"]["shape"]))
+    limits = CandidateLimits()
+    program = load_program(data, shape=tuple(data["input"]["shape"]), limits=limits)
+    if program.flops_per_element > limits.flops_budget:
+        raise CandidateRejected(
+            Reason.COST_OVER_BUDGET,
+            f"{program.flops_per_element:.1f} FLOPs per element; the budget is "
+            f"{limits.flops_budget:g}",
+        )
     calls = jnp.asarray(as_calls(x, program.input_shape))
     slope = jax.grad(lambda call: jnp.sum(program(call)))
     values = np.asarray(jax.vmap(program)(calls)).reshape(-1)[: x.size]
@@ -369,8 +392,9 @@ def save_figure(figure: Any, stem: Path) -> list[Path]:
 
 
 def _write_best(run: Row, best: Row, path: Path) -> Path:
-    header = (
-        f"# Best of a {run['agent']} search on {run['env_id']} (seed {run['seed']}): "
+    header = (  # one comment line: stored names cannot break out of it
+        f"# Best of a {sanitise(run['agent'])} search on {sanitise(run['env_id'])} "
+        f"(seed {run['seed']}): "
         f"evaluation {best['id'] + 1}, reward {best['reward']:+.4f}, "
         f"OOD loss {best['ood_loss']:.4g}.\n"
     )

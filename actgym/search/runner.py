@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from actgym.agent import Agent, AgentContext, Evaluation, History, TaskInfo
 from actgym.agents_registry import load_agent
 from actgym.briefing import describe_task
+from actgym.candidate.untrusted_text import sanitise
 from actgym.evaluation import EvaluationConfig
 from actgym.fidelity import FIDELITIES, FULL, Fidelity
 from actgym.search.backends import Backend, ByFidelity, make_backend, ray_backends
@@ -232,7 +234,8 @@ def _warn_on_new_versions(started: Mapping[str, str], console: Console) -> None:
     if changed:
         console.print(
             f"[yellow]warning:[/] package versions changed since the run started "
-            f"({', '.join(changed)}); each row records the versions that scored it"
+            f"({escape(sanitise(', '.join(changed), 1_000))}); each row records the versions "
+            "that scored it"
         )
 
 

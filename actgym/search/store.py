@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from actgym import sqlite
+from actgym.search.stored_rows import StoreError, bound_reads, checked, refuse_code_in_schema
 from actgym.versions import RUN_STORE_SCHEMA
 
 UNUSABLE = "unusable_reply"
@@ -30,6 +31,8 @@ FILENAME = "run.sqlite"
 LOCKNAME = "run.lock"
 DURABILITY = sqlite.Durability.FULL
 """An evaluation costs minutes of training: once recorded it must outlive a power cut."""
+READ_BUDGET_S = 120.0
+"""How long a reader (report, export, compare) may spend on one store's SQL, all told."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS run (
@@ -141,10 +144,6 @@ def full_fidelity(row: Mapping[str, Any]) -> bool:
     return row.get("fidelity", "full") == "full"
 
 
-class StoreError(RuntimeError):
-    """The directory holds no usable run store, or another process is driving it."""
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """The agent as of a batch boundary: `phase` says whether `batch` was observed yet."""
@@ -177,10 +176,18 @@ class RunStore:
         elif not self.path.exists():
             raise StoreError(f"no run store in {self.directory} (expected {FILENAME})")
         self.connection = sqlite.connect(self.path, DURABILITY, timeout_s=30.0)
-        if writer:
-            with self.transaction() as connection:
-                sqlite.execute_each(connection, SCHEMA)
-                _add_missing_columns(connection)
+        try:
+            self.connection.execute("PRAGMA trusted_schema = OFF")
+            if not writer:
+                bound_reads(self.connection, READ_BUDGET_S)
+            refuse_code_in_schema(self.connection)
+            if writer:
+                with self.transaction() as connection:
+                    sqlite.execute_each(connection, SCHEMA)
+                    _add_missing_columns(connection)
+        except (StoreError, sqlite3.DatabaseError) as error:
+            self.close()
+            raise _unreadable(self.path, error) from None
 
     def close(self) -> None:
         self.connection.close()
@@ -202,10 +209,11 @@ class RunStore:
 
     def run(self) -> dict[str, Any] | None:
         try:
-            row = self.connection.execute("SELECT * FROM run").fetchone()
+            self.connection.execute("SELECT 1 FROM run LIMIT 0")
         except sqlite3.OperationalError:  # an empty file: the schema was never written
             return None
-        return dict(row) if row is not None else None
+        rows = self._read("run", "SELECT * FROM run")
+        return rows[0] if rows else None
 
     def create_run(self, row: Mapping[str, Any]) -> None:
         with self.transaction() as connection:
@@ -257,9 +265,10 @@ class RunStore:
             _save_snapshot(connection, snapshot)
 
     def snapshot(self) -> Snapshot | None:
-        row = self.connection.execute("SELECT * FROM agent_state").fetchone()
-        if row is None:
+        rows = self._read("agent_state", "SELECT * FROM agent_state")
+        if not rows:
             return None
+        (row,) = rows
         return Snapshot(
             batch=row["batch"],
             phase=row["phase"],
@@ -272,13 +281,20 @@ class RunStore:
         query, args = "SELECT * FROM proposals", ()
         if batch is not None:
             query, args = query + " WHERE batch = ?", (batch,)
-        return [dict(row) for row in self.connection.execute(query + " ORDER BY id", args)]
+        return self._read("proposals", query + " ORDER BY id", args)
 
     def evaluations(self, batch: int | None = None) -> list[dict[str, Any]]:
         query, args = "SELECT * FROM evaluations", ()
         if batch is not None:
             query, args = query + " WHERE batch = ?", (batch,)
-        return [dict(row) for row in self.connection.execute(query + " ORDER BY id", args)]
+        return self._read("evaluations", query + " ORDER BY id", args)
+
+    def _read(self, table: str, query: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The rows, each checked (actgym.search.stored_rows); StoreError if any is not sound."""
+        try:
+            return [checked(table, row) for row in self.connection.execute(query, args)]
+        except sqlite3.DatabaseError as error:
+            raise _unreadable(self.path, error) from None
 
     def count(self) -> int:
         return int(self.connection.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0])
@@ -338,6 +354,14 @@ def _save_snapshot(connection: sqlite3.Connection, snapshot: Snapshot) -> None:
             now(),
         ),
     )
+
+
+def _unreadable(path: Path, error: Exception) -> StoreError:
+    if isinstance(error, StoreError):
+        return StoreError(f"{path} is not a usable run store: {error}")
+    if "interrupted" in str(error):
+        return StoreError(f"{path}: reading took over {READ_BUDGET_S:g} s and was stopped")
+    return StoreError(f"{path} is not a usable run store ({type(error).__name__}: {error})")
 
 
 def _take_lock(path: Path) -> int:

@@ -5,8 +5,8 @@ session, RLIMIT_AS, non-dumpable, dies with its parent, JSON-lines protocol with
 deadline per event) but serves `transfer` requests: one activation's program data per
 downstream task, which it validates again with `load_program` at that task's shape
 before any use. Events: `prepared` (the tasks' data built), `trained` after each task,
-then the final reply with the accuracies. A missed deadline or a dead child becomes a
-rejection.
+then the final reply with the accuracies. A missed deadline or a child that dies on every try
+becomes a rejection.
 """
 
 from __future__ import annotations
@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from actgym.candidate.program import load_program
-from actgym.child_process import Child, Send, Stopped, Worker, rejection, serve
+from actgym.child_process import (
+    Child,
+    Send,
+    Stopped,
+    Worker,
+    rejection,
+    restarting,
+    serve,
+)
 from actgym.codec import decode, encode
 from actgym.training_process import TrainingBounds
 from actgym.transfer.downstream import DOWNSTREAM_TASKS, TransferConfig
@@ -56,15 +64,22 @@ class TransferProcess:
         stages += [("trained", task_deadline(config, self.bounds))] * len(config.tasks)
         stages.append(("reported", self.bounds.startup_s))
         request = {"kind": "transfer", "programs": dict(programs), "config": encode(config)}
+
+        def attempt() -> dict[str, Any]:
+            try:
+                if self._child is None or not self._child.alive():
+                    bounds = self.bounds
+                    self._child = Child.spawn(
+                        __name__, bounds.memory_bytes, bounds.startup_s, self.compilation_cache
+                    )
+                return self._child.call(request, stages)
+            except Stopped:
+                self.close()
+                raise
+
         try:
-            if self._child is None or not self._child.alive():
-                bounds = self.bounds
-                self._child = Child.spawn(
-                    __name__, bounds.memory_bytes, bounds.startup_s, self.compilation_cache
-                )
-            reply = self._child.call(request, stages)
+            reply = restarting(attempt, self.bounds.tries)
         except Stopped as stopped:
-            self.close()
             raise stopped.rejection() from None
         if "rejected" in reply:
             raise rejection(reply["rejected"])

@@ -5,6 +5,12 @@ checked by the check stage (sandboxed trace, `load_program` validation, cost, pr
 training process) at each task's input shape, and only the validated program data
 reaches the child that trains (actgym.transfer.process). ReLU and GELU are checked and trained the
 same way, on the same seeds and data.
+
+Transfer must score the function the suite scored. A source can branch on its input's
+shape (`if x.shape[-1] in (32, 64)`), so it is also checked at the suite's activation
+shape, and a pointwise function whose values or locality at a task's shape differ from
+those at the suite's is refused as `shape_dependent`. A feature-coupled function depends
+on its width by design; its report says its shapes were not compared (`shape_checked`).
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from typing import Any
 import numpy as np
 
 from actgym.cache import default_cache_dir
-from actgym.candidate.check import Checker
-from actgym.candidate.reasons import CandidateRejected
+from actgym.candidate.behaviour import same_outputs
+from actgym.candidate.check import CheckedProgram, Checker
+from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
 from actgym.child_process import compilation_cache_dir
 from actgym.codec import encode
 from actgym.references import BASELINE, REFERENCES
+from actgym.trainer import TrainerConfig
 from actgym.training_process import TrainingBounds, shared_pool
 from actgym.transfer.downstream import DOWNSTREAM_TASKS, TransferConfig
 from actgym.transfer.process import Accuracies, TransferProcess
@@ -68,6 +76,9 @@ class TransferReport:
     config: TransferConfig
     tasks: list[TaskScore] = field(default_factory=list)
     suite_reward: float | None = None
+    shape_checked: bool = True
+    """Whether the function was seen to be the same at every task's shape as at the suite's
+    (False for a feature-coupled one: its outputs depend on the width by design)."""
 
     @property
     def ok(self) -> bool:
@@ -100,6 +111,7 @@ class TransferReport:
             "tasks": [score.to_json() for score in self.tasks],
             "mean_log_ratio_to_relu": self.mean_log_ratio,
             "suite_reward": self.suite_reward,
+            "shape_checked": self.shape_checked,
         }
 
 
@@ -119,8 +131,12 @@ class Transfer:
         *,
         sandbox: Sandbox | None = None,
         bounds: TrainingBounds | None = None,
+        suite_shape: tuple[int, ...] | None = None,
     ) -> None:
+        """`suite_shape`: the activation shape the candidate was scored at (by default the
+        default trainer's); the candidate must compute the same function at each task's."""
         self.config = config or TransferConfig()
+        self.suite_shape = suite_shape or TrainerConfig().activation_shape
         bounds = bounds or TrainingBounds()
         self._owns_sandbox = sandbox is None  # a shared one (the verifier's) stays open
         sandbox = sandbox or Sandbox(self.config.limits)
@@ -129,6 +145,7 @@ class Transfer:
         self._checkers = {
             shape: Checker(self.config.limits, shape, sandbox, training)
             for shape in {self.config.shape(task) for task in self.config.tasks}
+            | {self.suite_shape}
         }
         self._process = TransferProcess(bounds, compilation_cache)
         self._sandbox = sandbox
@@ -140,20 +157,27 @@ class Transfer:
         """Check and train the candidate (and ReLU, GELU); never raises for a bad candidate."""
         try:
             measured = self.accuracies(source)
+            coupled = self._checkers[self.suite_shape].check(source).locality != "pointwise"
         except CandidateRejected as rejection:
             return TransferReport(
                 label, rejection.reason.value, rejection.describe(), self.config, [], suite_reward
             )
         references = {name: self.accuracies(REFERENCES[name]) for name in COMPARISONS}
         scores = [self._score(task, measured, references) for task in self.config.tasks]
-        return TransferReport(label, "ok", "", self.config, scores, suite_reward)
+        return TransferReport(
+            label, "ok", "", self.config, scores, suite_reward, shape_checked=not coupled
+        )
 
     def accuracies(self, source: object) -> Accuracies:
-        """Per downstream task and split, accuracy per seed; raises CandidateRejected."""
+        """Per downstream task and split, accuracy per seed; raises CandidateRejected, also
+        when the function at a task's shape is not the one at the suite's."""
+        suite = self._checkers[self.suite_shape].check(source)
         checked = {
             task: self._checkers[self.config.shape(task)].check(source)
             for task in self.config.tasks
         }
+        for task, program in checked.items():
+            refuse_another_function(suite, program, f"the {task} task")
         key = "|".join(program.digest for program in checked.values())
         if key not in self._known:
             programs = {task: program.data for task, program in checked.items()}
@@ -177,6 +201,29 @@ class Transfer:
         self._process.close()
         if self._owns_sandbox:
             self._sandbox.close()
+
+
+def refuse_another_function(suite: CheckedProgram, there: CheckedProgram, where: str) -> None:
+    """Raise `shape_dependent` if `there` (the source checked at another input shape) is
+    not the function `suite` is: another locality, or, pointwise, other values on the
+    probe's fixed points (within actgym.candidate.behaviour's tolerance)."""
+    task_shape, suite_shape = list(there.program.input_shape), list(suite.program.input_shape)
+    if there.locality != suite.locality:
+        raise CandidateRejected(
+            Reason.SHAPE_DEPENDENT,
+            f"The function is {there.locality} at {where}'s input shape {task_shape} but "
+            f"{suite.locality} at the suite's {suite_shape}.",
+        )
+    if suite.locality != "pointwise":
+        return
+    outputs, expected = np.asarray(there.outputs), np.asarray(suite.outputs)
+    if not bool(same_outputs(outputs, expected[None, :])[0]):
+        raise CandidateRejected(
+            Reason.SHAPE_DEPENDENT,
+            f"The function at {where}'s input shape {task_shape} is not the one at the "
+            f"suite's {suite_shape}: they differ by up to "
+            f"{np.nanmax(np.abs(outputs - expected)):.3g} on the probe's points.",
+        )
 
 
 def transfer(

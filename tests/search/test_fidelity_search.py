@@ -196,9 +196,10 @@ def test_report_export_and_compare_show_fidelity_and_rank_full_only(tmp_path: Pa
     with RunStore(tmp_path / "cascade") as store:
         run, rows = store.run(), store.evaluations()
     table = summary_table(run, rows)
-    cells = dict(zip(table.columns[0].cells, table.columns[1].cells, strict=True))
+    keys, values = (map(str, column.cells) for column in table.columns)
+    cells = dict(zip(keys, values, strict=True))
     assert cells["fidelities"].startswith("full ") and "low " in cells["fidelities"]
-    assert table.title == "fakes:Climber+cascade(0.25) on ActSearch-Harmonics-v0"
+    assert str(table.title) == "fakes:Climber+cascade(0.25) on ActSearch-Harmonics-v0"
     groups = {group.agent: group for group in compare([tmp_path / "cascade", tmp_path / "plain"])}
     assert set(groups) == {"fakes:Climber", "fakes:Climber+cascade(0.25)"}
     cascade = groups["fakes:Climber+cascade(0.25)"]

@@ -11,12 +11,15 @@ import pytest
 from sources import activation
 from typer.testing import CliRunner
 
+from actgym.candidate.check import Checker
 from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.candidate.sandbox import Sandbox
 from actgym.cli import app
+from actgym.training_process import TrainingBounds, shared_pool
 from actgym.transfer import structure
 from actgym.transfer.downstream import TransferConfig
 from actgym.transfer.process import TransferProcess
-from actgym.transfer.runner import Transfer
+from actgym.transfer.runner import Transfer, refuse_another_function
 
 ONE_TASK = TransferConfig.fast(tasks=("structure",))
 
@@ -109,3 +112,38 @@ def test_cli_refuses_an_unknown_task_and_a_missing_candidate() -> None:
     assert unknown.exit_code != 0 and "unknown downstream task" in unknown.output
     missing = CliRunner().invoke(app, ["transfer"])
     assert missing.exit_code != 0
+
+
+WIDTH_SWITCH = activation("jax.nn.gelu(x) if x.shape[-1] in (8, 16, 32) else jnp.sin(x)")
+"""GELU at every downstream task's width, sin(x) at the suite's (64)."""
+
+
+def test_a_function_that_changes_with_its_input_width_gets_no_transfer_score() -> None:
+    runner = Transfer(ONE_TASK, suite_shape=(64,))
+    try:
+        report = runner.run(WIDTH_SWITCH)
+    finally:
+        runner.close()
+    assert report.status == "shape_dependent" and not report.tasks
+    assert "the structure task's input shape [8] is not the one at the suite's [64]" in (
+        report.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "locality"),
+    [("jax.nn.gelu(x) + 0.1 * jnp.sin(x)", "pointwise"), ("x - jnp.mean(x)", "feature-coupled")],
+)
+def test_a_function_of_each_element_passes_at_every_width(body: str, locality: str) -> None:
+    """A coupled function's outputs depend on the width by design: not compared, reported."""
+    limits = ONE_TASK.limits
+    sandbox = Sandbox(limits)
+    pool = shared_pool(TrainingBounds())
+    try:
+        suite, task = (
+            Checker(limits, shape, sandbox, pool).check(activation(body)) for shape in ((64,), (8,))
+        )
+    finally:
+        sandbox.close()
+    assert suite.locality == task.locality == locality
+    refuse_another_function(suite, task, "the structure task")
