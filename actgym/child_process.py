@@ -44,6 +44,8 @@ STAGES: dict[str, tuple[str, Reason]] = {
 }
 
 
+MACHINE_STAGES = frozenset({"ready", "prepared", "reported", "sending"})
+"""Stages whose time does not depend on the program: a miss there is the machine's."""
 T = TypeVar("T")
 
 
@@ -58,17 +60,24 @@ class Stopped(Exception):
         self.tries = 1
 
     @property
-    def died(self) -> bool:
-        """Killed or crashed rather than stopped at a deadline: the cause may be outside."""
-        return self.seconds is None
+    def machine_fault(self) -> bool:
+        """Killed or crashed, or late at a stage the program does not drive (starting,
+        preparing the data, reporting): the cause may be outside, so it is tried again."""
+        return self.seconds is None or self.stage in MACHINE_STAGES
 
     def rejection(self) -> CandidateRejected:
         doing, timeout_reason = STAGES[self.stage]
-        if self.died:
-            tries = f" on each of {self.tries} tries" if self.tries > 1 else ""
+        tries = f" on each of {self.tries} tries" if self.tries > 1 else ""
+        if self.seconds is None:
             return CandidateRejected(
                 Reason.PROCESS_DIED,
                 f"The training process died while {doing}{tries} (last: {self.status}).",
+            )
+        if self.stage in MACHINE_STAGES:
+            return CandidateRejected(
+                Reason.PROCESS_DIED,
+                f"{doing.capitalize()} took longer than its {self.seconds:.0f} s bound{tries}; "
+                "the training process was stopped.",
             )
         return CandidateRejected(
             timeout_reason,
@@ -81,8 +90,9 @@ def restarting(attempt: Callable[[], T], tries: int) -> T:
     """`attempt()`, again up to `tries` times in all while its process dies.
 
     A process killed from outside (the machine out of memory, an operator) says nothing
-    about the program it held, so a death counts only when it happens on every try. A
-    missed deadline counts at once: its bound already has a wide margin.
+    about the program it held, so a death, or a stall where the program plays no part,
+    counts only when it happens on every try. A missed compile or run deadline counts at
+    once: its bound already has a wide margin.
     """
     done = 0
     while True:
@@ -90,7 +100,7 @@ def restarting(attempt: Callable[[], T], tries: int) -> T:
             return attempt()
         except Stopped as stopped:
             done += 1
-            if not stopped.died or done >= tries:
+            if not stopped.machine_fault or done >= tries:
                 stopped.tries = done
                 raise
 
@@ -142,6 +152,10 @@ class Child:
                 ],
                 setsid=True,
             )
+        except OSError as error:  # e.g. EAGAIN: the machine is out of processes
+            os.close(request_write)
+            os.close(reply_read)
+            raise Stopped("ready", None, f"it could not be started: {error.strerror}") from None
         finally:
             os.close(request_read)
             os.close(reply_write)

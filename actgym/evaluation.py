@@ -304,8 +304,8 @@ class Evaluator:
         """Losses for every program (and the baseline) from memory, disk, or training.
 
         The baseline trains first and alone: its run time sets the others' run deadlines.
-        A failure the machine may have caused is reported once, and trained again when
-        asked for again.
+        A failure that depends on the machine (a death, a missed deadline) is reported once,
+        and trained again when asked for again.
         """
         baseline = self.baseline_program()
         wanted = {program.digest: program for program in [baseline, *programs]}
@@ -331,7 +331,7 @@ class Evaluator:
 
     def _final_failure(self, digest: str) -> bool:
         failure = self._failures.get(digest)
-        return failure is not None and not failure.may_be_the_machine
+        return failure is not None and not failure.machine_dependent
 
     def _record(
         self,

@@ -12,10 +12,11 @@ reused, so repeats and references are cheap.
 The machine's faults are never a submission's verdict. A training process that dies is
 started again (TrainingBounds.tries); one that dies on every try fails only that
 submission, as `process_died`, which `requeue --failed-infrastructure` puts back. A
-verifier error is retried up to MAX_ATTEMPTS. When the machine cannot verify at all (a
-required confinement layer is missing, the baseline cannot be trained, a reference's
-process dies), the claim goes back to the queue untouched and `VerificationPaused` stops
-the verifier; a later run takes the queue up where it was. A missing layer stays missing
+verifier error (a transfer process that dies included) is retried up to MAX_ATTEMPTS.
+When the machine cannot verify at all (a required confinement layer is missing, the
+baseline cannot be trained, a reference's process dies on every try), the claim goes back
+to the queue untouched and `VerificationPaused` stops the verifier; a later run takes the
+queue up where it was. A missing layer stays missing
 until the operator enables it or allows it (`--allow-missing-layer`).
 """
 
@@ -40,12 +41,12 @@ from actgym.leaderboard.records import (
 )
 from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Store
-from actgym.leaderboard.verification_queue import INTERNAL_ERROR, MACHINE_FAILURES, MAX_ATTEMPTS
+from actgym.leaderboard.verification_queue import INTERNAL_ERROR, MAX_ATTEMPTS
 
 from actgym.candidate import confinement
 from actgym.candidate.check import CheckedProgram
 from actgym.candidate.program import canonical_json
-from actgym.candidate.reasons import CandidateRejected, Reason
+from actgym.candidate.reasons import MAY_BE_THE_MACHINE, CandidateRejected, Reason
 from actgym.candidate.sandbox import Sandbox
 from actgym.config import EvaluationConfig
 from actgym.evaluation import BaselineFailed, EvaluationResult, Evaluator
@@ -56,6 +57,10 @@ from actgym.transfer.runner import Transfer, TransferReport
 log = logging.getLogger(__name__)
 
 DUPLICATE = "duplicate"
+REFERENCE_PAUSES = frozenset(reason.value for reason in MAY_BE_THE_MACHINE)
+"""A reference failing so pauses verification: its process died on every try, so the
+machine cannot verify now. Any other failure of a reference is recorded (and can be
+requeued), so one broken reference cannot stop the board for ever."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,10 @@ class Scorer:
         """The transfer columns' JSON (None when transfer is off); the data seed stays out."""
         if self._transfer is None:
             return None
-        return json.dumps(transfer_summary(self._transfer.run(source)), sort_keys=True)
+        report = self._transfer.run(source)
+        if report.status in REFERENCE_PAUSES:  # the verifier retries rather than store it
+            raise RuntimeError(f"the transfer process failed: {report.message}")
+        return json.dumps(transfer_summary(report), sort_keys=True)
 
     def close(self) -> None:
         if self._transfer is not None:
@@ -265,7 +273,7 @@ class Verifier:
                 reason=INTERNAL_ERROR,
                 message=f"The verifier failed ({type(error).__name__}); the log has details.",
             )
-        if claim.reference and verdict.state == "failed" and verdict.reason in MACHINE_FAILURES:
+        if claim.reference and verdict.state == "failed" and verdict.reason in REFERENCE_PAUSES:
             raise VerificationPaused(
                 f"The reference {claim.reference} could not be verified here: {verdict.message}"
             )

@@ -53,6 +53,15 @@ def test_a_death_is_retried_and_a_missed_deadline_is_not() -> None:
     assert stopped.value.rejection().reason is Reason.COMPILE_TIMEOUT
 
 
+def test_a_stall_where_the_program_plays_no_part_is_retried_like_a_death() -> None:
+    slow_start = Attempts(Stopped("ready", 0.01, "deadline"), Stopped("prepared", 180.0, "x"))
+    assert restarting(slow_start, tries=3) == "done" and slow_start.calls == 3
+    always = Attempts(*(Stopped("ready", 0.01, "deadline") for _ in range(3)))
+    with pytest.raises(Stopped) as stopped:
+        restarting(always, tries=3)
+    assert stopped.value.rejection().reason is Reason.PROCESS_DIED
+
+
 def test_a_death_on_every_try_counts_and_says_how_often_without_blaming_the_program() -> None:
     always = Attempts(_died(), _died(), _died(), _died())
     with pytest.raises(Stopped) as stopped:
@@ -83,10 +92,11 @@ class FlakyProber:
     ("first", "remembered"),
     [
         (CandidateRejected(Reason.PROCESS_DIED, "died on each of 3 tries"), False),
+        (CandidateRejected(Reason.COMPILE_TIMEOUT, "past its 30 s bound"), False),
         (CandidateRejected(Reason.NONFINITE_OUTPUT, "NaN at x = 0"), True),
     ],
 )
-def test_the_checker_remembers_a_programs_verdict_never_a_dead_process(
+def test_the_checker_remembers_a_programs_verdict_never_one_that_depends_on_the_machine(
     evaluator: Evaluator, first: CandidateRejected, remembered: bool
 ) -> None:
     checked = evaluator.check(RELU)

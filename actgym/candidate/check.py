@@ -6,8 +6,8 @@
 
 Everything a scorer needs travels in the CheckedProgram: the validated program, its
 JSON, its cost and the probe's descriptors. Probe outcomes are kept by program hash,
-so a program checked once (from any source text) is probed once; an outcome the machine
-may have caused (a training process that died) is never kept.
+so a program checked once (from any source text) is probed once; an outcome that depends
+on the machine (a training process that died, a missed deadline) is never kept.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Checker:
                     probed.outputs,
                 )
             except CandidateRejected as rejection:
-                if rejection.may_be_the_machine:  # a killed process: the next call tries again
+                if rejection.machine_dependent:  # e.g. a killed process: next call tries again
                     raise
                 known = rejection
             with self._lock:

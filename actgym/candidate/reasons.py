@@ -73,9 +73,10 @@ HINTS: dict[Reason, str] = {
         "operations and smaller intermediates."
     ),
     Reason.PROCESS_DIED: (
-        "The process handling the candidate died on every try (killed or crashed): the "
-        "program may need more memory than the bound allows or crash the compiler, or the "
-        "machine stopped the process. Nothing about it is kept: sending it again retries it."
+        "The process handling the candidate died or stalled on every try (killed, crashed, "
+        "or too slow to start): the program may need more memory than the bound allows or "
+        "crash the compiler, or the machine stopped the process. Nothing about it is kept: "
+        "sending it again retries it."
     ),
     Reason.SHAPE_DEPENDENT: (
         "Compute the same function of each element whatever the input's shape: transfer "
@@ -89,8 +90,14 @@ HINTS: dict[Reason, str] = {
 
 
 MAY_BE_THE_MACHINE: frozenset[Reason] = frozenset({Reason.PROCESS_DIED, Reason.WORKER_CRASHED})
-"""Outcomes a process killed from outside gives whatever the candidate: they are retried,
-never remembered as the candidate's verdict."""
+"""Outcomes a process killed from outside gives whatever the candidate: retried, and never a
+leaderboard's verdict on a reference."""
+MACHINE_DEPENDENT: frozenset[Reason] = MAY_BE_THE_MACHINE | {
+    Reason.COMPILE_TIMEOUT,
+    Reason.RESOURCE_LIMIT,
+}
+"""Outcomes that depend on this machine's load, speed or memory as well as the candidate:
+never remembered, in memory as on disk, so the next call decides afresh."""
 
 
 class CandidateRejected(Exception):
@@ -109,14 +116,18 @@ class CandidateRejected(Exception):
         """True when the machine, not the candidate, may have caused it (MAY_BE_THE_MACHINE)."""
         return self.reason in MAY_BE_THE_MACHINE
 
+    @property
+    def machine_dependent(self) -> bool:
+        """True when another try could end otherwise (MACHINE_DEPENDENT): never remember it."""
+        return self.reason in MACHINE_DEPENDENT
+
 
 def contained(error: Exception, stage: str) -> CandidateRejected:
     """A trusted-side failure caused by a candidate while `stage` (e.g. "compiling or
     training it"), as a rejection: running out of memory is a resource limit, anything
-    else an invalid program. The trusted side failing to import its own code means the same
-    (a library that cannot be mapped within the memory bound). Only the exception's type is
-    reported: its text can quote host paths or internals."""
-    if isinstance(error, MemoryError | ImportError) or "RESOURCE_EXHAUSTED" in str(error):
+    else an invalid program. Only the exception's type is reported: its text can quote host
+    paths or internals."""
+    if _out_of_memory(error):
         return CandidateRejected(
             Reason.RESOURCE_LIMIT, f"The program ran out of memory while {stage}."
         )
@@ -125,3 +136,12 @@ def contained(error: Exception, stage: str) -> CandidateRejected:
         f"The program was accepted by the sandbox but failed while {stage} "
         f"({type(error).__name__}); use differentiable jax.numpy operations.",
     )
+
+
+def _out_of_memory(error: Exception) -> bool:
+    """Also an import of the trusted side's own code that could not map its library within
+    the memory bound."""
+    text = str(error)
+    if isinstance(error, ImportError):
+        return "failed to map segment" in text or "annot allocate memory" in text
+    return isinstance(error, MemoryError) or "RESOURCE_EXHAUSTED" in text

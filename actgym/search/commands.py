@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from actgym.candidate.untrusted_text import sanitise
+from actgym.candidate.untrusted_text import visible_code
 
 if TYPE_CHECKING:
     from actgym.search.runner import SearchResult
@@ -283,5 +283,5 @@ def _report(directory: Path, top: int) -> None:
 
 def _fail(error: Exception, *, code: int) -> NoReturn:
     """Print the error as plain text: it can quote a run store's contents."""
-    console.print("[red]error:[/]", Text(sanitise(error, 2_000)))
+    console.print("[red]error:[/]", Text(visible_code(str(error))))
     raise typer.Exit(code=code)

@@ -41,7 +41,14 @@ from rich.table import Table
 from scipy import stats
 
 from actgym.reward import PENALTY
-from actgym.search.report import agent_label, best_so_far, save_figure, shown, top_distinct
+from actgym.search.report import (
+    agent_label,
+    best_so_far,
+    plot_label,
+    save_figure,
+    shown,
+    top_distinct,
+)
 from actgym.search.store import RunStore, StoreError, charge, charged
 
 Row = Mapping[str, Any]
@@ -123,7 +130,14 @@ def currencies(usd_per_million: tuple[float, float] | None = None) -> list[Curre
 def tokens(row: Row) -> tuple[int, int]:
     """Prompt and completion tokens of the row's proposal (0 where its agent records none)."""
     notes = json.loads(row["notes"])
-    return int(notes.get("prompt_tokens") or 0), int(notes.get("completion_tokens") or 0)
+    return _count(notes.get("prompt_tokens")), _count(notes.get("completion_tokens"))
+
+
+def _count(value: Any) -> int:
+    """A stored token count; anything but a non-negative number counts as none."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        return 0
+    return int(value) if math.isfinite(value) else 0
 
 
 def dollars(usd_per_million: tuple[float, float], row: Row) -> float:
@@ -293,7 +307,7 @@ def _plot(groups: Sequence[Group], spent: Sequence[Currency], stem: Path) -> lis
         for index, group in enumerate(groups):
             curve = group.curves()[name]
             if curve is not None and curve.bands:
-                label = f"{group.agent} on {group.env_id} ({len(group.runs)} runs)"
+                label = plot_label(f"{group.agent} on {group.env_id} ({len(group.runs)} runs)")
                 _draw(axes, curve, f"C{index}", label)
         if not axes.has_data():
             axes.text(0.5, 0.5, "not applicable", ha="center", transform=axes.transAxes)

@@ -49,6 +49,7 @@ from actgym.search.backends import ByFidelity, Outcome
 from actgym.search.progress import SearchProgress
 from actgym.search.records import evaluation_row, proposal_row, to_evaluation, to_evaluations
 from actgym.search.store import UNUSABLE, RunStore, Snapshot, StoreError
+from actgym.search.stored_rows import MAX_JSON_DEPTH, json_depth
 
 MAX_PROPOSALS_PER_BUDGET = 2
 
@@ -176,6 +177,10 @@ class SearchLoop:
             json.dumps(state, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise AgentError(f"state_dict() must return JSON-serialisable data: {error}") from None
+        if not isinstance(state, dict) or json_depth(state) > MAX_JSON_DEPTH:
+            raise AgentError(  # the store would not resume (actgym.search.stored_rows)
+                f"state_dict() must return a dict nested at most {MAX_JSON_DEPTH} levels deep"
+            )
         return Snapshot(batch, phase, self.issued, self.agent.rng.bit_generator.state, state)
 
     def _checked(self, proposals: Sequence[Proposal | str], count: int) -> list[Proposal]:
@@ -222,6 +227,8 @@ def _proposal(item: Proposal | str, agent: str, issued: int) -> Proposal:
         json.dumps(dict(proposal.notes), allow_nan=False)
     except (TypeError, ValueError) as error:
         raise AgentError(f"{agent}: notes must be a JSON-serialisable dict: {error}") from None
+    if json_depth(dict(proposal.notes)) > MAX_JSON_DEPTH:
+        raise AgentError(f"{agent}: notes must nest at most {MAX_JSON_DEPTH} levels deep")
     return Proposal(
         valid_utf8(proposal.source),
         tuple(int(parent) for parent in proposal.parents),

@@ -185,8 +185,8 @@ def leaders_table(leaders: Sequence[Row], families: Sequence[str], width: int = 
             cells.append(flops(row["flops_per_element"]))
             if extras:
                 cells += [
-                    f"{row['ood_loss']:.4g}",
-                    f"{row['id_loss']:.4g}",
+                    loss(row["ood_loss"]),
+                    loss(row["id_loss"]),
                     shown(_stored(row, "locality") or "-", 20),
                     shown((row["program_hash"] or "")[:10]),
                 ]
@@ -204,6 +204,11 @@ def leaders_table(leaders: Sequence[Row], families: Sequence[str], width: int = 
 def reward_text(reward: float, stderr: float | None) -> str:
     """The reward with its standard error, three decimals: the precision that matters."""
     return f"{reward:+.3f}" if stderr is None else f"{reward:+.3f} ± {stderr:.3f}"
+
+
+def loss(value: float | None) -> str:
+    """A loss to four significant digits ("-" where a row has none)."""
+    return "-" if value is None else f"{value:.4g}"
 
 
 def flops(value: float | None) -> str:
@@ -310,8 +315,12 @@ def function_label(row: Row, limit: int = 40) -> str:
     except (KeyError, TypeError, ValueError):
         notes = {}
     name = notes.get("name") if isinstance(notes, dict) else None
-    text = sanitise(name if name else _returned_formula(row["source"]), limit)
-    return text.replace("$", r"\$")  # matplotlib reads $...$ as mathtext
+    return plot_label(name if name else _returned_formula(row["source"]), limit)
+
+
+def plot_label(text: object, limit: int = 120) -> str:
+    """Stored text for a figure: one sanitised line, `$` escaped from matplotlib's mathtext."""
+    return sanitise(text, limit).replace("$", r"\$")
 
 
 def _returned_formula(source: str) -> str:
@@ -396,7 +405,7 @@ def _write_best(run: Row, best: Row, path: Path) -> Path:
         f"# Best of a {sanitise(run['agent'])} search on {sanitise(run['env_id'])} "
         f"(seed {run['seed']}): "
         f"evaluation {best['id'] + 1}, reward {best['reward']:+.4f}, "
-        f"OOD loss {best['ood_loss']:.4g}.\n"
+        f"OOD loss {loss(best['ood_loss'])}.\n"
     )
     path.write_text(header + best["source"], encoding="utf-8")
     return path

@@ -268,6 +268,8 @@ class RunStore:
         rows = self._read("agent_state", "SELECT * FROM agent_state")
         if not rows:
             return None
+        if len(rows) > 1:
+            raise StoreError(f"{self.path} holds {len(rows)} agent states; a run has one")
         (row,) = rows
         return Snapshot(
             batch=row["batch"],

@@ -26,15 +26,17 @@ class StoreError(RuntimeError):
 
 
 def refuse_code_in_schema(connection: sqlite3.Connection) -> None:
-    """Refuse views, triggers, virtual tables and generated columns: tables only."""
-    objects = connection.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger', 'table')"
-    ).fetchall()
-    for kind, name, sql in objects:
+    """Refuse views, triggers, virtual and shadow tables and generated columns: tables only.
+
+    Kinds come from SQLite itself (`PRAGMA table_list`), not from the stored `CREATE` text,
+    which a tampered file can dress up.
+    """
+    for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+        raise StoreError(f"the run store holds a trigger ({name!r}); a run store is tables only")
+    for entry in connection.execute("PRAGMA main.table_list"):
+        kind, name = entry["type"], entry["name"]
         if kind != "table":
             raise StoreError(f"the run store holds a {kind} ({name!r}); a run store is tables only")
-        if (sql or "").lstrip().upper().startswith("CREATE VIRTUAL"):
-            raise StoreError(f"the run store's table {name!r} is virtual; a run store is data only")
         for column in connection.execute(f'PRAGMA table_xinfo("{_quoted(name)}")'):
             if column["hidden"] in (2, 3):
                 raise StoreError(
@@ -63,7 +65,7 @@ def _integer(value: Any) -> bool:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _text(value: Any) -> bool:
@@ -79,10 +81,8 @@ def _json(kind: type, of: Check | None = None) -> tuple[type, Check | None]:
 
 
 def _scores(value: Any) -> bool:
-    """`families`: per family an object whose reward, where present, is a number."""
-    return all(
-        isinstance(score, dict) and _number(score.get("reward", 0.0)) for score in value.values()
-    )
+    """`families`: per family an object with a numeric reward."""
+    return all(isinstance(score, dict) and _number(score.get("reward")) for score in value.values())
 
 
 def _ids(value: Any) -> bool:
@@ -185,10 +185,10 @@ def parse_json(text: Any, what: str) -> Any:
     if not isinstance(text, str):
         raise StoreError(f"{what} holds {_kind(text)}, not JSON text")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except (ValueError, RecursionError):
-        raise StoreError(f"{what} is not JSON (or nests too deeply)") from None
-    if _depth(value) > MAX_JSON_DEPTH:
+        raise StoreError(f"{what} is not JSON of finite numbers (or nests too deeply)") from None
+    if json_depth(value) > MAX_JSON_DEPTH:
         raise StoreError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
 
@@ -197,7 +197,14 @@ def _refuse_constant(name: str) -> float:
     raise ValueError(name)
 
 
-def _depth(value: Any) -> int:
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def json_depth(value: Any) -> int:
     """Nesting depth, counted without recursion."""
     deepest, stack = 0, [(value, 1)]
     while stack:

@@ -187,3 +187,30 @@ def test_a_verifier_error_is_retried_and_counts_only_after_the_last_attempt(
         MAX_ATTEMPTS,
     )
     assert not store.submissions.owns_a_function(BOARD, broken)  # sending it again is allowed
+
+
+def test_a_reference_the_verifier_keeps_failing_on_ends_failed_and_is_requeued(
+    killer: ProcessKiller, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verifier bug on a reference must not pause the board for ever: it is retried, then
+    recorded, named on the board, and queued again once the bug is gone."""
+    db = tmp_path / "board.db"
+    score = Scorer.score
+
+    def failing_on_relu(scorer: Scorer, program: Any, source: str) -> Any:
+        if source == REFERENCES["relu"]:
+            raise RuntimeError("a bug")
+        return score(scorer, program, source)
+
+    monkeypatch.setattr(Scorer, "score", failing_on_relu)
+    assert _verify(db).exit_code == 0
+    store = Store(db)
+    (relu,) = (row for row in store.queue.failed(BOARD) if row["reference"] == "relu")
+    assert relu["reason"] == "internal_error"
+    assert store.queue.verification(BOARD, relu["id"])["attempts"] == MAX_ATTEMPTS
+    assert "requeue" in views.leaderboard(store, BOARD, PROFILE).note
+    monkeypatch.setattr(Scorer, "score", score)
+    requeued = _cli("requeue", "--failed-infrastructure", *_local(db)[:4])
+    assert requeued.exit_code == 0 and f"Requeued #{relu['id']}" in requeued.output
+    assert _verify(db).exit_code == 0
+    assert set(_states(db).values()) == {("done", 1)}

@@ -25,6 +25,9 @@ from actgym.search import AgentError, RunStore, run_search
 
 DOCS = Path(__file__).parents[2] / "docs" / "agents.md"
 THIS = Path(__file__).stem
+DEEP: list[Any] = []
+for _ in range(70):
+    DEEP = [DEEP]
 
 
 def documented_agent() -> str:
@@ -111,6 +114,7 @@ def test_the_loop_calls_propose_then_observe_batch_by_batch(tmp_path: Path) -> N
         ([Proposal("# a\n", parents=(5,))], "are not ids of evaluations"),
         ([Proposal("# a\n", notes={"x": object()})], "notes must be a JSON-serialisable"),
         ([b"# bytes\n"], "expected a str or a Proposal"),
+        ([Proposal("# a\n", notes={"x": DEEP})], "notes must nest at most 64 levels deep"),
     ],
 )
 def test_contract_breaches_stop_the_run_with_a_reason(
@@ -119,6 +123,19 @@ def test_contract_breaches_stop_the_run_with_a_reason(
     Recorder.answers = [answer]
     with pytest.raises(AgentError, match=message):
         search(tmp_path)
+
+
+class DeepState(Recorder):
+    def state_dict(self) -> dict[str, Any]:
+        return {"x": DEEP}
+
+
+def test_a_state_that_would_not_resume_stops_the_run_when_saved(tmp_path: Path) -> None:
+    """A run store is checked when read (actgym.search.stored_rows): what the loop writes
+    must pass that check, or the run could not be resumed."""
+    Recorder.answers = [["# a\n"]]
+    with pytest.raises(AgentError, match="state_dict\\(\\) must return a dict nested at most 64"):
+        search(tmp_path, agent=f"{THIS}:DeepState")
 
 
 def test_an_agent_that_returns_nothing_ends_the_search_early(tmp_path: Path) -> None:

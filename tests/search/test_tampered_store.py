@@ -93,6 +93,11 @@ DEEP = "[" * 100_000 + "]" * 100_000
         ("UPDATE evaluations SET notes = '[1, 2]' WHERE id = 1", "notes is not the JSON dict"),
         ("UPDATE evaluations SET notes = '{\"a\": NaN}' WHERE id = 1", "notes is not JSON"),
         ("UPDATE evaluations SET reward = 'high' WHERE id = 2", "reward holds str"),
+        ("UPDATE evaluations SET reward = 9e999 WHERE id = 2", "reward holds inf"),
+        (
+            """UPDATE evaluations SET notes = '{"prompt_tokens": 1e999}' WHERE id = 1""",
+            "notes is not JSON of finite numbers",
+        ),
         ("UPDATE run SET config = '\"x\"'", "config is not the JSON dict"),
     ],
 )
@@ -123,6 +128,20 @@ def test_an_endless_view_in_place_of_a_table_is_refused_without_reading_it(
 ) -> None:
     directory = _tampered(clean_run, tmp_path, "ALTER TABLE evaluations RENAME TO copied", ENDLESS)
     _refused(directory, "holds a view ('evaluations')", "tables only")
+
+
+def test_a_virtual_table_is_refused_whatever_its_stored_text_says(
+    clean_run: Path, tmp_path: Path
+) -> None:
+    directory = _tampered(clean_run, tmp_path, "CREATE VIRTUAL TABLE words USING fts5(text)")
+    with closing(sqlite3.connect(directory / FILENAME)) as connection:  # disguise its kind
+        connection.execute("PRAGMA writable_schema = ON")
+        connection.execute(
+            "UPDATE sqlite_master SET sql = 'CREATE /* plain */ VIRTUAL TABLE words"
+            " USING fts5(text)' WHERE name = 'words'"
+        )
+        connection.commit()
+    _refused(directory, "('words", "a run store is tables only")  # or its shadow tables
 
 
 @pytest.mark.parametrize(
