@@ -13,8 +13,9 @@ settings and fidelity warm, with its result cache, sandbox and training processe
 
 Request fields other than `source` and `fidelity` are `EvaluatorSettings`. Candidates
 run in the Evaluator's sandbox and training processes, never in the server's own; the
-server listens on 127.0.0.1 unless told otherwise and holds no secret. Requests are
-scored one at a time (training uses every core).
+server listens on 127.0.0.1 unless told otherwise and holds no secret. A body over
+MAX_BODY_BYTES is refused (413) before it is read whole. Requests are scored one at a time
+(training uses every core).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from actgym.candidate.limits import MAX_SOURCE_CHARS
 from actgym.fidelity import FIDELITIES
 from actgym.integrations.scoring import summary
 from actgym.integrations.settings import EvaluatorSettings, process_evaluator
+from actgym.leaderboard.middleware import BodyLimit
 
 
 class EvaluationRequest(BaseModel):
@@ -42,8 +44,13 @@ class EvaluationRequest(BaseModel):
     fidelity: str = "full"
 
 
+MAX_BODY_BYTES = 8 * MAX_SOURCE_CHARS + 64 * 1024
+"""The longest source, every character JSON-escaped (`\\uXXXX`), and its settings."""
+
+
 def create_app() -> FastAPI:
     app = FastAPI(title="actgym evaluation server", docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)  # before any JSON is parsed
     one_at_a_time = threading.Lock()
 
     @app.get("/health")

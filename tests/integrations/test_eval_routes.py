@@ -20,6 +20,7 @@ from leaderboard_support import serve
 from sources import activation
 from typer.testing import CliRunner
 
+from actgym.candidate.limits import MAX_SOURCE_CHARS
 from actgym.cli import app
 from actgym.integrations.server import create_app
 
@@ -45,13 +46,15 @@ def test_the_server_scores_warm_and_refuses_bad_requests_by_name(server: str) ->
         "taks": ({"source": GOOD, "taks": "Suite"}, "taks"),
         "task": ({"source": GOOD, "task": "Sweet"}, "unknown task 'Sweet'"),
         "fidelity": ({"source": GOOD, "fidelity": "medium"}, "fidelity must be one of"),
-        "size": ({"source": "x" * 1_000_000}, "source"),
+        "size": ({"source": "x" * (MAX_SOURCE_CHARS + 1)}, "source"),
         "type": ({"source": GOOD, "fast": "very"}, "fast"),
     }
     for what, (request, named) in refused.items():
         response = httpx.post(f"{server}/evaluate", json=request, timeout=60)
         assert response.status_code == 422, (what, response.text)
         assert named in response.text, (what, response.text)
+    huge = httpx.post(f"{server}/evaluate", json={"source": "x" * 10_000_000}, timeout=60)
+    assert huge.status_code == 413, huge.text
 
 
 def test_eval_sends_to_the_server_and_can_leave_the_references_out(
