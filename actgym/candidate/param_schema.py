@@ -91,6 +91,11 @@ def _axis(value: Any, shapes: Sequence[Shape], params: Mapping[str, Any]) -> str
     return _int_in(value, 0, _rank(shapes, 0))
 
 
+def _new_axis(value: Any, shapes: Sequence[Shape], params: Mapping[str, Any]) -> str | None:
+    """Where `stack` puts its new axis: before any axis of the operands, or after the last."""
+    return _int_in(value, 0, _rank(shapes, 0) + 1)
+
+
 def _axes(*, exactly: int | None = None) -> Check:
     """Distinct axes of the first operand (`exactly` of them if given)."""
 
@@ -253,6 +258,7 @@ _WITH_PARAMETERS: dict[str, dict[str, Check]] = {
     "rev": {"dimensions": _axes()},
     "transpose": {"permutation": _permutation},
     "concatenate": {"dimension": _axis},
+    "stack": {"axis": _new_axis},
     "slice": {"start_indices": _slice_bounds, "limit_indices": _slice_bounds, "strides": _strides},
     "iota": {
         "dtype": _dtype(NUMERIC_DTYPES),

@@ -162,6 +162,7 @@ _COSTS: dict[str, CostFn] = {
             "squeeze",
             "expand_dims",
             "concatenate",
+            "stack",
             "slice",
             "rev",
             "iota",

@@ -47,6 +47,7 @@ SAMPLES: list[Callable[[jax.Array], jax.Array]] = [
     lambda x: x * jnp.argmin(x) + jnp.cumsum(x) + jnp.cumprod(x) + lax.cummax(x) + lax.cummin(x),
     lambda x: jnp.sort(x) + x * (x @ x) + jnp.broadcast_to(x[0], x.shape) + x[::-1],
     lambda x: jnp.concatenate([x[:8], x[8:]]) + jnp.arange(x.shape[0]),
+    lambda x: jnp.max(jnp.stack([x, 0.5 * x], axis=-1), axis=-1),
     lambda x: x.reshape(4, -1).T.reshape(1, -1).squeeze(0),
     lambda x: (
         jnp.fft.irfft(jnp.conj(jnp.fft.rfft(x)), n=x.shape[0])
@@ -98,6 +99,7 @@ def tup(*items: Any) -> dict[str, Any]:
 UNSET = object()
 """As a forged value: delete the key."""
 
+STACK = "jnp.max(jnp.stack([x, 0.5 * x], axis=-1), axis=-1)"
 RFFT = "jnp.fft.irfft(jnp.fft.rfft(x) * 0.5, n=16)"
 
 # (expression traced, primitive edited, parameter, forged value as JSON)
@@ -240,6 +242,9 @@ FORGERIES: dict[str, tuple[str, str, str, Any]] = {
         "dimension",
         1,
     ),
+    "stack axis out of range": (STACK, "stack", "axis", 2),
+    "stack axis negative": (STACK, "stack", "axis", -1),
+    "stack axis missing": (STACK, "stack", "axis", UNSET),
 }
 
 
