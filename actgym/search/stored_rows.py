@@ -31,8 +31,9 @@ def refuse_code_in_schema(connection: sqlite3.Connection) -> None:
     Kinds come from SQLite itself (`PRAGMA table_list`), not from the stored `CREATE` text,
     which a tampered file can dress up.
     """
-    for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-        raise StoreError(f"the run store holds a trigger ({name!r}); a run store is tables only")
+    trigger = connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchone()
+    if trigger is not None:
+        raise StoreError(f"the run store holds a trigger ({trigger[0]!r}); it must be tables only")
     for entry in connection.execute("PRAGMA main.table_list"):
         kind, name = entry["type"], entry["name"]
         if kind != "table":
