@@ -35,6 +35,21 @@ class EvaluationConfig:
     limits: CandidateLimits = field(default_factory=CandidateLimits)
     region: str = DEFAULT_REGION
 
+    def __post_init__(self) -> None:
+        if not self.families:
+            raise ValueError("EvaluationConfig.families must name at least one family")
+        if isinstance(self.task_seed, bool) or not isinstance(self.task_seed, int):
+            raise ValueError(f"EvaluationConfig.task_seed must be an int, not {self.task_seed!r}")
+        if self.task_seed < 0:
+            raise ValueError(f"EvaluationConfig.task_seed must be >= 0, not {self.task_seed}")
+        instances = self.num_instances
+        if instances is not None and (
+            isinstance(instances, bool) or not isinstance(instances, int) or instances < 1
+        ):
+            raise ValueError(
+                f"EvaluationConfig.num_instances must be None or an int >= 1, not {instances!r}"
+            )
+
     @classmethod
     def fast(cls, **changes: Any) -> EvaluationConfig:
         """The fast trainer preset (`TrainerConfig.fast()`) with the given fields."""

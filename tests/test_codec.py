@@ -37,3 +37,52 @@ def test_a_config_survives_json(value: object) -> None:
 def test_an_unknown_field_is_refused_by_name() -> None:
     with pytest.raises(TypeError, match="EvaluationConfig has no field families_typo"):
         decode(EvaluationConfig, {**encode(EvaluationConfig()), "families_typo": []})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"num_instances": "x"}, "EvaluationConfig.num_instances must be an integer, not str"),
+        ({"trainer": 5}, "EvaluationConfig.trainer must be a table, not int"),
+        ({"trainer": {"learning_rate": "fast"}}, "trainer.learning_rate must be a number"),
+        ({"trainer": {"learning_rate": float("nan")}}, "must be a finite number, not nan"),
+        ({"trainer": {"steps": True}}, "EvaluationConfig.trainer.steps must be an integer"),
+        ({"trainer": {"seeds": "01"}}, "EvaluationConfig.trainer.seeds must be a list, not str"),
+        ({"trainer": {"seeds": [0, 1.5]}}, r"EvaluationConfig.trainer.seeds\[1\] must be an int"),
+        ({"families": [7]}, r"EvaluationConfig.families\[0\] must be a str, not int"),
+        ({"limits": {"memory_bytes": None}}, "limits.memory_bytes must be an integer, not null"),
+        ({"sizes": [1, 2, 3]}, "EvaluationConfig.sizes must be a table, not list"),
+        ({"region": 3}, "EvaluationConfig.region must be a str, not int"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_by_its_dotted_name(
+    data: dict[str, object], message: str
+) -> None:
+    """Config files and handed-over run directories reach the trainer only well-typed."""
+    with pytest.raises(TypeError, match=message):
+        decode(EvaluationConfig, data)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"num_instances": 0}, "num_instances must be None or an int >= 1"),
+        ({"task_seed": -1}, "task_seed must be >= 0"),
+        ({"families": []}, "families must name at least one family"),
+        ({"limits": {"memory_bytes": 0}}, "CandidateLimits.memory_bytes must be positive"),
+        ({"limits": {"flops_budget": -1.0}}, "CandidateLimits.flops_budget must be positive"),
+    ],
+)
+def test_a_value_out_of_range_is_refused(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        decode(EvaluationConfig, data)
+
+
+def test_a_fixed_length_tuple_needs_its_length() -> None:
+    with pytest.raises(TypeError, match=r"TransferConfig.vision.shifted_scale must hold 2 items"):
+        decode(TransferConfig, {"vision": {"shifted_scale": [1.0]}})
+
+
+def test_an_int_stands_for_a_float_and_null_for_an_optional() -> None:
+    config = decode(EvaluationConfig, {"trainer": {"learning_rate": 1}, "num_instances": None})
+    assert config.trainer.learning_rate == 1 and config.num_instances is None

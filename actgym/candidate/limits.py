@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 MAX_SOURCE_CHARS = 16_384
@@ -26,3 +28,19 @@ class CandidateLimits:
     trace_timeout_s: float = 10.0
     cpu_seconds: int = 15
     memory_bytes: int = 4 * 1024**3
+
+    def __post_init__(self) -> None:
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"CandidateLimits.{item.name} must be a number, not {value!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"CandidateLimits.{item.name} must be positive, not {value!r}")
+
+    def looser_than(self, other: CandidateLimits) -> list[str]:
+        """The bounds that let a candidate do more than under `other`."""
+        return [
+            item.name
+            for item in dataclasses.fields(self)
+            if getattr(self, item.name) > getattr(other, item.name)
+        ]

@@ -5,7 +5,9 @@ handed over can name any of them, so two kinds are taken only from the person re
 - an agent given as a direct reference (`package.module:Class`, `path/file.py:Class`),
   which imports code; installed agents (built-ins, entry points) need no consent;
 - agent options that choose where prompts go, which key is sent, or which model files
-  are loaded (`REACHING_OPTIONS`).
+  are loaded (`REACHING_OPTIONS`);
+- candidate limits looser than the defaults (more memory, CPU time, FLOPs...), which
+  would let every candidate the run scores do more than the sandbox allows by default.
 They must be given again, the same, on the command line or in the user's own `--config`,
 or the user passes `--trust-store` for a directory they wrote themselves.
 """
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from actgym.agents_registry import available_agents
+from actgym.candidate.limits import CandidateLimits
 from actgym.search.config import ConfigError, SearchConfig
 
 REACHING_OPTIONS = frozenset(
@@ -37,6 +40,14 @@ def refuse_untrusted(config: SearchConfig, given: Mapping[str, Any]) -> None:
         if name not in given_options:
             value = config.agent_options[name]
             untrusted.append(f"agent option {name} = {value!r} (set it in your --config)")
+    given_evaluation = given.get("evaluation")
+    if not (isinstance(given_evaluation, Mapping) and "limits" in given_evaluation):
+        stored, default = config.evaluation.limits, CandidateLimits()
+        untrusted.extend(
+            f"the candidate limit {name} = {getattr(stored, name)!r}, above the default "
+            f"{getattr(default, name)!r} (set evaluation.limits in your --config)"
+            for name in stored.looser_than(default)
+        )
     if untrusted:
         raise ConfigError(
             "the stored run would use what you did not choose:\n  "

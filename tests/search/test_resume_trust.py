@@ -79,3 +79,31 @@ def test_the_command_line_refuses_with_the_reason_and_trusts_on_request(tmp_path
         app, ["search", "--out", str(tmp_path), "--resume", "--trust-store", "--quiet"]
     )
     assert trusted.exit_code == 0, trusted.output
+
+
+def test_stored_limits_looser_than_the_defaults_are_refused_unless_given(tmp_path: Path) -> None:
+    """A handed-over run cannot raise the sandbox's bounds for the candidates it scores."""
+    config = {**CLIMBER, "agent": "random"}
+    _run(tmp_path, config)
+    with closing(sqlite3.connect(tmp_path / FILENAME)) as connection:
+        (stored,) = connection.execute("SELECT config FROM run").fetchone()
+    evaluation = json.loads(stored)["evaluation"]
+    looser = {**evaluation["limits"], "memory_bytes": 2**50, "cpu_seconds": 10**6}
+    _tamper(tmp_path, evaluation={**evaluation, "limits": looser}, budget=6)
+    with pytest.raises(ConfigError) as refused:
+        _run(tmp_path, {}, resume=True)
+    message = str(refused.value)
+    assert f"memory_bytes = {2**50}, above the default {4 * 1024**3}" in message
+    assert "cpu_seconds = 1000000" in message and "max_ast_nodes" not in message
+    given = {"evaluation": {**evaluation, "limits": looser}}
+    assert _run(tmp_path, given, resume=True).completed == 6
+
+
+def test_stored_limits_tighter_than_the_defaults_resume(tmp_path: Path) -> None:
+    _run(tmp_path, {**CLIMBER, "agent": "random"})
+    with closing(sqlite3.connect(tmp_path / FILENAME)) as connection:
+        (stored,) = connection.execute("SELECT config FROM run").fetchone()
+    evaluation = json.loads(stored)["evaluation"]
+    tighter = {**evaluation["limits"], "cpu_seconds": 5}
+    _tamper(tmp_path, evaluation={**evaluation, "limits": tighter}, budget=6)
+    assert _run(tmp_path, {}, resume=True).completed == 6

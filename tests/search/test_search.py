@@ -262,6 +262,27 @@ def test_a_refused_search_leaves_no_files(
     assert not fresh.exists(), "a refused search left the directory it made"
 
 
+@pytest.mark.parametrize(
+    ("evaluation", "message"),
+    [
+        ('num_instances = "4"', "EvaluationConfig.num_instances must be an integer, not str"),
+        ("trainer = 5", "EvaluationConfig.trainer must be a table, not int"),
+        ("limits = { cpu_seconds = -1 }", "CandidateLimits.cpu_seconds must be positive"),
+    ],
+)
+def test_a_mistyped_evaluation_table_is_refused_by_name(
+    tmp_path: Path, evaluation: str, message: str
+) -> None:
+    config = tmp_path / "search.toml"
+    config.write_text(f'agent = "random"\n[evaluation]\n{evaluation}\n')
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["search", "--out", str(out), "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "bad evaluation settings" in result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert not out.exists(), "a refused search left the directory it made"
+
+
 def test_env_names_ignore_case(tmp_path: Path) -> None:
     """Only the budget is refused, so the lower-case env id was understood."""
     result = runner.invoke(
