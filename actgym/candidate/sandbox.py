@@ -2,7 +2,10 @@
 
 The server runs in its own session, so killing it takes its children along; it is
 restarted after a fixed number of candidates (so nothing it accumulates can grow without
-bound) and whenever it misses its own deadline. Replies are parsed as JSON, never
+bound) and whenever it misses its own deadline. A server that dies while it holds a
+candidate (killed, out of memory: the machine, not the candidate, whose child it only
+forks) is started again and asked again, up to `SERVER_TRIES` times, so one fault of the
+machine never becomes a candidate's verdict. Replies are parsed as JSON, never
 unpickled (`actgym.candidate.protocol`); what they contain is re-validated by
 `load_program` before any use.
 
@@ -18,7 +21,6 @@ import select
 import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -35,6 +37,7 @@ from actgym.candidate.protocol import (
 from actgym.candidate.reasons import Reason
 
 _SERVER_GRACE_S = 15.0
+SERVER_TRIES = 3
 _SERVER_VARIABLES = frozenset(
     {"PATH", "HOME", "LANG", "TZ", "TMPDIR", "LD_LIBRARY_PATH"}
     | {"PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", confinement.SKIP_ENV}
@@ -60,9 +63,18 @@ class Sandbox:
 
     def analyse(self, source: str, shape: tuple[int, ...]) -> dict[str, Any]:
         """Return the untrusted program JSON; raise CandidateRejected for any failure."""
+        request = Request(source, shape, self.limits, self.required_layers)
         with self._lock:
-            reply = self._request(Request(source, shape, self.limits, self.required_layers))
-        return unpack(reply)
+            for _ in range(SERVER_TRIES):
+                reply = self._request(request)
+                if reply is not None:
+                    return unpack(reply)
+        return unpack(
+            failure(
+                Reason.WORKER_CRASHED,
+                f"The sandbox server died on each of {SERVER_TRIES} tries.",
+            )
+        )
 
     @property
     def server_pid(self) -> int | None:
@@ -79,7 +91,8 @@ class Sandbox:
         except Exception:  # interpreter shutdown may have torn down os/signal already
             return
 
-    def _request(self, request: Request) -> Reply:
+    def _request(self, request: Request) -> Reply | None:
+        """The server's reply; None if the server died holding the request."""
         if self._server is None or not self._server.alive():
             self._start_server()
         elif self._served >= self.recycle_after:
@@ -89,16 +102,21 @@ class Sandbox:
         self._next_id += 1
         self._served += 1
         request_id = self._next_id
+        deadline = self.limits.trace_timeout_s + _SERVER_GRACE_S
         try:
             self._server.requests.write(encode_request(request_id, request))
             self._server.requests.flush()
-            line = _read_line(self._server.replies, self.limits.trace_timeout_s + _SERVER_GRACE_S)
-            reply = read_reply(line, request_id) if line else None
+            line = _read_line(self._server.replies, deadline)
         except (OSError, ValueError):  # ValueError: a stream already closed
-            reply = None
+            line = b""
+        if line is None:
+            self._stop_server()
+            return failure(
+                Reason.WORKER_CRASHED, f"The sandbox server missed its {deadline:g} s deadline."
+            )
+        reply = read_reply(line, request_id) if line else None
         if reply is None:
             self._stop_server()
-            return failure(Reason.WORKER_CRASHED, "The sandbox stopped.")
         return reply
 
     def _start_server(self) -> None:
@@ -178,7 +196,7 @@ def server_environment() -> dict[str, str]:
     }
 
 
-def _read_line(stream: IO[bytes], timeout: float) -> bytes:
-    deadline = time.monotonic() + timeout
-    ready, _, _ = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))
-    return stream.readline() if ready else b""
+def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:
+    """A line; b"" once the server has closed its end (died); None after `timeout`."""
+    ready, _, _ = select.select([stream], [], [], timeout)
+    return stream.readline() if ready else None
