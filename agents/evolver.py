@@ -221,6 +221,7 @@ class EvolverAgent(Agent):
                 "unusable": extraction.reason or None,
                 "prompt_tokens": completion.prompt_tokens,
                 "completion_tokens": completion.completion_tokens,
+                "local_generation_s": completion.seconds if completion.in_process else 0.0,
                 "prompt": prompt,
                 "reply": completion.text[:2000],
             },

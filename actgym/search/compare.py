@@ -10,9 +10,11 @@ family, averaged likewise. The currencies are
   screen counts a quarter). Only full-fidelity rewards make the best so far, on every
   axis;
 - compute seconds: every evaluation's `wall_s`, its share of the wall time its chunk
-  took in the evaluating process. Unlike `total_s` this includes training that crashed
-  or missed its deadline (recorded with zero compile and train time), the probe, and
-  the baseline's first training: all compute the run paid for;
+  took in the evaluating process, plus the seconds an in-process model spent generating
+  its proposal (`local_generation_s` in the proposal's notes; a server's time is paid in
+  tokens instead). Unlike `total_s` this includes training that crashed or missed its
+  deadline (recorded with zero compile and train time), the probe, and the baseline's
+  first training: all compute the run paid for;
 - LLM tokens: the prompt and completion tokens in each evaluation's notes (the proposal's
   notes: LLM agents record them per proposal, unusable replies included), and dollars
   when a price per million tokens is given. A group whose runs record none (`random`)
@@ -44,6 +46,7 @@ from actgym.reward import PENALTY
 from actgym.search.report import (
     agent_label,
     best_so_far,
+    local_generation_seconds,
     plot_label,
     save_figure,
     shown,
@@ -119,12 +122,17 @@ def band(values: Sequence[float]) -> Band:
 def currencies(usd_per_million: tuple[float, float] | None = None) -> list[Currency]:
     """Compute seconds and tokens; dollars too when prices (prompt, completion) are given."""
     spent = [
-        Currency("seconds", "compute seconds", "{:.0f} s", lambda row: float(row["wall_s"])),
+        Currency("seconds", "compute seconds", "{:.0f} s", compute_seconds),
         Currency("tokens", "LLM tokens", "{:,.0f}", lambda row: float(sum(tokens(row)))),
     ]
     if usd_per_million is not None:
         spent.append(Currency("usd", "dollars", "${:.4g}", partial(dollars, usd_per_million)))
     return spent
+
+
+def compute_seconds(row: Row) -> float:
+    """The row's evaluation seconds and its proposal's in-process generation seconds."""
+    return float(row["wall_s"]) + local_generation_seconds(row)
 
 
 def tokens(row: Row) -> tuple[int, int]:

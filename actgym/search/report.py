@@ -17,6 +17,7 @@ plain text, never as Rich markup or terminal escapes.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ Row = Mapping[str, Any]
 X_RANGE = (-5.0, 5.0)
 POINTS = 801
 FORMATS = ("png", "svg")
+
+LOCAL_GENERATION = "local_generation_s"
+"""The notes key of the seconds this machine spent generating a proposal: an in-process
+model's compute, which the run paid for beside its evaluations (docs/agents.md)."""
 
 
 @dataclass(frozen=True)
@@ -156,10 +161,19 @@ def summary_table(run: Row, rows: Sequence[Row]) -> Table:
         if best
         else "-",
         "evaluation time": f"{sum(row['wall_s'] for row in rows):.0f} s",
+        "in-process generation": f"{sum(map(local_generation_seconds, rows)):.0f} s",
     }
     for key, value in entries.items():
         table.add_row(key, shown(value, 400))
     return table
+
+
+def local_generation_seconds(row: Row) -> float:
+    """What the notes say an in-process model spent generating the proposal (0 if none)."""
+    value = json.loads(row["notes"]).get(LOCAL_GENERATION)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if math.isfinite(value) and value >= 0 else 0.0
 
 
 def leaders_table(leaders: Sequence[Row], families: Sequence[str], width: int = 80) -> Table:

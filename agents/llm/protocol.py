@@ -34,6 +34,9 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    """Wall time of the request, its batch's share when several were generated together."""
+    in_process: bool = False
+    """Generated on this machine (so `seconds` is compute the run paid for), not by a server."""
     error: str | None = None
 
 

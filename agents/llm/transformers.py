@@ -135,6 +135,7 @@ class TransformersBackend:
                     prompt_tokens=int(mask.sum()),
                     completion_tokens=int((generated != self._tokenizer.pad_token_id).sum()),
                     seconds=seconds,
+                    in_process=True,
                 )
             )
         return completions

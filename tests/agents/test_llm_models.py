@@ -167,6 +167,7 @@ def test_llm_agents_generate_in_process_with_the_packaged_model(
     assert all(notes["model"] == "SmolLM2-135M-Instruct" for notes in generated)
     assert all(notes["mode"] == "completion" and "repairs" in notes for notes in generated)
     assert sum(notes["completion_tokens"] for notes in generated) > 0
+    assert all(notes["local_generation_s"] > 0 for notes in generated), "compute it paid for"
 
 
 @needs_model
@@ -258,6 +259,7 @@ def test_evolver_through_an_openai_compatible_server(
     assert len(generated) >= 4  # 4 charged; duplicates and unusable replies are free
     assert all(notes["model"] == str(checkpoint) for notes in generated)
     assert all(notes["reply"] and notes["completion_tokens"] > 0 for notes in generated)
+    assert all(notes["local_generation_s"] == 0 for notes in generated), "the server's, in tokens"
 
 
 @needs_model

@@ -147,3 +147,22 @@ def test_free_evaluations_still_cost_seconds_and_tokens(runs: list[Path]) -> Non
     assert seconds is not None and seconds.x[-1] == pytest.approx(4.0)
     half = tokens.at(0.5)  # at 45 tokens: run 0's best is still its first, 0.1
     assert half is not None and half.mean == pytest.approx(0.15)
+
+
+def test_in_process_generation_counts_as_compute_seconds(runs: list[Path]) -> None:
+    """A local model's generation is compute the run paid for; a malformed note is none."""
+    generated = {0: 2.0, 1: 0.5, 2: "fast", 3: -1.0}
+    with closing(sqlite3.connect(runs[0] / FILENAME)) as connection, connection:
+        for identifier, seconds in generated.items():
+            (notes,) = connection.execute(
+                "SELECT notes FROM evaluations WHERE id = ?", (identifier,)
+            ).fetchone()
+            notes = json.dumps({**json.loads(notes), "local_generation_s": seconds})
+            connection.execute("UPDATE evaluations SET notes = ? WHERE id = ?", (notes, identifier))
+    talker = compare(runs[:2])[0]
+    seconds = talker.spent["seconds"]
+    # run 0: [1.5, 1.0, 1.0, 0.5] + [2.0, 0.5, 0, 0] = 6.5; run 1 still 8: cut at 6.5
+    assert seconds is not None and seconds.x[-1] == pytest.approx(6.5)
+    report = runner.invoke(app, ["report", str(runs[0])])
+    assert report.exit_code == 0, report.output
+    assert "in-process generation" in report.output and "2 s" in report.output
