@@ -5,12 +5,12 @@ every submission get verified exactly once, also when the verifier is killed?
     python benchmarks/service/load.py --out results.md
 
 The server (`create_app`, no verifier thread) and a verifier run as two processes on one
-fresh database; this process is the clients. First a quiet phase: an honest client
-submits and a reader views pages, alone. Then the flood: 20 attacker tokens send 10
-submissions each, 40 at a time; a fifth of them loop forever when traced, the rest are
-rewrites of references, sources that fail the check, and new functions. Meanwhile the
-honest client and the reader go on. Mid-flood the verifier is killed with SIGKILL while
-it holds a submission, and started again.
+fresh database; this process is the clients, each request on a connection of its own.
+First a quiet phase: an honest client submits and a reader views pages, alone. Then the
+flood: 20 attacker tokens send 10 submissions each, 40 at a time; a fifth of them loop
+forever when traced, the rest are rewrites of references, sources that fail the check,
+and new functions. Meanwhile the honest client and the reader go on. Mid-flood the
+verifier is killed with SIGKILL while it holds a submission, and started again.
 
 The table compares honest latencies under the flood with the quiet phase's (same run).
 The verifier prints each submission it finished; the run fails unless every submission
@@ -240,9 +240,12 @@ def run(plan: Plan, work: Path) -> Report:
     killed_during = None
     try:
         _wait_until(lambda: _up(url), 120, "the server")
-        # Idle connections are dropped before uvicorn's 5 s keep-alive ends them, or a
-        # request sent on one the server is closing fails with a ReadError.
-        limits = httpx.Limits(keepalive_expiry=2.0)
+        # Every request opens its own connection. A reused keep-alive connection races
+        # uvicorn's 5 s idle close: on a starved machine the client can read a response
+        # seconds after it was sent, and its next request then meets a closing socket
+        # (a ReadError that says nothing about the server; expiring idle connections
+        # client-side at 2 s only made it rarer).
+        limits = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(base_url=url, timeout=60.0, limits=limits) as client:
             honest = iter(_honest_sources(plan.honest))
             phase = {"now": quiet}
