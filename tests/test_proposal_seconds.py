@@ -80,3 +80,16 @@ def test_reading_leaves_the_store_as_it_was(store: Path) -> None:
 def test_a_directory_without_run_stores_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         seconds.main([str(tmp_path)])
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all" * 100])
+def test_a_file_that_is_not_a_run_store_is_refused_by_its_path(
+    tmp_path: Path, content: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "random" / "ActSearch-Harmonics-v0" / "seed-0" / "run.sqlite"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with pytest.raises(SystemExit) as exit_info:
+        seconds.main([str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert f"{path} is not a readable run store" in capsys.readouterr().err

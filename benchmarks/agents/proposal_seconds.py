@@ -82,7 +82,10 @@ class RunSeconds:
 def read_run(path: Path, pause_s: float) -> RunSeconds:
     """Read a store without writing to it (a resumed run would add a session)."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-        agent, env = connection.execute("select agent, env_id from run").fetchone()
+        row = connection.execute("select agent, env_id from run").fetchone()
+        if row is None:
+            raise sqlite3.DatabaseError("it has no run row")
+        agent, env = row
         gaps = [row[0] for row in connection.execute(GAPS)]
         batches = connection.execute("select count(distinct batch) from proposals").fetchone()[0]
         walls = [row[0] for row in connection.execute("select wall_s from evaluations")]
@@ -137,7 +140,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     paths = sorted(args.out.glob(f"*/*/seed-*/{FILENAME}"))
     if not paths:
         parser.error(f"no run stores under {args.out}")
-    print(markdown([read_run(path, args.pause_s) for path in paths], args.outlier), end="")
+    runs = []
+    for path in paths:
+        try:
+            runs.append(read_run(path, args.pause_s))
+        except sqlite3.DatabaseError as error:
+            parser.error(f"{path} is not a readable run store ({error}); move it aside")
+    print(markdown(runs, args.outlier), end="")
 
 
 if __name__ == "__main__":
