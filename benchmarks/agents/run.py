@@ -37,6 +37,7 @@ from actgym.search import RunStore, run_search
 from actgym.search.backends import Backend, InProcess, ProcessPool
 from actgym.search.compare import (
     REWARD_AXIS_FLOOR,
+    Currency,
     Group,
     best_by_budget,
     compare,
@@ -49,6 +50,7 @@ from actgym.search.store import FILENAME, UNUSABLE, charged
 from actgym.training_process import drain_shared_pools
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pauses import PauseLogError, pause_shares, read_windows, unpaused_currencies
 from tables import CHECKPOINTS, cell, markdown
 
 Row = Mapping[str, Any]
@@ -67,16 +69,26 @@ console = Console()
 def main(argv: Sequence[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _arguments(argv)
+    try:
+        windows = read_windows(args.pauses) if args.pauses else []
+    except PauseLogError as error:
+        raise SystemExit(str(error)) from None
     os.environ["ACTGYM_XLA_CACHE"] = "0"  # every run compiles what it evaluates
     directories, failures = run_all(args, _agent_options(args.options))
     if not directories:
         reasons = "".join(f"\n  {failure}" for failure in failures)
         raise SystemExit(f"no finished run in {args.out} to report on:{reasons}")
     runs = {key: [_evaluations(path) for path in paths] for key, paths in directories.items()}
-    groups = compare([path for paths in directories.values() for path in paths])
-    results = summarise(runs, groups, args.budget)
+    paths = [path for paths in directories.values() for path in paths]
+    shares = pause_shares(paths, windows) if args.pauses else {}
+    spent = unpaused_currencies(shares) if args.pauses else currencies()
+    groups = compare(paths, spent)
+    results = summarise(runs, groups, args.budget, spent)
     report = {
         **provenance(argv, args),
+        "pauses": None
+        if args.pauses is None
+        else {"log": str(args.pauses), "windows": len(windows), "seconds": sum(shares.values())},
         "results": results,
         "beats": beats_matrices(results),
         "failures": failures,
@@ -87,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     plot(results, args.out / "curves")
     write_comparison(groups, args.out)
     console.print(table(results))
-    console.print(spending_table(groups, currencies()))
+    console.print(spending_table(groups, spent))
     console.print(f"wrote results.md, results.json, curves.*, comparison.* in {args.out}")
 
 
@@ -130,6 +142,11 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("runs/bench-agents"))
     parser.add_argument(
         "--report-only", action="store_true", help="tables from the runs in OUT; run nothing"
+    )
+    parser.add_argument(
+        "--pauses",
+        type=Path,
+        help="a log of SIGSTOP pauses ('<ISO time> STOP|CONT' lines): left out of compute seconds",
     )
     return parser.parse_args(argv)
 
@@ -219,13 +236,15 @@ def interval(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), float(half)
 
 
-def summarise(runs: Runs, groups: Sequence[Group], budget: int) -> list[dict[str, Any]]:
+def summarise(
+    runs: Runs, groups: Sequence[Group], budget: int, spent: Sequence[Currency]
+) -> list[dict[str, Any]]:
     """Per (agent, env): rewards over evaluations, family rewards, spending, accounting."""
     by_key = {(group.agent, group.env_id): group for group in groups}
     return [
         {
             **rewards(agent, env, rows, budget),
-            **spending(by_key[agent, env], rows),
+            **spending(by_key[agent, env], rows, spent),
             "accounting": accounting(rows),
         }
         for (agent, env), rows in runs.items()
@@ -251,7 +270,9 @@ def rewards(agent: str, env: str, runs: Sequence[Sequence[Row]], budget: int) ->
     }
 
 
-def spending(group: Group, runs: Sequence[Sequence[Row]]) -> dict[str, Any]:
+def spending(
+    group: Group, runs: Sequence[Sequence[Row]], spent: Sequence[Currency]
+) -> dict[str, Any]:
     """The best function's reward per family, and the mean over seeds of what a run spent.
 
     A currency the group spent none of (tokens, for `random`) is None: not applicable.
@@ -262,7 +283,7 @@ def spending(group: Group, runs: Sequence[Sequence[Row]]) -> dict[str, Any]:
             currency.name: None
             if group.spent[currency.name] is None
             else float(np.mean([sum(map(currency.cost, rows)) for rows in runs]))
-            for currency in currencies()
+            for currency in spent
         },
     }
 

@@ -29,7 +29,8 @@ def markdown(report: Mapping[str, Any]) -> str:
             "command without it makes the runs."
             if report.get("report_only")
             else ""
-        ),
+        )
+        + _pauses_sentence(report.get("pauses")),
         "",
         *_reward_table(results),
         *_beats_tables(report["beats"]),
@@ -40,6 +41,16 @@ def markdown(report: Mapping[str, Any]) -> str:
         lines += ["", "Runs that failed (not in the tables):"]
         lines += [f"- {line}" for line in report["failures"]]
     return "\n".join(lines) + "\n"
+
+
+def _pauses_sentence(pauses: Mapping[str, Any] | None) -> str:
+    if not pauses:
+        return ""
+    return (
+        f" Compute seconds leave out {pauses['seconds']:.0f} s of evaluation walls that"
+        f" fell in the {pauses['windows']} pauses logged in `{pauses['log']}`"
+        " (benchmarks/agents/pauses.py)."
+    )
 
 
 def _table_head(header: Sequence[str]) -> list[str]:
