@@ -58,12 +58,24 @@ def _value(hint: Any, value: Any, name: str) -> Any:
     if origin is tuple:
         return _tuple(arguments, value, name)
     if origin in (dict, Mapping):
-        if not isinstance(value, Mapping):
-            raise TypeError(f"{name} must be a table, not {_type_name(value)}")
-        return {key: _value(arguments[1], item, f"{name}.{key}") for key, item in value.items()}
+        return _table(arguments, value, name)
     if hint is Any:
         return value
     return _scalar(hint, value, name)
+
+
+def _table(arguments: tuple[Any, ...], value: Any, name: str) -> dict[str, Any]:
+    """A str-keyed dict: JSON and TOML keys are strings, so any other key type would come
+    back changed."""
+    key_hint, item_hint = arguments or (str, Any)
+    if key_hint is not str:
+        raise TypeError(f"{name}: the codec decodes only str-keyed dicts, not {key_hint}")
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a table, not {_type_name(value)}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{name} keys must be strings, not {_type_name(key)}")
+    return {key: _value(item_hint, item, f"{name}.{key}") for key, item in value.items()}
 
 
 def _tuple(arguments: tuple[Any, ...], value: Any, name: str) -> tuple[Any, ...]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
 
 import pytest
 
@@ -86,3 +88,26 @@ def test_a_fixed_length_tuple_needs_its_length() -> None:
 def test_an_int_stands_for_a_float_and_null_for_an_optional() -> None:
     config = decode(EvaluationConfig, {"trainer": {"learning_rate": 1}, "num_instances": None})
     assert config.trainer.learning_rate == 1 and config.num_instances is None
+
+
+@dataclasses.dataclass(frozen=True)
+class Tables:
+    """Dict hints the codec meets: with arguments, bare `typing.Dict`, and an int key."""
+
+    scales: dict[str, float] = dataclasses.field(default_factory=dict)
+    anything: typing.Dict = dataclasses.field(default_factory=dict)  # noqa: UP006
+    by_number: dict[int, float] = dataclasses.field(default_factory=dict)
+
+
+def test_a_dict_hint_checks_its_items_and_a_bare_one_takes_any() -> None:
+    decoded = decode(Tables, {"scales": {"a": 1.5}, "anything": {"b": [1, "x"]}})
+    assert decoded == Tables(scales={"a": 1.5}, anything={"b": [1, "x"]})
+    with pytest.raises(TypeError, match=r"Tables.scales.a must be a number, not str"):
+        decode(Tables, {"scales": {"a": "1.5"}})
+    with pytest.raises(TypeError, match=r"Tables.anything keys must be strings, not int"):
+        decode(Tables, {"anything": {1: 2}})
+
+
+def test_a_dict_keyed_by_anything_but_str_is_refused_as_not_round_tripping() -> None:
+    with pytest.raises(TypeError, match=r"Tables.by_number: the codec decodes only str-keyed"):
+        decode(Tables, {"by_number": {"1": 2.0}})
