@@ -48,7 +48,7 @@ from actgym.reward import PENALTY
 from actgym.search.backends import ByFidelity, Outcome
 from actgym.search.progress import SearchProgress
 from actgym.search.records import evaluation_row, proposal_row, to_evaluation, to_evaluations
-from actgym.search.store import UNUSABLE, RunStore, Snapshot, StoreError
+from actgym.search.store import UNUSABLE, RunStore, Snapshot, StoreError, charge
 from actgym.search.stored_rows import MAX_JSON_DEPTH, json_depth
 
 MAX_PROPOSALS_PER_BUDGET = 2
@@ -149,12 +149,14 @@ class SearchLoop:
             row = evaluation_row(proposal, outcome, self.constants[proposal["fidelity"]])
             self.store.record_evaluation(row)
             done[outcome.id] = row
-            self.progress.advance(to_evaluation(row))
+            self.progress.advance(to_evaluation(row), charge(row))
         rows = [done[key] for key in sorted(done)]
         evaluations = [to_evaluation(row) for row in rows]
         self.agent.observe(evaluations)
         self.history.extend(evaluations)
-        self.store.save_snapshot(self._snapshot(batch, "observed"), self._duplicates(batch, rows))
+        duplicates = self._duplicates(batch, rows)
+        self.store.save_snapshot(self._snapshot(batch, "observed"), duplicates)
+        self.progress.refund(sum(charge(row) for row in rows if row["id"] in duplicates))
 
     def _duplicates(self, batch: int, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
         """Each row of the batch whose behaviour an earlier evaluation at its fidelity had:

@@ -13,11 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from actgym.agent import Evaluation
-from actgym.fidelity import FULL, get_fidelity
+from actgym.fidelity import FULL
 
 
 class SearchProgress:
-    """`advance` after each completed evaluation; use as a context manager."""
+    """`advance` after each completed evaluation, `refund` a batch's duplicates; use as a
+    context manager."""
 
     def __init__(
         self, console: Console, total: int, done: float, best: float | None, enabled: bool
@@ -60,8 +61,9 @@ class SearchProgress:
     ) -> None:
         self.progress.stop()
 
-    def advance(self, evaluation: Evaluation) -> None:
-        """Count the evaluation at its fidelity's charge; only a full one can be a new best."""
+    def advance(self, evaluation: Evaluation, charge: float) -> None:
+        """Count an evaluation as it arrives, at what it cost the budget (unusable replies
+        nothing); only a full-fidelity one can be a new best."""
         full = evaluation.fidelity == FULL.name
         if full and evaluation.ok and (self.best is None or evaluation.reward > self.best):
             self.best = evaluation.reward
@@ -69,7 +71,14 @@ class SearchProgress:
                 f"new best [bold green]{evaluation.reward:+.4f}[/] at evaluation "
                 f"{evaluation.id + 1} (OOD loss {evaluation.ood_loss:.4g})"
             )
-        charge = get_fidelity(evaluation.fidelity).charge
+        self._count(charge)
+
+    def refund(self, charge: float) -> None:
+        """Give back what the batch's behavioural duplicates were counted at: they are found
+        when the whole batch is in, and are free, so the bar ends where the budget does."""
+        self._count(-charge)
+
+    def _count(self, charge: float) -> None:
         self.session_done += charge
         self.remaining -= charge
         per_second = self.session_done / max(time.monotonic() - self.started, 1e-9)
@@ -78,7 +87,7 @@ class SearchProgress:
             advance=charge,
             best=self._best,
             rate=f"{per_second * 60:.1f}",
-            eta=_clock(self.remaining / per_second),
+            eta=_clock(self.remaining / per_second) if per_second > 0 else "-",
         )
 
     def _say(self, message: str) -> None:

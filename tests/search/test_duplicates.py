@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import pytest
 from fakes import FakeBackend, fake_result
 from sources import RELU, activation
 
 from actgym.agent import Agent, History, Proposal
 from actgym.evaluation import Evaluator
-from actgym.search import run_search
+from actgym.search import run_search, runner
 from actgym.search.backends import Item, Outcome
 from actgym.search.loop import MAX_PROPOSALS_PER_BUDGET
+from actgym.search.progress import SearchProgress
 from actgym.search.store import RunStore
 
 
@@ -75,3 +77,21 @@ def test_the_probe_fingerprints_behaviour_not_text(evaluator: Evaluator) -> None
     assert evaluator.check(rewritten).digest != evaluator.check(RELU).digest
     assert evaluator.check(activation("jax.nn.relu(x) + 1e-3 * x")).behaviour != relu
     assert len(relu) == 24 and int(relu, 16) >= 0
+
+
+def test_the_progress_bar_ends_at_the_budget_spent_not_at_the_evaluations_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bars: list[SearchProgress] = []
+
+    class Recorded(SearchProgress):
+        def __enter__(self) -> SearchProgress:
+            bars.append(self)
+            return super().__enter__()
+
+    monkeypatch.setattr(runner, "SearchProgress", Recorded)
+    search(tmp_path, 4, ["a", "b", "a", "b", "c", "a"], "d")
+    (bar,) = bars
+    with RunStore(tmp_path) as store:
+        assert store.count() == 7 and store.spent() == 4
+    assert bar.progress.tasks[0].completed == 4 and bar.remaining == 0
