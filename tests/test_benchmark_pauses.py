@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from benchmark_scripts import load_benchmark
+from clocked_run import ARGV, at, clocked_run, stamp
 
 bench = load_benchmark("agents/run.py", "agent_benchmark_for_pauses")
 pauses = load_benchmark("agents/pauses.py", "benchmark_pauses")
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
 WALL_S = 10.0
-ARGV = ["--agents", "random", "--envs", "ActSearch-Harmonics-v0", "--fast", "--instances", "1"]
-ARGV += ["--budget", "8", "--batch-size", "2", "--seeds", "0"]
-
-
-def at(offset_s: float) -> datetime:
-    return START + timedelta(seconds=offset_s)
-
-
-def stamp(offset_s: float) -> str:
-    return at(offset_s).isoformat(timespec="milliseconds")
 
 
 def write_log(path: Path, *lines: tuple[float, str]) -> Path:
@@ -34,28 +23,10 @@ def write_log(path: Path, *lines: tuple[float, str]) -> Path:
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real finished run of 4 batches of 2, its clock and walls then set by hand."""
+    """A real finished run of 4 batches of 2 (tests/clocked_run.py), every wall 10 s."""
     out = tmp_path_factory.mktemp("bench")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ACTGYM_XLA_CACHE", "0")
-        bench.main([*ARGV, "--out", str(out)])
-    path = out / "random" / "ActSearch-Harmonics-v0" / "seed-0" / "run.sqlite"
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("select count(*) from sessions").fetchone()[0] == 1
-        connection.execute("update sessions set started_at = ?", (stamp(0),))
-        # (proposed, completed) per batch
-        clock = {0: (0, 50), 1: (110, 150), 2: (220, 250), 3: (1250, 1300)}
-        for batch, (proposed, completed) in clock.items():
-            connection.execute(
-                "update proposals set proposed_at = ? where batch = ?", (stamp(proposed), batch)
-            )
-            connection.execute(
-                "update evaluations set completed_at = ? where batch = ?",
-                (stamp(completed), batch),
-            )
+    with sqlite3.connect(clocked_run(out, bench.main)) as connection:
         connection.execute("update evaluations set wall_s = ?", (WALL_S,))
-        counts = dict(connection.execute("select batch, count(*) from evaluations group by batch"))
-    assert counts == {0: 2, 1: 2, 2: 2, 3: 2}
     return out
 
 

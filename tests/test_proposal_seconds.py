@@ -3,45 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from benchmark_scripts import load_benchmark
+from clocked_run import clocked_run
 
 bench = load_benchmark("agents/run.py", "agent_benchmark_for_seconds")
 seconds = load_benchmark("agents/proposal_seconds.py", "proposal_seconds")
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def stamp(offset_s: float) -> str:
-    return (START + timedelta(seconds=offset_s)).isoformat(timespec="milliseconds")
-
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real finished run of 4 batches of 2, its clock then set by hand."""
+    """A real finished run of 4 batches of 2 (tests/clocked_run.py), its walls set by hand."""
     out = tmp_path_factory.mktemp("bench")
-    argv = ["--agents", "random", "--envs", "ActSearch-Harmonics-v0", "--fast", "--instances"]
-    argv += ["1", "--budget", "8", "--batch-size", "2", "--seeds", "0", "--out", str(out)]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("ACTGYM_XLA_CACHE", "0")
-        bench.main(argv)
-    path = out / "random" / "ActSearch-Harmonics-v0" / "seed-0" / "run.sqlite"
-    with sqlite3.connect(path) as connection:
-        batches = [row[0] for row in connection.execute("select distinct batch from proposals")]
-        assert batches == [0, 1, 2, 3]
-        # (proposed, completed) per batch: gaps of 60 s and 70 s, then a 1000 s pause
-        clock = {0: (0, 50), 1: (110, 150), 2: (220, 250), 3: (1250, 1300)}
-        for batch, (proposed, completed) in clock.items():
-            connection.execute(
-                "update proposals set proposed_at = ? where batch = ?", (stamp(proposed), batch)
-            )
-            connection.execute(
-                "update evaluations set completed_at = ? where batch = ?",
-                (stamp(completed), batch),
-            )
+    with sqlite3.connect(clocked_run(out, bench.main)) as connection:
         connection.execute("update evaluations set wall_s = 2.0")
         connection.execute(
             "update evaluations set wall_s = 500.0 where batch = 3 and rowid % 2 = 0"
