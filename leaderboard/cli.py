@@ -23,6 +23,7 @@ from actgym.leaderboard.cli_parts import (
     SecretFile,
     checked_profile,
     console,
+    opened_store,
     ray_evaluators,
     required_layers,
 )
@@ -98,7 +99,6 @@ def submit(
     from actgym.leaderboard import duplicates
     from actgym.leaderboard.profiles import env_version
     from actgym.leaderboard.records import Board
-    from actgym.leaderboard.store import Store
     from actgym.leaderboard.submissions import Duplicate
 
     body = _validated(OpenSubmissionIn, {**payload, "author": author})
@@ -109,7 +109,7 @@ def submit(
     try:
         board = Board(env_version(), chosen.name)
         submission_id, refused = duplicates.submit(
-            Store(db), board, identifier, body.new_submission(body.author)
+            opened_store(db), board, identifier, body.new_submission(body.author)
         )
     except Duplicate as duplicate:
         _print_duplicate(str(duplicate))
@@ -202,7 +202,6 @@ def verify(
     """Drain the queue: verify every pending submission (and resume interrupted ones), then exit."""
     from actgym.leaderboard.profiles import env_version
     from actgym.leaderboard.seeds import load_secret
-    from actgym.leaderboard.store import Store
     from actgym.leaderboard.verifier import ConfinementMissing, Scorer, VerificationPaused, Verifier
 
     from actgym.hardening import make_undumpable
@@ -210,7 +209,7 @@ def verify(
     chosen = checked_profile(profile)
     required = required_layers(allow_missing_layer)
     version = env_version()
-    store = Store(db)
+    store = opened_store(db)
     make_undumpable()  # it is about to hold the hidden-seed secret
     secret = load_secret(db, secret_file)
     scorer = Scorer.from_secret(
@@ -324,12 +323,11 @@ def requeue(
     """Queue failed verifications again, from scratch; the next verify scores them."""
     from actgym.leaderboard.profiles import env_version
     from actgym.leaderboard.records import Board
-    from actgym.leaderboard.store import Store
     from actgym.leaderboard.verification_queue import MACHINE_FAILURES
 
     if not submission_ids and not failed_infrastructure:
         raise typer.BadParameter("name submissions, or pass --failed-infrastructure")
-    store = Store(db)
+    store = opened_store(db)
     board = Board(env_version(), checked_profile(profile).name)
     wanted = list(submission_ids or [])
     if failed_infrastructure:
@@ -379,6 +377,7 @@ def serve(
         required_layers=required_layers(allow_missing_layer),
         api_docs=api_docs,
     )
+    opened_store(db)  # a file that is no leaderboard is refused here, not at the first request
     if verify:
         make_undumpable()  # the verifier thread holds the hidden-seed secret
     uvicorn.run(create_app(settings), host=host, port=port)
@@ -392,9 +391,8 @@ def build(
 ) -> None:
     """Write the leaderboard's pages as a static site."""
     from actgym.leaderboard.site import build_site
-    from actgym.leaderboard.store import Store
 
-    written = build_site(Store(db), checked_profile(profile), out)
+    written = build_site(opened_store(db), checked_profile(profile), out)
     console.print(f"Wrote {len(written)} files to {out}; open {out / 'index.html'}.")
 
 
@@ -407,10 +405,9 @@ def export(
     """Export submissions, verifications, per-seed results and environments as JSON."""
     from actgym.leaderboard.profiles import env_version
     from actgym.leaderboard.records import Board
-    from actgym.leaderboard.store import Store
 
     board = Board(env_version(), checked_profile(profile).name) if profile else None
-    text = json.dumps(Store(db).export(board), indent=1)
+    text = json.dumps(opened_store(db).export(board), indent=1)
     if out is None:
         print(text)
     else:
@@ -439,10 +436,9 @@ def show(
     from actgym.leaderboard import views
     from actgym.leaderboard.profiles import env_version
     from actgym.leaderboard.records import Board
-    from actgym.leaderboard.store import Store
 
     chosen = checked_profile(profile)
-    ranking = views.leaderboard(Store(db), Board(env_version(), chosen.name), chosen)
+    ranking = views.leaderboard(opened_store(db), Board(env_version(), chosen.name), chosen)
     try:
         ranking = ranking.only(locality)
     except ValueError as error:

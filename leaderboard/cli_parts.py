@@ -11,6 +11,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from actgym.leaderboard.profiles import Profile
+    from actgym.leaderboard.store import Store
 
     from actgym.config import EvaluationConfig
     from actgym.evaluator_protocol import EvaluatorProtocol
@@ -48,6 +49,17 @@ def required_layers(allowed: list[str] | None) -> frozenset[str]:
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--allow-missing-layer") from None
     return ALL_LAYERS - frozenset(allowed or ())
+
+
+def opened_store(db: Path) -> Store:
+    """The leaderboard in `db`, or a usage error saying why the file is not one."""
+    from actgym.leaderboard.schema import LeaderboardFileError
+    from actgym.leaderboard.store import Store
+
+    try:
+        return Store(db)
+    except LeaderboardFileError as error:
+        raise typer.BadParameter(str(error), param_hint="--db") from None
 
 
 def checked_profile(name: str) -> Profile:

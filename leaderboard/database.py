@@ -28,8 +28,19 @@ class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.transaction() as connection:
-            schema.prepare(connection)
+        try:
+            with self.transaction() as connection:
+                schema.prepare(connection)
+        except sqlite3.DatabaseError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_NOTADB:
+                raise
+            reason = "it is not an SQLite file"
+        except schema.LeaderboardFileError as error:
+            reason = str(error)
+        else:
+            return
+        message = f"{self.path} cannot be opened as a leaderboard: {reason}"
+        raise schema.LeaderboardFileError(message)
 
     @contextmanager
     def transaction(

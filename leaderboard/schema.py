@@ -1,7 +1,8 @@
 """What a leaderboard file holds before its first submission: the tables and the references.
 
-Opening a store brings any file to the current layout (added columns, older rows NULL) and refuses
-one written under another schema version. The reference activations of
+Opening a store brings a leaderboard file to the current layout (added columns, older rows NULL)
+and refuses, before writing anything, a file written under another schema version or by another
+program (a run store given as --db must not grow leaderboard tables). The reference activations of
 `actgym.references` are seeded as submissions, so they are queued and scored like any.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import closing
 
 from actgym.leaderboard.records import author_key
 
@@ -120,8 +122,13 @@ CREATE UNIQUE INDEX IF NOT EXISTS live_token_by_name ON tokens (name_key) WHERE 
 """
 
 
+class LeaderboardFileError(RuntimeError):
+    """The file cannot be opened as a leaderboard; the message says why, and it is unchanged."""
+
+
 def prepare(connection: sqlite3.Connection) -> None:
     """Create or migrate the tables and seed the references, inside the open transaction."""
+    _refuse_foreign(connection)
     sqlite.execute_each(connection, TABLES)
     columns = {row["name"] for row in connection.execute("PRAGMA table_info(verifications)")}
     if "owner" not in columns:  # stores made before verifiers could share a database
@@ -136,10 +143,47 @@ def prepare(connection: sqlite3.Connection) -> None:
     )
     found = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if found["value"] != LEADERBOARD_SCHEMA:
-        raise RuntimeError(
+        raise LeaderboardFileError(
             f"leaderboard schema {found['value']} is not {LEADERBOARD_SCHEMA}; export and re-import"
         )
+    _refuse_missing_columns(connection)
     _seed_references(connection)
+
+
+def _table_names(connection: sqlite3.Connection) -> set[str]:
+    query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    return {row[0] for row in connection.execute(query)}
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+
+
+def _refuse_foreign(connection: sqlite3.Connection) -> None:
+    """Every leaderboard file has had `meta.schema_version` since the first: tables without it
+    belong to another program."""
+    tables = _table_names(connection)
+    if not tables:
+        return
+    if "meta" in tables and {"key", "value"} <= _columns(connection, "meta"):
+        query = "SELECT 1 FROM meta WHERE key = 'schema_version'"
+        if connection.execute(query).fetchone() is not None:
+            return
+    raise LeaderboardFileError(
+        f"it holds tables ({', '.join(sorted(tables))}) but no leaderboard schema version:"
+        " another program's database, its tables left as they were"
+    )
+
+
+def _refuse_missing_columns(connection: sqlite3.Connection) -> None:
+    """A table that lacks a column the queries read would fail later, mid-request."""
+    with closing(sqlite3.connect(":memory:")) as reference:
+        sqlite.execute_each(reference, TABLES)
+        for table in sorted(_table_names(reference)):
+            missing = _columns(reference, table) - _columns(connection, table)
+            if missing:
+                named = ", ".join(sorted(missing))
+                raise LeaderboardFileError(f"table {table} lacks columns {named}")
 
 
 def _seed_references(connection: sqlite3.Connection) -> None:

@@ -10,7 +10,7 @@ import datetime
 from typing import Annotated
 
 import typer
-from actgym.leaderboard.cli_parts import DEFAULT_DB, Db, console
+from actgym.leaderboard.cli_parts import DEFAULT_DB, Db, console, opened_store
 from rich.markup import escape
 from rich.table import Table
 
@@ -27,12 +27,11 @@ def token_add(
 ) -> None:
     """Issue a token for NAME and print it once: only a salted hash of it is stored."""
     from actgym.leaderboard.models import AUTHOR_NAME, describe_errors
-    from actgym.leaderboard.store import Store
     from pydantic import ValidationError
 
     try:
         author = AUTHOR_NAME.validate_python(name)
-        token = Store(db).tokens.add(author)
+        token = opened_store(db).tokens.add(author)
     except ValidationError as error:
         raise typer.BadParameter(describe_errors(error.errors()), param_hint="NAME") from None
     except ValueError as error:
@@ -46,12 +45,11 @@ def token_add(
 @token_app.command("list")
 def token_list(db: Db = DEFAULT_DB) -> None:
     """Every token issued: its author name, id, and when it was issued or revoked."""
-    from actgym.leaderboard.store import Store
 
     table = Table(title=f"author tokens in {db}")
     for column in ("author", "token id", "issued", "revoked"):
         table.add_column(column)
-    for row in Store(db).tokens.issued():
+    for row in opened_store(db).tokens.issued():
         revoked = row["revoked_at"]
         table.add_row(
             escape(row["name"]),
@@ -68,9 +66,8 @@ def token_revoke(
     db: Db = DEFAULT_DB,
 ) -> None:
     """Revoke NAME's token at once; `token add NAME` can issue a new one."""
-    from actgym.leaderboard.store import Store
 
-    if not Store(db).tokens.revoke(name):
+    if not opened_store(db).tokens.revoke(name):
         console.print(f"[red]{escape(repr(name))} has no live token[/red]", highlight=False)
         raise typer.Exit(code=1)
     console.print(f"Revoked the token of {name!r}.", markup=False, highlight=False)

@@ -161,6 +161,29 @@ def test_tokens_are_issued_listed_and_revoked(tmp_path: Path) -> None:
     assert Store(db).tokens.author(fresh) == "Ann"
 
 
+def test_every_command_refuses_a_file_that_is_not_a_leaderboard(tmp_path: Path) -> None:
+    db = tmp_path / "notes.db"
+    db.write_bytes(b"my notes, not a database" * 10)
+    source = tmp_path / "f.py"
+    source.write_text(REFERENCES["relu"])
+    commands = [
+        ["export"],
+        ["show"],
+        ["verify"],
+        ["build", "--out", str(tmp_path / "site")],
+        ["requeue", "1"],
+        ["token", "list"],
+        ["token", "add", "Ann"],
+        ["submit", str(source), "--name", "f", "--author", "Ann"],
+        ["serve", "--port", "9"],
+    ]
+    for command in commands:
+        result = runner.invoke(app, ["leaderboard", *command, "--db", str(db)])
+        assert result.exit_code == 2, (command, result.output)
+        assert "not an SQLite file" in result.output, command
+    assert db.read_bytes() == b"my notes, not a database" * 10
+
+
 def test_verify_runs_nothing_where_a_required_layer_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from actgym.leaderboard.rate_limit import RateLimit, RateLimited
 from actgym.leaderboard.records import Board, Function, NewSubmission, ResultRow, Verdict
+from actgym.leaderboard.schema import LeaderboardFileError
 from actgym.leaderboard.store import Store
 from actgym.leaderboard.submissions import Duplicate
 from actgym.leaderboard.verification_queue import MAX_ATTEMPTS
@@ -245,3 +246,49 @@ def test_a_store_from_before_the_locality_column_gains_it(tmp_path: Path) -> Non
         BOARD, later.submission_id, Verdict("done", "ok", "", locality="pointwise")
     )
     assert reopened.queue.verification(BOARD, later.submission_id)["locality"] == "pointwise"
+
+
+def _foreign_database(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as other:  # a run store, say: WAL, tables of its own
+        other.execute("PRAGMA journal_mode = WAL")
+        other.execute("CREATE TABLE submissions (x TEXT)")
+        other.execute("INSERT INTO submissions VALUES ('theirs')")
+        other.commit()
+
+
+def _tables(path: Path) -> list[tuple[str, ...]]:
+    with closing(sqlite3.connect(path)) as connection:
+        return connection.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+
+
+def test_a_file_that_is_not_a_leaderboard_is_refused_by_name_and_left_alone(
+    tmp_path: Path,
+) -> None:
+    not_sqlite = tmp_path / "notes.db"
+    not_sqlite.write_bytes(b"not an sqlite file at all, but long enough to look like one" * 4)
+    with pytest.raises(LeaderboardFileError, match=r"notes\.db .* not an SQLite file"):
+        Store(not_sqlite)
+    assert not_sqlite.read_bytes().startswith(b"not an sqlite file")
+    foreign = tmp_path / "run.sqlite"
+    _foreign_database(foreign)
+    before = _tables(foreign)
+    with pytest.raises(LeaderboardFileError, match=r"holds tables \(submissions\) but no leaderb"):
+        Store(foreign)
+    assert _tables(foreign) == before  # no leaderboard table was added to it
+
+
+def test_a_leaderboard_of_another_schema_or_missing_a_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "lb.db"
+    Store(path)
+    with closing(sqlite3.connect(path)) as old:
+        old.execute("ALTER TABLE results DROP COLUMN id_loss")
+        old.commit()
+    with pytest.raises(LeaderboardFileError, match="table results lacks columns id_loss"):
+        Store(path)
+    other = tmp_path / "other.db"
+    Store(other)
+    with closing(sqlite3.connect(other)) as old:
+        old.execute("UPDATE meta SET value = 'v0' WHERE key = 'schema_version'")
+        old.commit()
+    with pytest.raises(LeaderboardFileError, match="leaderboard schema v0 is not"):
+        Store(other)
