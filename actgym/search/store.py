@@ -175,7 +175,11 @@ class RunStore:
             self._lock = _take_lock(self.directory / LOCKNAME)
         elif not self.path.exists():
             raise StoreError(f"no run store in {self.directory} (expected {FILENAME})")
-        self.connection = sqlite.connect(self.path, DURABILITY, timeout_s=30.0)
+        try:
+            self.connection = sqlite.connect(self.path, DURABILITY, timeout_s=30.0)
+        except sqlite3.DatabaseError as error:  # not SQLite: refused before anything is read
+            self._unlock()
+            raise _unreadable(self.path, error) from None
         try:
             self.connection.execute("PRAGMA trusted_schema = OFF")
             if not writer:
@@ -191,6 +195,9 @@ class RunStore:
 
     def close(self) -> None:
         self.connection.close()
+        self._unlock()
+
+    def _unlock(self) -> None:
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None

@@ -164,6 +164,19 @@ def test_code_in_the_schema_is_refused_by_readers_and_by_resume(
         assert connection.execute("SELECT COUNT(*) FROM proposals").fetchone()[0] == 4
 
 
+def test_a_file_that_is_not_sqlite_is_refused_by_readers_and_by_resume(tmp_path: Path) -> None:
+    directory = tmp_path / "run"
+    directory.mkdir()
+    garbage = b"not a database, though it sits where one should" * 20
+    (directory / FILENAME).write_bytes(garbage)
+    _refused(directory, "not a usable run store", "file is not a database")
+    resumed = runner.invoke(
+        app, ["search", "--out", str(directory), "--resume", "--agent", f"{THIS}:Steps"]
+    )
+    assert resumed.exit_code == 2 and "not a usable run store" in resumed.output
+    assert (directory / FILENAME).read_bytes() == garbage
+
+
 def test_stored_text_reaches_the_terminal_as_plain_text(clean_run: Path, tmp_path: Path) -> None:
     markup = "[link=https://attacker.example]click[/link]"
     escape = "\x1b]0;pwned\x07\x1b[2J"
