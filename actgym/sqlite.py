@@ -41,6 +41,12 @@ def connect(
     return connection
 
 
+def connect_read_only(path: Path | str) -> sqlite3.Connection:
+    """A connection that cannot write, for reading a store another process may be running:
+    opening it neither adds a session nor changes the file."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
 @contextmanager
 def transaction(
     connection: sqlite3.Connection, mode: TransactionMode = "IMMEDIATE"

@@ -15,13 +15,13 @@ with one worker), and an estimate when chunks queued behind each other.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from actgym import sqlite
 from actgym.search.compare import Currency, compute_seconds, currencies
 from actgym.search.store import FILENAME
 
@@ -98,7 +98,7 @@ def pause_shares(directories: Sequence[Path], windows: Sequence[Window]) -> dict
     shares: dict[RowKey, float] = {}
     for directory in directories:
         path = Path(directory) / FILENAME
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as store:
+        with contextlib.closing(sqlite.connect_read_only(path)) as store:
             rows = store.execute(SPANS).fetchall()
         for agent, env_id, seed, row_id, wall_s, proposed, started, completed in rows:
             key = (agent, env_id, int(seed), int(row_id))

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-FILENAME = "run.sqlite"
+from actgym import sqlite
+from actgym.search.store import FILENAME
 
 GAPS = """
 with proposed as (
@@ -81,7 +82,7 @@ class RunSeconds:
 
 def read_run(path: Path, pause_s: float) -> RunSeconds:
     """Read a store without writing to it (a resumed run would add a session)."""
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+    with contextlib.closing(sqlite.connect_read_only(path)) as connection:
         row = connection.execute("select agent, env_id from run").fetchone()
         if row is None:
             raise sqlite3.DatabaseError("it has no run row")
