@@ -12,7 +12,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, ClassVar
 
+from actgym.leaderboard.author_names import lookalike_key
 from actgym.leaderboard.records import NewSubmission
+from actgym.leaderboard.schema import REFERENCE_AUTHOR
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -115,12 +117,23 @@ class SubmissionIn(BaseModel):
         return NewSubmission(**{**self.model_dump(), "author": author})
 
 
+def _not_the_reference_author(value: str) -> str:
+    """Only the leaderboard seeds reference rows; a submission naming their author, or a name
+    that renders like it, would pass for one (token names are refused the same way)."""
+    if lookalike_key(value) == lookalike_key(REFERENCE_AUTHOR):
+        raise ValueError(
+            f"{value!r} is reserved for the reference activations (compared without case, "
+            "spaces, punctuation and look-alike letters)"
+        )
+    return value
+
+
 class OpenSubmissionIn(SubmissionIn):
     """A submission that names its author: local `submit --db`, or a development server."""
 
     author_is_a_field: ClassVar[bool] = True
 
-    author: Label
+    author: Annotated[Label, AfterValidator(_not_the_reference_author)]
 
 
 AUTHOR_NAME: TypeAdapter[str] = TypeAdapter(Label)

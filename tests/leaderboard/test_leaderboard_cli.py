@@ -150,6 +150,11 @@ def test_tokens_are_issued_listed_and_revoked(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "already has a token" in again.output
     reserved = runner.invoke(app, ["leaderboard", "token", "add", REFERENCE_AUTHOR, "--db", db])
     assert reserved.exit_code == 2 and "reserved" in reserved.output
+    source = tmp_path / "f.py"
+    source.write_text(REFERENCES["relu"])
+    submit = ["leaderboard", "submit", str(source), "--name", "f", "--db", db]
+    posing = runner.invoke(app, [*submit, "--author", "ACTGYM (Reference)"])
+    assert posing.exit_code == 2 and "reserved for the reference" in posing.output
     listed = _run("token", "list", "--db", db)
     assert "Ann" in listed and token.split(".")[0] in listed and token not in listed
     assert "Revoked the token of 'Ann'" in _run("token", "revoke", "Ann", "--db", db)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from actgym.leaderboard.csrf import COOKIE
+from actgym.leaderboard.schema import REFERENCE_AUTHOR
 from actgym.leaderboard.store import Store
 from fastapi.testclient import TestClient
 from leaderboard_support import activation, bearer, form_secrets, make_app, token_for
@@ -162,5 +163,9 @@ def test_an_open_development_server_takes_the_author_from_the_submission(
         response = client.post("/api/submissions", json={**BODY, "author": "Bea"})
         assert response.status_code == 202, response.text
         page = client.get("/submit").text
+        for posing in (REFERENCE_AUTHOR, "ACTGYM  (Reference)", "actgym (r\u0435ference)"):
+            refused = client.post("/api/submissions", json={**BODY, "author": posing})
+            assert refused.status_code == 422, refused.text
+            assert "reserved for the reference activations" in refused.text
     assert 'id="author"' in page and 'id="token"' not in page
     assert Store(db).submissions.get(response.json()["id"])["author"] == "Bea"
