@@ -377,7 +377,7 @@ def serve(
         required_layers=required_layers(allow_missing_layer),
         api_docs=api_docs,
     )
-    opened_store(db)  # a file that is no leaderboard is refused here, not at the first request
+    opened_store(db)  # a file that is no leaderboard: a usage error, not create_app's traceback
     if verify:
         make_undumpable()  # the verifier thread holds the hidden-seed secret
     uvicorn.run(create_app(settings), host=host, port=port)

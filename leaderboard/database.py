@@ -22,20 +22,32 @@ DURABILITY = sqlite.Durability.NORMAL
 """Many short writes from requests and verifiers: a crash loses none, a power cut the last."""
 
 
+FILE_FAULTS = {
+    sqlite3.SQLITE_NOTADB: "it is not an SQLite file",
+    sqlite3.SQLITE_CORRUPT: "it is damaged (the database disk image is malformed)",
+    sqlite3.SQLITE_CANTOPEN: "it cannot be opened (a directory, or no access)",
+    sqlite3.SQLITE_READONLY: "it is read-only",
+}
+"""SQLite errors that are the file's fault, not a passing one (a busy lock is not here)."""
+
+
 class Database:
     """Opens (creating or migrating) the file once, then hands out transactions."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=60.0)) as untouched:
+                schema.refuse_unusable(untouched)
             with self.transaction() as connection:
                 schema.prepare(connection)
         except sqlite3.DatabaseError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_NOTADB:
+            code = getattr(error, "sqlite_errorcode", None)
+            if code not in FILE_FAULTS:
                 raise
-            reason = "it is not an SQLite file"
-        except schema.LeaderboardFileError as error:
+            reason = FILE_FAULTS[code]
+        except (schema.LeaderboardFileError, OSError) as error:
             reason = str(error)
         else:
             return

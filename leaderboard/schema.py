@@ -1,7 +1,7 @@
 """What a leaderboard file holds before its first submission: the tables and the references.
 
 Opening a store brings a leaderboard file to the current layout (added columns, older rows NULL)
-and refuses, before writing anything, a file written under another schema version or by another
+and refuses, before changing anything, a file written under another schema version or by another
 program (a run store given as --db must not grow leaderboard tables). The reference activations of
 `actgym.references` are seeded as submissions, so they are queued and scored like any.
 """
@@ -122,31 +122,58 @@ CREATE UNIQUE INDEX IF NOT EXISTS live_token_by_name ON tokens (name_key) WHERE 
 """
 
 
+ADDED_COLUMNS: dict[tuple[str, str], str] = {
+    ("verifications", "owner"): "TEXT",  # before verifiers could share a database
+    ("verifications", "locality"): "TEXT",  # before the probe measured locality: NULL
+    ("verifications", "transfer_json"): "TEXT",  # before downstream transfer: NULL
+}
+"""Columns a file of this schema version may lack: opening adds them, older rows NULL."""
+
+
 class LeaderboardFileError(RuntimeError):
-    """The file cannot be opened as a leaderboard; the message says why, and it is unchanged."""
+    """The file cannot be opened as a leaderboard; the message says why."""
+
+
+def refuse_unusable(connection: sqlite3.Connection) -> None:
+    """Refuse another program's database, another schema version or a table missing a
+    column, on a connection that has changed nothing yet (not even the journal mode)."""
+    tables = _table_names(connection)
+    if not tables:
+        return
+    version = _stored_version(connection, tables)
+    if version is None:  # every leaderboard file has had one since the first
+        raise LeaderboardFileError(
+            f"it holds tables ({', '.join(sorted(tables))}) but no leaderboard schema version:"
+            " another program's database, left as it was"
+        )
+    if version != LEADERBOARD_SCHEMA:
+        raise LeaderboardFileError(
+            f"leaderboard schema {version} is not {LEADERBOARD_SCHEMA}; export and re-import"
+        )
+    with closing(sqlite3.connect(":memory:")) as reference:
+        sqlite.execute_each(reference, TABLES)
+        for table in sorted(_table_names(reference) & tables):
+            missing = {
+                column
+                for column in _columns(reference, table) - _columns(connection, table)
+                if (table, column) not in ADDED_COLUMNS
+            }
+            if missing:
+                named = ", ".join(sorted(missing))
+                raise LeaderboardFileError(f"table {table} lacks columns {named}")
 
 
 def prepare(connection: sqlite3.Connection) -> None:
-    """Create or migrate the tables and seed the references, inside the open transaction."""
-    _refuse_foreign(connection)
+    """Create or migrate the tables and seed the references, inside the open transaction,
+    on a file `refuse_unusable` has passed."""
     sqlite.execute_each(connection, TABLES)
-    columns = {row["name"] for row in connection.execute("PRAGMA table_info(verifications)")}
-    if "owner" not in columns:  # stores made before verifiers could share a database
-        connection.execute("ALTER TABLE verifications ADD COLUMN owner TEXT")
-    if "locality" not in columns:  # stores made before the probe measured locality: NULL
-        connection.execute("ALTER TABLE verifications ADD COLUMN locality TEXT")
-    if "transfer_json" not in columns:  # stores made before downstream transfer: NULL
-        connection.execute("ALTER TABLE verifications ADD COLUMN transfer_json TEXT")
+    for (table, column), kind in ADDED_COLUMNS.items():
+        if column not in _columns(connection, table):
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     connection.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
         (LEADERBOARD_SCHEMA,),
     )
-    found = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if found["value"] != LEADERBOARD_SCHEMA:
-        raise LeaderboardFileError(
-            f"leaderboard schema {found['value']} is not {LEADERBOARD_SCHEMA}; export and re-import"
-        )
-    _refuse_missing_columns(connection)
     _seed_references(connection)
 
 
@@ -159,31 +186,11 @@ def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
 
 
-def _refuse_foreign(connection: sqlite3.Connection) -> None:
-    """Every leaderboard file has had `meta.schema_version` since the first: tables without it
-    belong to another program."""
-    tables = _table_names(connection)
-    if not tables:
-        return
-    if "meta" in tables and {"key", "value"} <= _columns(connection, "meta"):
-        query = "SELECT 1 FROM meta WHERE key = 'schema_version'"
-        if connection.execute(query).fetchone() is not None:
-            return
-    raise LeaderboardFileError(
-        f"it holds tables ({', '.join(sorted(tables))}) but no leaderboard schema version:"
-        " another program's database, its tables left as they were"
-    )
-
-
-def _refuse_missing_columns(connection: sqlite3.Connection) -> None:
-    """A table that lacks a column the queries read would fail later, mid-request."""
-    with closing(sqlite3.connect(":memory:")) as reference:
-        sqlite.execute_each(reference, TABLES)
-        for table in sorted(_table_names(reference)):
-            missing = _columns(reference, table) - _columns(connection, table)
-            if missing:
-                named = ", ".join(sorted(missing))
-                raise LeaderboardFileError(f"table {table} lacks columns {named}")
+def _stored_version(connection: sqlite3.Connection, tables: set[str]) -> str | None:
+    if "meta" not in tables or not {"key", "value"} <= _columns(connection, "meta"):
+        return None
+    found = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return None if found is None else str(found[0])
 
 
 def _seed_references(connection: sqlite3.Connection) -> None:

@@ -45,7 +45,6 @@ def token_add(
 @token_app.command("list")
 def token_list(db: Db = DEFAULT_DB) -> None:
     """Every token issued: its author name, id, and when it was issued or revoked."""
-
     table = Table(title=f"author tokens in {db}")
     for column in ("author", "token id", "issued", "revoked"):
         table.add_column(column)
@@ -66,7 +65,6 @@ def token_revoke(
     db: Db = DEFAULT_DB,
 ) -> None:
     """Revoke NAME's token at once; `token add NAME` can issue a new one."""
-
     if not opened_store(db).tokens.revoke(name):
         console.print(f"[red]{escape(repr(name))} has no live token[/red]", highlight=False)
         raise typer.Exit(code=1)

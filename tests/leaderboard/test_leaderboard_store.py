@@ -249,16 +249,10 @@ def test_a_store_from_before_the_locality_column_gains_it(tmp_path: Path) -> Non
 
 
 def _foreign_database(path: Path) -> None:
-    with closing(sqlite3.connect(path)) as other:  # a run store, say: WAL, tables of its own
-        other.execute("PRAGMA journal_mode = WAL")
+    with closing(sqlite3.connect(path)) as other:  # another program's: its own journal mode
         other.execute("CREATE TABLE submissions (x TEXT)")
         other.execute("INSERT INTO submissions VALUES ('theirs')")
         other.commit()
-
-
-def _tables(path: Path) -> list[tuple[str, ...]]:
-    with closing(sqlite3.connect(path)) as connection:
-        return connection.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
 
 
 def test_a_file_that_is_not_a_leaderboard_is_refused_by_name_and_left_alone(
@@ -269,12 +263,21 @@ def test_a_file_that_is_not_a_leaderboard_is_refused_by_name_and_left_alone(
     with pytest.raises(LeaderboardFileError, match=r"notes\.db .* not an SQLite file"):
         Store(not_sqlite)
     assert not_sqlite.read_bytes().startswith(b"not an sqlite file")
-    foreign = tmp_path / "run.sqlite"
+    foreign = tmp_path / "theirs.sqlite"
     _foreign_database(foreign)
-    before = _tables(foreign)
+    before = foreign.read_bytes()
     with pytest.raises(LeaderboardFileError, match=r"holds tables \(submissions\) but no leaderb"):
         Store(foreign)
-    assert _tables(foreign) == before  # no leaderboard table was added to it
+    assert foreign.read_bytes() == before  # no table added, journal mode unchanged
+    with pytest.raises(LeaderboardFileError, match=r"cannot be opened \(a directory"):
+        Store(tmp_path)
+    damaged = tmp_path / "damaged.db"
+    Store(damaged)
+    with damaged.open("r+b") as file:
+        file.seek(4096)
+        file.write(b"\xff" * 4096)
+    with pytest.raises(LeaderboardFileError, match=r"damaged\.db .* is damaged"):
+        Store(damaged)
 
 
 def test_a_leaderboard_of_another_schema_or_missing_a_column_is_refused(tmp_path: Path) -> None:
@@ -287,8 +290,10 @@ def test_a_leaderboard_of_another_schema_or_missing_a_column_is_refused(tmp_path
         Store(path)
     other = tmp_path / "other.db"
     Store(other)
-    with closing(sqlite3.connect(other)) as old:
+    with closing(sqlite3.connect(other)) as old:  # an index of this version names the column
         old.execute("UPDATE meta SET value = 'v0' WHERE key = 'schema_version'")
+        old.execute("DROP INDEX verifications_by_state")
+        old.execute("ALTER TABLE verifications DROP COLUMN state")
         old.commit()
     with pytest.raises(LeaderboardFileError, match="leaderboard schema v0 is not"):
         Store(other)
