@@ -42,9 +42,10 @@ def connect(
 
 
 def connect_read_only(path: Path | str) -> sqlite3.Connection:
-    """A connection that cannot write, for reading a store another process may be running:
-    opening it neither adds a session nor changes the file."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    """A connection that cannot write, for reading a store another process may be writing.
+    The path goes in as a file URI, percent-encoded: a raw `#` or `%` would cut off
+    `mode=ro` or name another file."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
 
 
 @contextmanager
