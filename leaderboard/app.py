@@ -237,9 +237,8 @@ def page_routes(service: Service) -> APIRouter:
 
     @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission_page(submission_id: SubmissionId) -> str:
-        ranking = rankings.get()
-        details = _details(store, board, ranking, submission_id)
-        return service.pages.submission(details, ranking, links)
+        details = _details(store, board, rankings, submission_id)
+        return service.pages.submission(details, rankings.get(), links)
 
     @router.get("/submissions/{submission_id}/plot.png")
     def plot(submission_id: SubmissionId) -> Response:
@@ -317,7 +316,7 @@ def api_routes(service: Service) -> APIRouter:
 
     @router.get("/submissions/{submission_id}")
     def get_submission(submission_id: SubmissionId) -> dict[str, Any]:
-        return _details(store, board, rankings.get(), submission_id)
+        return _details(store, board, rankings, submission_id)
 
     @router.get("/leaderboard")
     def get_leaderboard(locality: LocalityFilter = None) -> dict[str, Any]:
@@ -343,9 +342,9 @@ def _filtered(ranking: Leaderboard, locality: str | None) -> Leaderboard:
 
 
 def _details(
-    store: Store, board: Board, ranking: Leaderboard, submission_id: int
+    store: Store, board: Board, rankings: views.CachedRanking, submission_id: int
 ) -> dict[str, Any]:
-    details = views.submission_details(store, board, ranking, submission_id)
+    details = views.submission_details(store, board, rankings.get, submission_id)
     if details is None:
         raise HTTPException(404, f"There is no submission #{submission_id}.")
     return details

@@ -37,7 +37,7 @@ def build_site(store: Store, profile: Profile, out: Path) -> list[Path]:
         written.append(_write(out / f"leaderboard-{locality}.json", json.dumps(only.to_dict())))
     links = Links("../", True)
     for submission_id in store.submissions.ids():
-        details = views.submission_details(store, board, ranking, submission_id)
+        details = views.submission_details(store, board, lambda: ranking, submission_id)
         assert details is not None
         stem = out / "submissions" / str(submission_id)
         written.append(_write(stem.with_suffix(".html"), pages.submission(details, ranking, links)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from actgym.leaderboard import environment
@@ -112,14 +112,19 @@ class CachedRanking:
 
 
 def submission_details(
-    store: Store, board: Board, ranking: Leaderboard, submission_id: int
+    store: Store, board: Board, ranking: Callable[[], Leaderboard], submission_id: int
 ) -> dict[str, Any] | None:
-    """The submission, its verification on `board`, where it ran, and its ranked entry."""
+    """The submission, its verification on `board`, where it ran, and its ranked entry.
+
+    `ranking` is asked for after the verification is read: a ranking taken first could
+    predate the verification's finish, and show it done but unranked. An entry is shown
+    only beside a done verification, so state and entry always agree.
+    """
     submission = store.submissions.get(submission_id)
     if submission is None:
         return None
     verification = store.queue.verification(board, submission_id)
-    entry = ranking.entry(submission_id)
+    entry = ranking().entry(submission_id) if verification.get("state") == "done" else None
     return {
         **submission,
         "version": board.version,

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from actgym.leaderboard import views
 from actgym.leaderboard.profiles import env_version
+from actgym.leaderboard.ranking import Leaderboard
 from actgym.leaderboard.rate_limit import RateLimit
-from actgym.leaderboard.records import Board, NewSubmission
+from actgym.leaderboard.records import Board, NewSubmission, ResultRow, Verdict
 from actgym.leaderboard.store import Store
 from fastapi.testclient import TestClient
 from leaderboard_support import (
@@ -291,3 +293,58 @@ def test_fifty_concurrent_submissions_over_http(tmp_path: Path) -> None:
     assert sorted(store.submissions.get(i)["name"] for i in ids) == sorted(
         f"f{i}" for i in range(50)
     )
+
+
+def _verified_rows(ood_loss: float) -> tuple[ResultRow, ...]:
+    return tuple(
+        ResultRow(seed_set, 0, "Harmonics", task, f"h{task}", seed, 1e-4, 1e-4, ood_loss)
+        for seed_set in ("public", "hidden")
+        for task in range(4)
+        for seed in range(2)
+    )
+
+
+def test_a_submission_shown_done_is_shown_with_its_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verifier may finish between the ranking's read and the state's: the details must
+    not then say done without the entry (a poller saw exactly that on a loaded machine)."""
+    db = tmp_path / "lb.db"
+    store, board = Store(db), Board(env_version(), PROFILE.name)
+    with TestClient(make_app(db, verify=False), headers=bearer(token_for(db, "tester"))) as client:
+        while (claim := store.queue.claim(board, None)) is not None:
+            loss = {"relu": 1.0, "gelu": 0.5}.get(claim.reference or "")
+            outcome = (
+                Verdict("failed", "timeout", "skipped")
+                if loss is None
+                else Verdict(
+                    "done", "ok", "", str(claim.reference), "{}", 1.0, rows=_verified_rows(loss)
+                )
+            )
+            store.queue.finish(board, claim.submission_id, outcome)
+        submission_id = _submit(client, GELU_SINE_TWEAK)
+        claim = store.queue.claim(board, None)
+        assert claim is not None and claim.submission_id == submission_id
+        finished = Verdict("done", "ok", "", "mine", "{}", 1.0, rows=_verified_rows(0.25))
+
+        def finish_once() -> None:
+            if store.queue.verification(board, submission_id)["state"] == "running":
+                store.queue.finish(board, submission_id, finished)
+
+        ranked_before_the_finish = views.CachedRanking.get
+
+        def finish_after_ranking(cache: views.CachedRanking) -> Leaderboard:
+            ranking = ranked_before_the_finish(cache)
+            finish_once()
+            return ranking
+
+        monkeypatch.setattr(views.CachedRanking, "get", finish_after_ranking)
+        during = client.get(f"/api/submissions/{submission_id}").json()
+        finish_once()
+        after = client.get(f"/api/submissions/{submission_id}").json()
+        page = client.get(f"/submissions/{submission_id}").text
+    for details in (during, after):
+        assert (details["state"] == "done") == (details["entry"] is not None), details
+    assert after["state"] == "done" and after["entry"]["submission_id"] == submission_id
+    assert after["entry"]["rank"] == 1
+    assert "<h2>Rank 1 of 3</h2>" in page

@@ -43,7 +43,7 @@ def test_transfer_is_stored_exported_and_added_to_old_stores(tmp_path: Path) -> 
         == TRANSFER
     )
     ranking = build_leaderboard(BOARD.version, {}, [], [])
-    details = submission_details(store, BOARD, ranking, claim.submission_id)
+    details = submission_details(store, BOARD, lambda: ranking, claim.submission_id)
     assert details is not None and details["transfer"] == TRANSFER
     page = Pages(PROFILE).submission(details, ranking, Links())
     assert '<dd id="transfer">vision +0.10 [-0.20, +0.40]</dd>' in page
