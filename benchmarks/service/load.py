@@ -1,7 +1,7 @@
 """The leaderboard under a flood, on loopback: do honest users still get answers, and does
 every submission get verified exactly once, also when the verifier is killed?
 
-    python benchmarks/service/load.py                  # 200 requests from 20 tokens (~6 min)
+    python benchmarks/service/load.py                  # 200 requests from 20 tokens (~2 min)
     python benchmarks/service/load.py --out results.md
 
 The server (`create_app`, no verifier thread) and a verifier run as two processes on one
@@ -9,8 +9,9 @@ fresh database; this process is the clients, each request on a connection of its
 First a quiet phase: an honest client submits and a reader views pages, alone. Then the
 flood: 20 attacker tokens send 10 submissions each, 40 at a time; a fifth of them loop
 forever when traced, the rest are rewrites of references, sources that fail the check,
-and new functions. Meanwhile the honest client and the reader go on. Mid-flood the
-verifier is killed with SIGKILL while it holds a submission, and started again.
+and new functions. Meanwhile the honest client goes on, and the reader until the
+verifier has drained the queue. Mid-flood the verifier is killed with SIGKILL while it
+holds a submission, and started again.
 
 The table compares honest latencies under the flood with the quiet phase's (same run).
 The verifier prints each submission it finished; the run fails unless every submission
@@ -240,21 +241,17 @@ def run(plan: Plan, work: Path) -> Report:
     killed_during = None
     try:
         _wait_until(lambda: _up(url), 120, "the server")
-        # Every request opens its own connection. A reused keep-alive connection races
-        # uvicorn's 5 s idle close: on a starved machine the client can read a response
-        # seconds after it was sent, and its next request then meets a closing socket
-        # (a ReadError that says nothing about the server; expiring idle connections
-        # client-side at 2 s only made it rarer).
+        # Every request opens its own connection, so none can meet uvicorn's 5 s idle close
+        # of a reused one. The reader reads until the verifier has drained the queue, and
+        # the client closes only after it has stopped: closing it under a request in flight
+        # fails that request with a ReadError.
         limits = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(base_url=url, timeout=60.0, limits=limits) as client:
-            honest = iter(_honest_sources(plan.honest))
             phase = {"now": quiet}
             done = threading.Event()
 
             def honest_client() -> None:
-                for source in honest:
-                    if done.is_set():
-                        return
+                for source in _honest_sources(plan.honest):
                     _timed(
                         phase["now"]["honest submit"],
                         lambda s=source: _submit(client, honest_token, "honest", s, queued),
@@ -296,11 +293,12 @@ def run(plan: Plan, work: Path) -> Report:
                     verifier = start_verifier()
                 for future in futures:
                     future.result()
-            for thread in background:
-                thread.join(timeout=120)
+            honest_thread, reader_thread = background
+            honest_thread.join()
+            stop_file.touch()
+            verifier.wait(timeout=3600)
             done.set()
-        stop_file.touch()
-        verifier.wait(timeout=3600)
+            reader_thread.join()
     finally:
         stop_file.touch()
         for process in (verifier, server):
