@@ -232,8 +232,8 @@ def page_routes(service: Service) -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse)
     def index(locality: LocalityFilter = None) -> str:
-        ranking = _filtered(rankings.get(), locality)
-        return service.pages.index(ranking, store.queue.unranked(board), links)
+        ranking, queue = views.index_lists(store, board, rankings.get)
+        return service.pages.index(_filtered(ranking, locality), queue, links)
 
     @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
     def submission_page(submission_id: SubmissionId) -> str:

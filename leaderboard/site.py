@@ -24,9 +24,11 @@ def build_site(store: Store, profile: Profile, out: Path) -> list[Path]:
     submissions/<id>.{html,json,png}; return them."""
     board = Board(version=env_version(), profile=profile.name)
     pages = Pages(profile)
-    ranking = views.leaderboard(store, board, profile)
+    ranking, queue = views.index_lists(
+        store, board, lambda: views.leaderboard(store, board, profile)
+    )
     (out / "submissions").mkdir(parents=True, exist_ok=True)
-    queue, home = store.queue.unranked(board), Links("", True)
+    home = Links("", True)
     written = [
         _write(out / "index.html", pages.index(ranking, queue, home)),
         _write(out / "leaderboard.json", json.dumps(ranking.to_dict(), indent=1)),

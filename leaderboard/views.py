@@ -111,6 +111,21 @@ class CachedRanking:
             return self._ranking
 
 
+def index_lists(
+    store: Store, board: Board, ranking: Callable[[], Leaderboard]
+) -> tuple[Leaderboard, list[dict[str, Any]]]:
+    """The ranking, and the submissions not ranked in it (newest first).
+
+    The queue is read before the ranking: a verification that finishes between the two
+    reads is then in both, and is dropped from the queue. Read the other way round, it
+    would be in neither list until the next poll.
+    """
+    queue = store.queue.unranked(board)
+    ranked = ranking()
+    shown = {entry.submission_id for entry in ranked.entries}
+    return ranked, [row for row in queue if row["id"] not in shown]
+
+
 def submission_details(
     store: Store, board: Board, ranking: Callable[[], Leaderboard], submission_id: int
 ) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ covers refusals of tokens and of forms without their CSRF token).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from actgym.leaderboard.ranking import Leaderboard
 from actgym.leaderboard.rate_limit import RateLimit
 from actgym.leaderboard.records import Board, NewSubmission, ResultRow, Verdict
 from actgym.leaderboard.store import Store
+from actgym.leaderboard.verification_queue import VerificationQueue
 from fastapi.testclient import TestClient
 from leaderboard_support import (
     PROFILE,
@@ -304,6 +305,35 @@ def _verified_rows(ood_loss: float) -> tuple[ResultRow, ...]:
     )
 
 
+def _running_beside_ranked_references(client: TestClient, store: Store, board: Board) -> int:
+    """Rank ReLU and GELU by hand, fail the other references, and claim a new submission."""
+    while (claim := store.queue.claim(board, None)) is not None:
+        loss = {"relu": 1.0, "gelu": 0.5}.get(claim.reference or "")
+        outcome = (
+            Verdict("failed", "timeout", "skipped")
+            if loss is None
+            else Verdict(
+                "done", "ok", "", str(claim.reference), "{}", 1.0, rows=_verified_rows(loss)
+            )
+        )
+        store.queue.finish(board, claim.submission_id, outcome)
+    submission_id = _submit(client, GELU_SINE_TWEAK)
+    claim = store.queue.claim(board, None)
+    assert claim is not None and claim.submission_id == submission_id
+    return submission_id
+
+
+def _finisher(store: Store, board: Board, submission_id: int) -> Callable[[], None]:
+    """Finish the running verification as the best entry, once, whoever calls first."""
+    finished = Verdict("done", "ok", "", "mine", "{}", 1.0, rows=_verified_rows(0.25))
+
+    def finish_once() -> None:
+        if store.queue.verification(board, submission_id)["state"] == "running":
+            store.queue.finish(board, submission_id, finished)
+
+    return finish_once
+
+
 def test_a_submission_shown_done_is_shown_with_its_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -312,24 +342,8 @@ def test_a_submission_shown_done_is_shown_with_its_entry(
     db = tmp_path / "lb.db"
     store, board = Store(db), Board(env_version(), PROFILE.name)
     with TestClient(make_app(db, verify=False), headers=bearer(token_for(db, "tester"))) as client:
-        while (claim := store.queue.claim(board, None)) is not None:
-            loss = {"relu": 1.0, "gelu": 0.5}.get(claim.reference or "")
-            outcome = (
-                Verdict("failed", "timeout", "skipped")
-                if loss is None
-                else Verdict(
-                    "done", "ok", "", str(claim.reference), "{}", 1.0, rows=_verified_rows(loss)
-                )
-            )
-            store.queue.finish(board, claim.submission_id, outcome)
-        submission_id = _submit(client, GELU_SINE_TWEAK)
-        claim = store.queue.claim(board, None)
-        assert claim is not None and claim.submission_id == submission_id
-        finished = Verdict("done", "ok", "", "mine", "{}", 1.0, rows=_verified_rows(0.25))
-
-        def finish_once() -> None:
-            if store.queue.verification(board, submission_id)["state"] == "running":
-                store.queue.finish(board, submission_id, finished)
+        submission_id = _running_beside_ranked_references(client, store, board)
+        finish_once = _finisher(store, board, submission_id)
 
         ranked_before_the_finish = views.CachedRanking.get
 
@@ -348,3 +362,33 @@ def test_a_submission_shown_done_is_shown_with_its_entry(
     assert after["state"] == "done" and after["entry"]["submission_id"] == submission_id
     assert after["entry"]["rank"] == 1
     assert "<h2>Rank 1 of 3</h2>" in page
+
+
+def test_the_index_shows_a_submission_finished_while_it_is_assembled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ranking and the not-ranked queue are two reads; a verification finishing between
+    them must leave the submission in one of the two tables, not in neither."""
+    db = tmp_path / "lb.db"
+    store, board = Store(db), Board(env_version(), PROFILE.name)
+    with TestClient(make_app(db, verify=False), headers=bearer(token_for(db, "tester"))) as client:
+        submission_id = _running_beside_ranked_references(client, store, board)
+        finish_once = _finisher(store, board, submission_id)
+        ranking_read, queue_read = views.CachedRanking.get, VerificationQueue.unranked
+
+        def finish_after_ranking(cache: views.CachedRanking) -> Leaderboard:
+            ranking = ranking_read(cache)
+            finish_once()
+            return ranking
+
+        def finish_after_queue(queue: VerificationQueue, board: Board) -> list[dict]:
+            rows = queue_read(queue, board)
+            finish_once()
+            return rows
+
+        monkeypatch.setattr(views.CachedRanking, "get", finish_after_ranking)
+        monkeypatch.setattr(VerificationQueue, "unranked", finish_after_queue)
+        page = client.get("/").text
+    assert store.queue.verification(board, submission_id)["state"] == "done"
+    rows = page.count(f'id="entry-{submission_id}"') + page.count(f'id="queued-{submission_id}"')
+    assert rows == 1, page
