@@ -13,6 +13,7 @@ import functools
 import unicodedata
 from collections.abc import Iterable
 
+from actgym.leaderboard.schema import REFERENCE_AUTHOR
 from confusable_homoglyphs import confusables
 
 
@@ -23,6 +24,17 @@ class LookalikeName(ValueError):
 def lookalike_key(name: str) -> str:
     folded = unicodedata.normalize("NFKC", name).casefold()
     return "".join(_latin(char) for char in folded if char.isalnum())
+
+
+def refuse_reference_author(name: str) -> None:
+    """Raise LookalikeName if `name` is, or renders like, the reference author: only the
+    leaderboard seeds reference rows, so a token or submission under that name would pass
+    for one."""
+    if lookalike_key(name) == lookalike_key(REFERENCE_AUTHOR):
+        raise LookalikeName(
+            f"{name!r} is reserved for the reference activations (compared without case, "
+            "spaces, punctuation and look-alike letters)"
+        )
 
 
 def refuse_lookalike(name: str, others: Iterable[str]) -> None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, ClassVar
 
-from actgym.leaderboard.author_names import lookalike_key
+from actgym.leaderboard.author_names import refuse_reference_author
 from actgym.leaderboard.records import NewSubmission
-from actgym.leaderboard.schema import REFERENCE_AUTHOR
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -118,13 +117,7 @@ class SubmissionIn(BaseModel):
 
 
 def _not_the_reference_author(value: str) -> str:
-    """Only the leaderboard seeds reference rows; a submission naming their author, or a name
-    that renders like it, would pass for one (token names are refused the same way)."""
-    if lookalike_key(value) == lookalike_key(REFERENCE_AUTHOR):
-        raise ValueError(
-            f"{value!r} is reserved for the reference activations (compared without case, "
-            "spaces, punctuation and look-alike letters)"
-        )
+    refuse_reference_author(value)
     return value
 
 

@@ -18,10 +18,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from actgym.leaderboard.author_names import refuse_lookalike
+from actgym.leaderboard.author_names import refuse_lookalike, refuse_reference_author
 from actgym.leaderboard.database import Database
 from actgym.leaderboard.records import author_key
-from actgym.leaderboard.schema import REFERENCE_AUTHOR
 
 _FORMAT = re.compile(r"(?P<id>[0-9a-f]{16})\.(?P<secret>[A-Za-z0-9_-]{43})")
 
@@ -72,11 +71,10 @@ class Tokens:
     def add(self, name: str) -> str:
         """Issue a token for author `name`, returned once: only its salted hash is kept."""
         name_key = author_key(name)
-        if name_key == author_key(REFERENCE_AUTHOR):
-            raise ValueError(f"{name!r} is reserved for the reference activations")
+        refuse_reference_author(name)
         issued = issue()
         with self.database.transaction() as connection:
-            refuse_lookalike(name, [REFERENCE_AUTHOR, *_authors(connection)])
+            refuse_lookalike(name, _authors(connection))
             live = connection.execute(
                 "SELECT 1 FROM tokens WHERE name_key = ? AND revoked_at IS NULL", (name_key,)
             ).fetchone()
