@@ -103,13 +103,14 @@ def submit(
 
     body = _validated(OpenSubmissionIn, {**payload, "author": author})
     chosen = checked_profile(profile)
+    store = opened_store(db)
     identifier = duplicates.FunctionIdentifier(
         chosen, required_layers=required_layers(allow_missing_layer)
     )
     try:
         board = Board(env_version(), chosen.name)
         submission_id, refused = duplicates.submit(
-            opened_store(db), board, identifier, body.new_submission(body.author)
+            store, board, identifier, body.new_submission(body.author)
         )
     except Duplicate as duplicate:
         _print_duplicate(str(duplicate))

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from actgym.leaderboard import duplicates
 from actgym.leaderboard.schema import REFERENCE_AUTHOR
 from actgym.leaderboard.seeds import SECRET_ENV
 from actgym.leaderboard.store import Store
@@ -166,7 +167,13 @@ def test_tokens_are_issued_listed_and_revoked(tmp_path: Path) -> None:
     assert Store(db).tokens.author(fresh) == "Ann"
 
 
-def test_every_command_refuses_a_file_that_is_not_a_leaderboard(tmp_path: Path) -> None:
+def test_every_command_refuses_a_file_that_is_not_a_leaderboard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_sandbox_for_a_refused_file(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a function identifier (and its sandbox) was started first")
+
+    monkeypatch.setattr(duplicates, "FunctionIdentifier", no_sandbox_for_a_refused_file)
     db = tmp_path / "notes.db"
     db.write_bytes(b"my notes, not a database" * 10)
     source = tmp_path / "f.py"
