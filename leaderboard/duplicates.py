@@ -56,11 +56,13 @@ class FunctionIdentifier:
         checked = self._checks.check(source)
         return Function.of(checked.digest, checked.outputs)
 
-    def seed_references(self, store: Store, board: Board) -> None:
-        """Claim the references' functions on `board`, once, so rewrites of them are caught."""
+    def seed_references(self, store: Store, board: Board) -> bool:
+        """Claim the references' functions on `board`, so rewrites of them are caught; True
+        once every one is claimed. A reference not identified (a missing confinement layer,
+        a slow machine) is tried again at the next call."""
         with self._lock:
             if board in self._seeded:
-                return
+                return True
             for submission_id, source in store.submissions.references().items():
                 if store.submissions.owns_a_function(board, submission_id):
                     continue
@@ -68,9 +70,10 @@ class FunctionIdentifier:
                     function = self.identify(source)
                 except CandidateRejected as rejection:
                     log.warning("reference #%s not identified: %s", submission_id, rejection)
-                    return  # e.g. a confinement layer is missing: try again next time
+                    return False
                 store.submissions.claim_function(board, function, submission_id)
             self._seeded.add(board)
+            return True
 
     def close(self) -> None:
         if self._owns_sandbox:
@@ -91,18 +94,21 @@ def submit(
     Returns the submission id and, when the check refused the source, the rejection: the
     submission is queued anyway, and the verifier records the failure. An author over the
     rate limit is refused before the source is traced. Through a `gate`, a check that
-    finds no free slot or outlasts its deadline leaves the submission queued unidentified.
+    finds no free slot or outlasts its deadline leaves the submission queued unidentified;
+    so does a reference not yet identified (the seeding runs inside the same deadline), since
+    a rewrite of it must not take its function.
     """
     if rate_limit is not None:
         store.submissions.check_rate_limit(new.author, rate_limit)
+
+    def identified() -> Function | None:
+        function = identifier.identify(new.source)
+        return function if identifier.seed_references(store, board) else None
+
     try:
-        if gate is None:
-            function: Function | None = identifier.identify(new.source)
-        else:
-            function = gate.run(lambda: identifier.identify(new.source))
+        function = identified() if gate is None else gate.run(identified)
     except CandidateRejected as rejection:
         return store.submissions.add(new, rate_limit=rate_limit), rejection
     if function is None:
         return store.submissions.add(new, rate_limit=rate_limit), None
-    identifier.seed_references(store, board)
     return store.submissions.add(new, rate_limit=rate_limit, function=(board, function)), None

@@ -12,16 +12,24 @@ from pathlib import Path
 import jax
 import pytest
 from actgym.leaderboard.duplicates import FunctionIdentifier
-from actgym.leaderboard.profiles import PUBLIC_TASK_SEED
+from actgym.leaderboard.profiles import PUBLIC_TASK_SEED, env_version
 from actgym.leaderboard.rate_limit import RateLimit
-from actgym.leaderboard.records import Function, NewSubmission
+from actgym.leaderboard.records import Board, Function, NewSubmission
 from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Store
 from actgym.leaderboard.trace_gate import TraceGate
 from fastapi.testclient import TestClient
-from leaderboard_support import activation, bearer, form_secrets, make_app, token_for
+from leaderboard_support import (
+    PROFILE,
+    activation,
+    bearer,
+    form_secrets,
+    make_app,
+    token_for,
+)
 
 from actgym.cache import JsonCache
+from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.child_process import compilation_cache_dir
 from actgym.references import REFERENCES
 from actgym.tasks.registry import make_family
@@ -239,3 +247,32 @@ def test_rewrites_of_a_reference_are_refused_at_submit_naming_it(tmp_path: Path)
         )
         assert new.status_code == 202, "a changed coefficient is a new function"
     assert Store(db).submissions.count() == len(REFERENCES) + 1
+
+
+def test_a_rewrite_never_takes_the_function_of_a_reference_not_yet_identified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up seeding can fail for a reference (a slow machine); until it is claimed,
+    submissions queue unidentified instead of claiming what may be the reference's function."""
+    refuse_relu = threading.Event()
+    refuse_relu.set()
+    trace = FunctionIdentifier.identify
+
+    def flaky(self: FunctionIdentifier, source: str) -> Function:
+        if refuse_relu.is_set() and source == REFERENCES["relu"]:
+            raise CandidateRejected(Reason.TIMEOUT, "the machine was too slow")
+        return trace(self, source)
+
+    monkeypatch.setattr(FunctionIdentifier, "identify", flaky)
+    db = tmp_path / "lb.db"
+    store, board = Store(db), Board(env_version(), PROFILE.name)
+    relu = next(i for i, src in store.submissions.references().items() if src == REFERENCES["relu"])
+    rewrite = {"name": "mine", "source": activation("return jnp.where(x > 0, x, 0.0)")}
+    with TestClient(make_app(db, verify=False), headers=bearer(token_for(db, "Ann"))) as client:
+        queued = client.post("/api/submissions", json=rewrite)
+        assert queued.status_code == 202, queued.text
+        assert not store.submissions.owns_a_function(board, queued.json()["id"])
+        refuse_relu.clear()
+        refused = client.post("/api/submissions", json=rewrite)
+    assert refused.status_code == 409 and "ReLU" in refused.text, refused.text
+    assert store.submissions.owns_a_function(board, relu)
