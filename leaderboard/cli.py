@@ -251,7 +251,7 @@ def _transfer_config(profile: Profile, on: bool) -> TransferConfig | None:
 def _drain_with_progress(verifier: Verifier, profile: Profile) -> int:
     """Verify until the queue is empty, saying what runs and how each ended: a first
     run scores the references for many minutes before any submission."""
-    from actgym.leaderboard.verifier import DUPLICATE
+    from actgym.leaderboard.verification_queue import DUPLICATE
 
     store, board = verifier.store, verifier.board
     waiting = store.queue.waiting(board)

@@ -26,6 +26,8 @@ from actgym.candidate.untrusted_text import sanitise
 MAX_ATTEMPTS = 3
 """A submission whose verification was interrupted this often fails as `verifier_crashed`."""
 INTERNAL_ERROR = "internal_error"
+DUPLICATE = "duplicate"
+"""The same function as a submission that claimed it first (`duplicate_of`)."""
 VERIFIER_CRASHED = "verifier_crashed"
 MACHINE_FAILURES = frozenset(
     {Reason.PROCESS_DIED.value, Reason.WORKER_CRASHED.value, INTERNAL_ERROR, VERIFIER_CRASHED}
@@ -164,20 +166,8 @@ class VerificationQueue:
                 ).fetchone()
             ]
             for submission_id in failed:
-                key = (submission_id, *board.key)
-                connection.execute(
-                    "DELETE FROM results WHERE submission_id = ? AND version = ? AND profile = ?",
-                    key,
-                )
+                _back_to_pending(connection, board, submission_id)
                 _release_function(connection, board, submission_id)
-                connection.execute(
-                    "UPDATE verifications SET state = 'pending', reason = NULL, message = NULL,"
-                    " program_hash = NULL, program_json = NULL, flops_per_element = NULL,"
-                    " locality = NULL, transfer_json = NULL, duplicate_of = NULL, attempts = 0,"
-                    " started_at = NULL, finished_at = NULL, owner = NULL, queued_at = ?"
-                    " WHERE submission_id = ? AND version = ? AND profile = ?",
-                    (time.time(), *key),
-                )
         return failed
 
     def failed(self, board: Board, reasons: frozenset[str] | None = None) -> list[dict[str, Any]]:
@@ -306,9 +296,34 @@ def _fail_exhausted(
 
 
 def _release_function(connection: sqlite3.Connection, board: Board, submission_id: int) -> None:
-    """The submission no longer owns a function on `board`: a copy sent later is new."""
+    """The submission no longer owns a function on `board`: a copy sent later is new, and
+    copies already failed as its duplicates are queued again (the first to be verified
+    claims the function)."""
     for table in ("programs", "behaviours"):
         connection.execute(
             f"DELETE FROM {table} WHERE version = ? AND profile = ? AND submission_id = ?",
             (*board.key, submission_id),
         )
+    copies = connection.execute(
+        "SELECT submission_id FROM verifications WHERE version = ? AND profile = ?"
+        " AND state = 'failed' AND reason = ? AND duplicate_of = ?",
+        (*board.key, DUPLICATE, submission_id),
+    ).fetchall()
+    for (copy,) in copies:
+        _back_to_pending(connection, board, int(copy))
+
+
+def _back_to_pending(connection: sqlite3.Connection, board: Board, submission_id: int) -> None:
+    """The verification as if never run: pending, no attempts, no results."""
+    key = (submission_id, *board.key)
+    connection.execute(
+        "DELETE FROM results WHERE submission_id = ? AND version = ? AND profile = ?", key
+    )
+    connection.execute(
+        "UPDATE verifications SET state = 'pending', reason = NULL, message = NULL,"
+        " program_hash = NULL, program_json = NULL, flops_per_element = NULL,"
+        " locality = NULL, transfer_json = NULL, duplicate_of = NULL, attempts = 0,"
+        " started_at = NULL, finished_at = NULL, owner = NULL, queued_at = ?"
+        " WHERE submission_id = ? AND version = ? AND profile = ?",
+        (time.time(), *key),
+    )

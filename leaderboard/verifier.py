@@ -41,7 +41,7 @@ from actgym.leaderboard.records import (
 )
 from actgym.leaderboard.seeds import hidden_task_seeds
 from actgym.leaderboard.store import Store
-from actgym.leaderboard.verification_queue import INTERNAL_ERROR, MAX_ATTEMPTS
+from actgym.leaderboard.verification_queue import DUPLICATE, INTERNAL_ERROR, MAX_ATTEMPTS
 
 from actgym.candidate import confinement
 from actgym.candidate.check import CheckedProgram
@@ -56,7 +56,6 @@ from actgym.transfer.runner import Transfer, TransferReport
 
 log = logging.getLogger(__name__)
 
-DUPLICATE = "duplicate"
 REFERENCE_PAUSES = frozenset(reason.value for reason in MAY_BE_THE_MACHINE)
 """A reference failing so pauses verification: its process died on every try, so the
 machine cannot verify now. Any other failure of a reference is recorded (and can be

@@ -297,3 +297,27 @@ def test_a_leaderboard_of_another_schema_or_missing_a_column_is_refused(tmp_path
         old.commit()
     with pytest.raises(LeaderboardFileError, match="leaderboard schema v0 is not"):
         Store(other)
+
+
+def test_duplicates_of_a_submission_failed_by_the_machine_are_queued_again(
+    tmp_path: Path,
+) -> None:
+    """Two verifiers: B is found a copy of A while A runs; then A's process dies. B must not
+    stay a duplicate of a failure: it is verified again, and now claims the function."""
+    store = Store(tmp_path / "lb.db")
+    first, copy = store.submissions.add(_new(1)), store.submissions.add(_new(2, "another"))
+    held = {store.queue.claim(BOARD, None).submission_id for _ in range(len(REFERENCES) + 2)}
+    assert {first, copy} <= held
+    assert store.submissions.claim_function(BOARD, _function("hash"), first) == first
+    assert store.submissions.claim_function(BOARD, _function("other"), copy) == first
+    store.queue.finish(BOARD, copy, Verdict("failed", "duplicate", "copy", duplicate_of=first))
+    untouched = store.submissions.add(_new(3, "third"))
+    store.queue.claim(BOARD, None)
+    store.queue.finish(BOARD, untouched, Verdict("failed", "duplicate", "x", duplicate_of=1))
+    store.queue.finish(BOARD, first, Verdict("failed", "process_died", "killed"))
+    again = store.queue.verification(BOARD, copy)
+    assert (again["state"], again["duplicate_of"], again["attempts"]) == ("pending", None, 0)
+    assert store.queue.verification(BOARD, untouched)["state"] == "failed", "not its copy"
+    claimed = store.queue.claim(BOARD, None)
+    assert claimed is not None and claimed.submission_id == copy
+    assert store.submissions.claim_function(BOARD, _function("other"), copy) == copy
