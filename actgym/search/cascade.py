@@ -9,6 +9,9 @@ for a rung to fill and promotes about `share` of what it screens, best first.
 Promotions go first in each call; the wrapped agent gets the rest of the call's charge
 as low-fidelity proposals, sees only its own screening results, and keeps its state
 through this wrapper's. Only the promoted candidates' full-fidelity rewards rank the run.
+When the loop asks for less than a call (the budget ends within it), a screening could
+no longer be promoted: the rest of the budget promotes the best screened candidates not
+yet promoted, past the share, and screens only if none is left.
 benchmarks/fidelity measured what the cut costs and how well it ranks.
 """
 
@@ -48,22 +51,26 @@ class Cascade(Agent):
     def propose(self, count: int, history: History) -> Sequence[Proposal | str]:
         own = [evaluation for evaluation in history if evaluation.fidelity == LOW.name]
         screened = [evaluation for evaluation in own if evaluation.status != UNUSABLE]
-        promotions = [_promotion(item) for item in self.promotable(screened, history)[:count]]
+        ending = count < self.context.proposals_per_call
+        promotable = self.promotable(screened, history, beyond_share=ending)
+        promotions = [_promotion(item) for item in promotable[:count]]
         room = math.floor((count - len(promotions)) / LOW.charge)
         if room == 0:
             return promotions
         asked = self.inner.propose(room, History(own, fidelity=LOW.name))
         return [*promotions, *(_screening(item) for item in asked)]
 
-    def promotable(self, screened: Sequence[Evaluation], history: History) -> list[Evaluation]:
-        """The screened candidates in the top `share` of all screened, not yet promoted,
-        best first (one per program)."""
+    def promotable(
+        self, screened: Sequence[Evaluation], history: History, *, beyond_share: bool = False
+    ) -> list[Evaluation]:
+        """The screened candidates in the top `share` of all screened (all of them when
+        `beyond_share`), not yet promoted, best first (one per program)."""
         promoted = {
             evaluation.proposal.notes.get(PROMOTED_FROM)
             for evaluation in history
             if evaluation.fidelity == FULL.name
         }
-        quota = math.ceil(self.share * len(screened))
+        quota = len(screened) if beyond_share else math.ceil(self.share * len(screened))
         ranked = sorted(
             (evaluation for evaluation in screened if evaluation.ok),
             key=lambda evaluation: (-evaluation.reward, evaluation.id),

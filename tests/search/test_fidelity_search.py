@@ -27,7 +27,7 @@ from actgym.search.cascade import PROMOTED_FROM
 from actgym.search.compare import compare
 from actgym.search.export import read_trajectories
 from actgym.search.report import summary_table, top_distinct
-from actgym.search.store import FILENAME, RunStore
+from actgym.search.store import FILENAME, RunStore, charge
 
 runner = CliRunner()
 CASCADE = {"agent": "fakes:Climber", "budget": 10, "proposals_per_call": 2, "seed": 3}
@@ -160,6 +160,46 @@ def test_the_cascade_promotes_the_best_screened_share_and_spends_the_budget(
     assert result.best is not None and result.best.fidelity == "full"
     assert result.best.reward == max(row["reward"] for row in full if row["status"] == "ok")
     assert len(backends.configs) == 2, "one backend per fidelity"
+
+
+def test_the_cascade_ends_its_budget_promoting_not_screening(tmp_path: Path) -> None:
+    """A screening in the budget's last call could never be promoted: that charge goes to
+    the best screened candidates not yet promoted, past the share."""
+    config = {**CASCADE, "budget": 11, "cascade": 0.25}
+    search(tmp_path, config, FidelityBackends())
+    rows = stored(tmp_path)
+    ending = _ending_batches(rows, config["budget"], config["proposals_per_call"])
+    assert ending, "the budget ended within a call"
+    for batch in sorted(ending):
+        chosen = [
+            json.loads(row["notes"]).get(PROMOTED_FROM) for row in rows if row["batch"] == batch
+        ]
+        assert chosen and all(screening is not None for screening in chosen), "no screening"
+        promoted = {
+            json.loads(row["notes"])[PROMOTED_FROM]
+            for row in rows
+            if row["fidelity"] == "full" and row["batch"] < batch
+        }
+        waiting = [
+            row
+            for row in rows
+            if row["fidelity"] == "low"
+            and row["batch"] < batch
+            and row["status"] == "ok"
+            and row["id"] not in promoted
+        ]
+        best = sorted(waiting, key=lambda row: (-row["reward"], row["id"]))[: len(chosen)]
+        assert chosen == [row["id"] for row in best], "the best screened not yet promoted"
+
+
+def _ending_batches(rows: Sequence[Mapping[str, Any]], budget: int, per_call: int) -> set[int]:
+    """The batches the loop asked for less than a call: the budget ended within them."""
+    spent, ending = 0.0, set()
+    for batch in _batches(rows):
+        if budget - spent < per_call:
+            ending.add(batch[0]["batch"])
+        spent += sum(charge(row) for row in batch)
+    return ending
 
 
 CASCADE_CRASHES = [("evaluate", 0), ("evaluate", 9), ("evaluate", 23), ("propose", 2)]
