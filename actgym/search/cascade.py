@@ -9,9 +9,9 @@ for a rung to fill and promotes about `share` of what it screens, best first.
 Promotions go first in each call; the wrapped agent gets the rest of the call's charge
 as low-fidelity proposals, sees only its own screening results, and keeps its state
 through this wrapper's. Only the promoted candidates' full-fidelity rewards rank the run.
-When the loop asks for less than a call (the budget ends within it), a screening could
-no longer be promoted: the rest of the budget promotes the best screened candidates not
-yet promoted, past the share, and screens only if none is left.
+In the call that ends the budget a new screening could no longer be promoted: that call
+promotes the best screened candidates not yet promoted, past the share, and screens only
+if none is left.
 benchmarks/fidelity measured what the cut costs and how well it ranks.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from actgym.agent import Agent, AgentContext, Evaluation, History, Proposal
-from actgym.fidelity import FULL, LOW
+from actgym.fidelity import FIDELITIES, FULL, LOW
 from actgym.search.store import UNUSABLE
 
 DEFAULT_SHARE = 0.05
@@ -51,14 +51,21 @@ class Cascade(Agent):
     def propose(self, count: int, history: History) -> Sequence[Proposal | str]:
         own = [evaluation for evaluation in history if evaluation.fidelity == LOW.name]
         screened = [evaluation for evaluation in own if evaluation.status != UNUSABLE]
-        ending = count < self.context.proposals_per_call
-        promotable = self.promotable(screened, history, beyond_share=ending)
+        promotable = self.promotable(screened, history, beyond_share=self.ending(count, history))
         promotions = [_promotion(item) for item in promotable[:count]]
         room = math.floor((count - len(promotions)) / LOW.charge)
         if room == 0:
             return promotions
         asked = self.inner.propose(room, History(own, fidelity=LOW.name))
         return [*promotions, *(_screening(item) for item in asked)]
+
+    def ending(self, count: int, history: History) -> bool:
+        """Whether the budget ends with this call, as far as the agent can tell: it counts
+        every evaluation charged, so refunded duplicates can leave more than it thinks."""
+        charged = sum(
+            FIDELITIES[item.fidelity].charge for item in history if item.status != UNUSABLE
+        )
+        return self.context.budget - charged - count < 1
 
     def promotable(
         self, screened: Sequence[Evaluation], history: History, *, beyond_share: bool = False
