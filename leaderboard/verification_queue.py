@@ -154,7 +154,8 @@ class VerificationQueue:
 
     def requeue(self, board: Board, submission_ids: list[int]) -> list[int]:
         """Failed verifications among `submission_ids` back to pending with no attempts, no
-        results and no function claimed (the verifier claims it again); the ids requeued."""
+        results and no function claimed (the verifier claims it again); the ids requeued.
+        Submissions failed as their duplicates are queued again too (not among the ids)."""
         with self.database.transaction() as connection:
             failed = [
                 submission_id
@@ -188,7 +189,8 @@ class VerificationQueue:
         With `owner`, only the holder of a running lease may finish, so a verification
         ends once: a verifier whose lease another took over records nothing (False). A
         failure the machine may have caused gives up the submission's function, so sending
-        the same function again is not refused as a duplicate of a failure.
+        the same function again is not refused as a duplicate of a failure; a duplicate
+        verdict naming an owner that has since given its function up goes back to pending.
         """
         key = (submission_id, *board.key)
         with self.database.transaction() as connection:
@@ -200,6 +202,11 @@ class VerificationQueue:
                 ).fetchone()
                 if held is None:
                     return False
+            if outcome.reason == DUPLICATE and not _owns_a_function(
+                connection, board, outcome.duplicate_of
+            ):
+                _back_to_pending(connection, board, submission_id)
+                return True
             connection.execute(
                 "DELETE FROM results WHERE submission_id = ? AND version = ? AND profile = ?", key
             )
@@ -298,7 +305,13 @@ def _fail_exhausted(
 def _release_function(connection: sqlite3.Connection, board: Board, submission_id: int) -> None:
     """The submission no longer owns a function on `board`: a copy sent later is new, and
     copies already failed as its duplicates are queued again (the first to be verified
-    claims the function)."""
+    claims the function). A reference keeps its function: its rewrites stay duplicates of
+    it, and requeued, it claims it again."""
+    reference = connection.execute(
+        "SELECT 1 FROM submissions WHERE id = ? AND reference IS NOT NULL", (submission_id,)
+    ).fetchone()
+    if reference is not None:
+        return
     for table in ("programs", "behaviours"):
         connection.execute(
             f"DELETE FROM {table} WHERE version = ? AND profile = ? AND submission_id = ?",
@@ -311,6 +324,16 @@ def _release_function(connection: sqlite3.Connection, board: Board, submission_i
     ).fetchall()
     for (copy,) in copies:
         _back_to_pending(connection, board, int(copy))
+
+
+def _owns_a_function(connection: sqlite3.Connection, board: Board, owner: int | None) -> bool:
+    return owner is not None and any(
+        connection.execute(
+            f"SELECT 1 FROM {table} WHERE version = ? AND profile = ? AND submission_id = ?",
+            (*board.key, owner),
+        ).fetchone()
+        for table in ("programs", "behaviours")
+    )
 
 
 def _back_to_pending(connection: sqlite3.Connection, board: Board, submission_id: int) -> None:

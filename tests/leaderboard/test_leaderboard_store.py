@@ -313,6 +313,7 @@ def test_duplicates_of_a_submission_failed_by_the_machine_are_queued_again(
     store.queue.finish(BOARD, copy, Verdict("failed", "duplicate", "copy", duplicate_of=first))
     untouched = store.submissions.add(_new(3, "third"))
     store.queue.claim(BOARD, None)
+    assert store.submissions.claim_function(BOARD, _function("relu", scale=5.0), 1) == 1
     store.queue.finish(BOARD, untouched, Verdict("failed", "duplicate", "x", duplicate_of=1))
     store.queue.finish(BOARD, first, Verdict("failed", "process_died", "killed"))
     again = store.queue.verification(BOARD, copy)
@@ -321,3 +322,42 @@ def test_duplicates_of_a_submission_failed_by_the_machine_are_queued_again(
     claimed = store.queue.claim(BOARD, None)
     assert claimed is not None and claimed.submission_id == copy
     assert store.submissions.claim_function(BOARD, _function("other"), copy) == copy
+
+
+def test_a_reference_failed_by_the_machine_keeps_its_function_and_its_copies_stay_copies(
+    tmp_path: Path,
+) -> None:
+    """A rewrite of ReLU must never take ReLU's function, even while ReLU's own
+    verification has failed for a machine reason (it is requeued and claims it again)."""
+    store = Store(tmp_path / "lb.db")
+    rewrite = store.submissions.add(_new(1))
+    relu = next(
+        i for i, source in store.submissions.references().items() if source == REFERENCES["relu"]
+    )
+    while store.queue.claim(BOARD, None) is not None:
+        pass
+    assert store.submissions.claim_function(BOARD, _function("relu"), relu) == relu
+    assert store.submissions.claim_function(BOARD, _function("where"), rewrite) == relu
+    store.queue.finish(BOARD, rewrite, Verdict("failed", "duplicate", "x", duplicate_of=relu))
+    store.queue.finish(BOARD, relu, Verdict("failed", "internal_error", "the machine"))
+    assert store.submissions.owns_a_function(BOARD, relu)
+    assert store.queue.verification(BOARD, rewrite)["duplicate_of"] == relu
+    assert store.queue.requeue(BOARD, [relu]) == [relu]
+    assert store.submissions.claim_function(BOARD, _function("where"), rewrite) == relu
+
+
+def test_a_duplicate_verdict_naming_a_released_owner_goes_back_to_the_queue(
+    tmp_path: Path,
+) -> None:
+    """Verifier 2 finds B a copy of A; verifier 1 then fails A for a machine reason before
+    verifier 2 records B: B must not be recorded as a duplicate of a failure."""
+    store = Store(tmp_path / "lb.db")
+    first, copy = store.submissions.add(_new(1)), store.submissions.add(_new(2, "another"))
+    while store.queue.claim(BOARD, None) is not None:
+        pass
+    store.submissions.claim_function(BOARD, _function("hash"), first)
+    assert store.submissions.claim_function(BOARD, _function("hash"), copy) == first
+    store.queue.finish(BOARD, first, Verdict("failed", "process_died", "killed"))
+    store.queue.finish(BOARD, copy, Verdict("failed", "duplicate", "copy", duplicate_of=first))
+    again = store.queue.verification(BOARD, copy)
+    assert (again["state"], again["duplicate_of"]) == ("pending", None)
