@@ -124,6 +124,14 @@ def submit(
             highlight=False,
             soft_wrap=True,
         )
+    elif not store.submissions.owns_a_function(board, submission_id):
+        console.print(
+            "[yellow]Not checked for duplicates here[/yellow]: the references' functions "
+            "could not all be identified on this machine. It is queued; the verifier "
+            "checks it against them.",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(
         f"Submitted #{submission_id} to {db} (pending). "
         f"Score it with: actgym leaderboard verify --db {db}"

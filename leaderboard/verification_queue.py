@@ -240,7 +240,8 @@ class VerificationQueue:
         return True
 
     def unranked(self, board: Board, limit: int = 100) -> list[dict[str, Any]]:
-        """The most recent submissions not (yet) ranked on `board`, newest first."""
+        """The most recent submissions not (yet) verified `done` on `board` (pending, running
+        or failed), newest first."""
         return self.database.dicts(
             "SELECT s.id, s.name, s.author, s.created_at, COALESCE(v.state, 'pending')"
             " AS state, v.reason, v.message, v.duplicate_of FROM submissions AS s"

@@ -114,7 +114,7 @@ class CachedRanking:
 def index_lists(
     store: Store, board: Board, ranking: Callable[[], Leaderboard]
 ) -> tuple[Leaderboard, list[dict[str, Any]]]:
-    """The ranking, and the submissions not ranked in it (newest first).
+    """The ranking, and the submissions not verified `done` and not in it (newest first).
 
     The queue is read before the ranking: a verification that finishes between the two
     reads is then in both, and is dropped from the queue. Read the other way round, it

@@ -270,35 +270,37 @@ def run(plan: Plan, work: Path) -> Report:
             background = [threading.Thread(target=f, daemon=True) for f in (honest_client, reader)]
             for thread in background:
                 thread.start()
-            time.sleep(plan.quiet_s)
-            phase["now"] = flood
-            requests = [
-                (tokens[i], source) for i in range(plan.tokens) for source in attack(i, plan)
-            ]
-            order = np.random.default_rng(0).permutation(len(requests))
-            with ThreadPoolExecutor(plan.concurrency) as pool:
-                futures = [
-                    pool.submit(
-                        _timed,
-                        flood["attacker"],
-                        lambda t=requests[k][0], s=requests[k][1]: _submit(
-                            client, t, "attack", s, queued
-                        ),
-                    )
-                    for k in order
-                ]
-                if plan.kill:
-                    killed_during = _kill_mid_verification(verifier, verifier_log, store)
-                    verifier.wait()
-                    verifier = start_verifier()
-                for future in futures:
-                    future.result()
             honest_thread, reader_thread = background
-            honest_thread.join()
-            stop_file.touch()
-            verifier.wait(timeout=3600)
-            done.set()
-            reader_thread.join()
+            try:
+                time.sleep(plan.quiet_s)
+                phase["now"] = flood
+                requests = [
+                    (tokens[i], source) for i in range(plan.tokens) for source in attack(i, plan)
+                ]
+                order = np.random.default_rng(0).permutation(len(requests))
+                with ThreadPoolExecutor(plan.concurrency) as pool:
+                    futures = [
+                        pool.submit(
+                            _timed,
+                            flood["attacker"],
+                            lambda t=requests[k][0], s=requests[k][1]: _submit(
+                                client, t, "attack", s, queued
+                            ),
+                        )
+                        for k in order
+                    ]
+                    if plan.kill:
+                        killed_during = _kill_mid_verification(verifier, verifier_log, store)
+                        verifier.wait()
+                        verifier = start_verifier()
+                    for future in futures:
+                        future.result()
+                honest_thread.join()
+                stop_file.touch()
+                verifier.wait(timeout=3600)
+            finally:
+                done.set()
+                reader_thread.join()
     finally:
         stop_file.touch()
         for process in (verifier, server):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from actgym.leaderboard import duplicates
+from actgym.leaderboard.records import Function
 from actgym.leaderboard.schema import REFERENCE_AUTHOR
 from actgym.leaderboard.seeds import SECRET_ENV
 from actgym.leaderboard.store import Store
@@ -24,6 +25,7 @@ from leaderboard_support import (
 from typer.testing import CliRunner
 
 from actgym.candidate import confinement
+from actgym.candidate.reasons import CandidateRejected, Reason
 from actgym.cli import app
 from actgym.references import REFERENCES
 
@@ -211,3 +213,22 @@ def test_verify_runs_nothing_where_a_required_layer_is_missing(
     typo = runner.invoke(app, [*verify, "--allow-missing-layer", "seccomb"])
     assert typo.exit_code == 2
     assert "unknown confinement layers" in typo.output and "seccomb" in typo.output
+
+
+def test_a_local_submit_says_when_the_references_could_not_be_identified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identify = duplicates.FunctionIdentifier.identify
+
+    def not_relu(self: duplicates.FunctionIdentifier, source: str) -> Function:
+        if source == REFERENCES["relu"]:
+            raise CandidateRejected(Reason.TIMEOUT, "the machine was too slow")
+        return identify(self, source)
+
+    monkeypatch.setattr(duplicates.FunctionIdentifier, "identify", not_relu)
+    db = str(tmp_path / "lb.db")
+    source = _source(tmp_path, "return jnp.where(x > 0, x, 0.0)")
+    local = ["--db", db, "--profile", PROFILE.name, *allow_missing_layers()]
+    submitted = _run("submit", str(source), "--name", "mine", "--author", "Ann", *local)
+    assert "Not checked for duplicates here" in submitted and "references" in submitted
+    assert "Submitted #" in submitted
